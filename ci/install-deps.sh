@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything gracecheck needs to build and test, from Debian's archive.
+# Idempotent: packages already present are not fetched again, and the package
+# index is refreshed at most once per invocation (and only when something is
+# missing).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libboost1.81-dev libboost-filesystem1.81-dev   # Boost.Process v2, Asio, Beast
+  libcpp-httplib-dev                              # refapi's HTTP server
+  libpqxx-dev                                     # refapi's pool, harness probes
+  libyaml-cpp-dev                                 # scenario files
+  nlohmann-json3-dev                              # JSON reports
+  libcli11-dev                                    # command line
+  libfmt-dev                                      # formatting
+  libgtest-dev                                    # tests
+  postgresql-15                                   # server binaries for the embedded cluster
+  util-linux                                      # setpriv (run the cluster unprivileged)
+  curl procps                                     # README walkthrough, process checks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "ci/install-deps.sh: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "ci/install-deps.sh: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,189 @@
+// Where gracecheck gets its databases.
+//
+// EmbeddedPostgres: a throwaway cluster from the system's PostgreSQL binaries,
+// in a private temp dir (0700), on a unix socket and a free loopback port,
+// tuned for tests (fsync off), logging every connection and disconnection as
+// JSON lines. When gracecheck runs as root the cluster runs as an
+// unprivileged user (initdb refuses root). It is stopped (fast shutdown) and
+// removed when the object is destroyed, and a lock in its dir lets a later
+// start remove a cluster whose gracecheck was SIGKILLed.
+//
+// ExternalPostgres: a server the user runs (--pg-url); needs a role allowed
+// to create databases and roles.
+//
+// RunDatabase: one database and one login role per run, so that every
+// pg_stat_activity row of the target is attributed to its run by
+// datname/usename and runs can go in parallel. The role owns its database and
+// has nothing else (no superuser, no createdb, no createrole).
+//
+// Threading: a PostgresServer may be shared between threads for reading its
+// properties; Create/Drop of RunDatabases serialize on the admin connection.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "duration.h"
+
+namespace gracecheck {
+
+class Subprocess;
+
+// Anything that keeps the harness from getting a database (exit code 3).
+class PostgresError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class PostgresServer {
+ public:
+  virtual ~PostgresServer() = default;
+
+  // libpq connection string for the harness's own connections (creating run
+  // databases, monitoring pg_stat_activity). It may hold a password: never
+  // print it; use Describe().
+  virtual std::string AdminConnString() const = 0;
+  // Host and port for the targets' TCP connections.
+  virtual std::string host() const = 0;
+  virtual int port() const = 0;
+  // Query string appended to run URLs (e.g. "sslmode=disable").
+  virtual std::string url_options() const = 0;
+  virtual bool embedded() const = 0;
+  // Extra clause for CREATE DATABASE (the embedded cluster copies files: no
+  // WAL to write, and fsync is off).
+  virtual std::string create_database_clause() const { return ""; }
+  // For people and logs: "embedded PostgreSQL 15.18 on 127.0.0.1:41237", no secrets.
+  virtual std::string Describe() const = 0;
+};
+
+class EmbeddedPostgres : public PostgresServer {
+ public:
+  struct Options {
+    std::string bin_dir;                // empty: pg_config --bindir, else /usr/lib/postgresql/*/bin
+    std::filesystem::path temp_root;    // empty: $GRACECHECK_TMPDIR, /dev/shm, $TMPDIR or /tmp
+    std::string run_as_user;            // used when running as root; empty: $GRACECHECK_PG_USER or "postgres"
+    bool use_template_cache = true;     // copy an initdb'd template instead of running initdb
+    std::filesystem::path cache_dir;    // empty: $XDG_CACHE_HOME/gracecheck or ~/.cache/gracecheck
+    Duration start_timeout = std::chrono::seconds(30);
+  };
+
+  // Times of the phases of Start, for reports and benchmarks.
+  struct StartTimings {
+    Duration prepare{};       // initdb, or copying the cached template
+    Duration start{};         // postmaster spawned until it accepts a connection
+    bool from_template = false;
+  };
+
+  // Removes clusters left by gracecheck processes that no longer exist, then
+  // starts a new one. Throws PostgresError with the server log's tail.
+  static std::unique_ptr<EmbeddedPostgres> Start(Options options);
+  static std::unique_ptr<EmbeddedPostgres> Start() { return Start(Options{}); }
+  ~EmbeddedPostgres() override;
+
+  // Fast shutdown (SIGINT), SIGKILL if that takes over 10 s, then removes the
+  // temp dir. Idempotent. Copies the server log to `keep_log_as` first, if set.
+  void Stop();
+  void set_keep_log_as(std::filesystem::path path) { keep_log_as_ = std::move(path); }
+
+  std::string AdminConnString() const override;
+  std::string host() const override { return "127.0.0.1"; }
+  int port() const override { return port_; }
+  std::string url_options() const override { return "sslmode=disable"; }
+  bool embedded() const override { return true; }
+  std::string create_database_clause() const override;
+  std::string Describe() const override;
+
+  pid_t postmaster_pid() const;
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path data_dir() const { return dir_ / "data"; }
+  std::filesystem::path socket_dir() const { return dir_ / "sock"; }
+  // The JSON-lines server log (one object per line, see PostgreSQL's jsonlog).
+  std::filesystem::path log_path() const { return dir_ / "log" / "postgresql.json"; }
+  const StartTimings& timings() const { return timings_; }
+  const std::string& version() const { return version_; }
+
+  // Where clusters go when Options::temp_root is empty.
+  static std::filesystem::path DefaultTempRoot();
+
+  // Removes gracecheck clusters under `temp_root` whose owner is gone.
+  // Returns how many were removed.
+  static int RemoveStaleClusters(const std::filesystem::path& temp_root);
+
+ private:
+  EmbeddedPostgres() = default;
+
+  std::filesystem::path dir_;
+  int port_ = 0;
+  int lock_fd_ = -1;
+  std::string superuser_ = "gracecheck";
+  std::string version_;
+  std::unique_ptr<Subprocess> postmaster_;
+  StartTimings timings_;
+  std::filesystem::path keep_log_as_;
+};
+
+class ExternalPostgres : public PostgresServer {
+ public:
+  // Connects once to check the URL answers and that its role may create
+  // databases and roles; throws PostgresError saying what is missing.
+  static std::unique_ptr<ExternalPostgres> Connect(const std::string& url);
+
+  std::string AdminConnString() const override { return url_; }
+  std::string host() const override { return host_; }
+  int port() const override { return port_; }
+  std::string url_options() const override { return url_options_; }
+  bool embedded() const override { return false; }
+  std::string Describe() const override;
+
+ private:
+  std::string url_;
+  std::string host_;
+  int port_ = 5432;
+  std::string url_options_;
+  std::string version_;
+};
+
+// The database of one run. Created with a fresh random password; dropped (with
+// FORCE, so lingering sessions are terminated) when destroyed.
+class RunDatabase {
+ public:
+  // `label` becomes part of the names ("gc_<label>_<random>"), sanitized.
+  static std::unique_ptr<RunDatabase> Create(PostgresServer& server, const std::string& label);
+  ~RunDatabase();
+
+  RunDatabase(const RunDatabase&) = delete;
+  RunDatabase& operator=(const RunDatabase&) = delete;
+
+  // Database and role have the same name.
+  const std::string& name() const { return name_; }
+  // postgresql://ROLE:PASSWORD@HOST:PORT/DB?OPTIONS: for the target only.
+  std::string url() const;
+  // The same with the password replaced by "***", for logs and reports.
+  std::string redacted_url() const;
+  const std::string& password() const { return password_; }
+  Duration create_time() const { return create_time_; }
+
+  // Drops database and role; idempotent. Throws PostgresError on failure.
+  void Drop();
+
+ private:
+  RunDatabase() = default;
+
+  PostgresServer* server_ = nullptr;
+  std::string name_;
+  std::string password_;
+  Duration create_time_{};
+  bool dropped_ = false;
+};
+
+// Picks the server: an external one if `pg_url` (or $GRACECHECK_PG_URL) is
+// set, else an embedded cluster.
+std::unique_ptr<PostgresServer> OpenPostgres(const std::optional<std::string>& pg_url);
+
+}  // namespace gracecheck
