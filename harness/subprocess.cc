@@ -61,6 +61,8 @@ struct ChildSetup {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // The harness ignores SIGPIPE; an ignored signal stays ignored across exec.
+    ::signal(SIGPIPE, SIG_DFL);
     return {};
   }
 };

@@ -1,0 +1,454 @@
+#include "load.h"
+
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <deque>
+#include <random>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+
+#include "http_response.h"
+
+namespace gracecheck {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,
+                                           std::string* error) {
+  LoadOptions o;
+  o.model = spec.model;
+  o.rate_per_second = spec.rate ? spec.rate->per_second : 0;
+  o.connections = spec.connections;
+  o.duration = spec.duration;
+  o.keep_alive = spec.keep_alive;
+  o.timeout = spec.timeout;
+  o.port = values.port;
+  for (const RequestSpec& r : spec.requests) {
+    LoadKind k;
+    k.weight = r.weight;
+    k.method = r.method;
+    k.expect_status = r.expect_status;
+    auto bind = [&](const Template& t) -> std::optional<BoundTemplate> { return t.Bind(values, error); };
+    auto path = bind(r.path);
+    auto body = bind(r.body);
+    if (!path || !body) return std::nullopt;
+    k.path = *path;
+    k.body = *body;
+    for (const auto& [name, value] : r.headers) {
+      auto v = bind(value);
+      if (!v) return std::nullopt;
+      k.headers.emplace_back(name, *v);
+    }
+    if (r.write_key) {
+      auto v = bind(*r.write_key);
+      if (!v) return std::nullopt;
+      k.write_key = *v;
+    }
+    o.kinds.push_back(std::move(k));
+  }
+  return o;
+}
+
+// Subtleness ahead: every handler runs on the one io_context thread, so the
+// engine's state needs no locks; a Connection is kept alive by the
+// shared_ptr its pending operations hold, and a request is finished exactly
+// once because Finish checks that the connection still carries it (a timeout
+// and a read error can both fire for the same request).
+class LoadGenerator::Engine {
+ public:
+  Engine(LoadGenerator& owner, const LoadOptions& options, Clock::time_point epoch)
+      : owner_(owner),
+        o_(options),
+        epoch_(epoch),
+        arrivals_(io_),
+        rng_(options.seed),
+        endpoint_(asio::ip::make_address(options.host), static_cast<unsigned short>(options.port)) {
+    for (const LoadKind& k : o_.kinds) total_weight_ += k.weight;
+    const double expected =
+        o_.model == LoadModel::kOpen
+            ? o_.rate_per_second * std::chrono::duration<double>(o_.duration).count()
+            : 1000.0 * o_.connections;
+    records_.reserve(static_cast<std::size_t>(std::min(expected * 1.1 + 64, 50e6)));
+  }
+
+  void Run() {
+    start_ = Now();
+    owner_.started_at_.store(start_);
+    end_ = start_ + o_.duration.count();
+    if (o_.model == LoadModel::kOpen) {
+      interval_ns_ = 1e9 / o_.rate_per_second;
+      ScheduleArrivals();
+    } else {
+      for (int i = 0; i < o_.connections && !AtRequestLimit(); ++i) Dispatch(NewRequest(Now()));
+    }
+    io_.run();
+    owner_.ended_at_.store(Now());
+  }
+
+  void Stop() {
+    asio::post(io_, [this] {
+      stopping_ = true;
+      arrivals_.cancel();
+      MaybeFinish();
+    });
+  }
+
+  std::vector<RequestRecord> records_;
+  std::vector<WriteKey> write_keys_;
+
+ private:
+  struct Connection {
+    explicit Connection(asio::io_context& io) : socket(io), timer(io) {}
+    std::uint32_t id = 0;
+    tcp::socket socket;
+    asio::steady_timer timer;
+    std::uint16_t used = 0;       // requests completed on it
+    bool prev_close = false;
+    int request = -1;             // index into records_ of the request it carries
+    bool open = true;
+    ResponseParser parser;
+    std::array<char, 16 * 1024> buf;
+    std::string out;
+  };
+  using ConnPtr = std::shared_ptr<Connection>;
+
+  Nanos Now() const { return (Clock::now() - epoch_).count(); }
+
+  bool AtRequestLimit() const {
+    return o_.max_requests > 0 && records_.size() >= o_.max_requests;
+  }
+
+  int NewRequest(Nanos intended) {
+    RequestRecord r;
+    r.id = static_cast<std::uint32_t>(records_.size());
+    r.intended = intended;
+    int pick = static_cast<int>(rng_() % static_cast<std::uint64_t>(total_weight_));
+    std::uint16_t kind = 0;
+    while (pick >= o_.kinds[kind].weight) pick -= o_.kinds[kind++].weight;
+    r.kind = kind;
+    records_.push_back(r);
+    owner_.inflight_.fetch_add(1, std::memory_order_relaxed);
+    return static_cast<int>(r.id);
+  }
+
+  void ScheduleArrivals() {
+    const Nanos next = start_ + static_cast<Nanos>(static_cast<double>(arrivals_made_) * interval_ns_);
+    if (stopping_ || next >= end_ || AtRequestLimit()) {
+      arrivals_done_ = true;
+      MaybeFinish();
+      return;
+    }
+    arrivals_.expires_at(epoch_ + Duration(next));
+    arrivals_.async_wait([this](boost::system::error_code ec) {
+      if (ec) {
+        arrivals_done_ = true;
+        MaybeFinish();
+        return;
+      }
+      // Catch up on every arrival that is due: each keeps its intended time.
+      const Nanos now = Now();
+      while (!stopping_) {
+        const Nanos intended =
+            start_ + static_cast<Nanos>(static_cast<double>(arrivals_made_) * interval_ns_);
+        if (intended > now || intended >= end_ || AtRequestLimit()) break;
+        ++arrivals_made_;
+        Dispatch(NewRequest(intended));
+      }
+      ScheduleArrivals();
+    });
+  }
+
+  // A connection the server closed while it sat idle: a non-blocking peek
+  // sees the FIN (0) or the RST (ECONNRESET); a response nobody asked for
+  // makes it unusable too.
+  static bool PeerClosed(tcp::socket& s) {
+    char c;
+    ssize_t n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+  }
+
+  void Dispatch(int r) {
+    while (!idle_.empty()) {
+      ConnPtr c = idle_.back();
+      idle_.pop_back();
+      if (PeerClosed(c->socket)) {
+        records_[r].flags |= RequestRecord::kClosedBeforeWrite;
+        Close(c);
+        continue;
+      }
+      Send(c, r);
+      return;
+    }
+    if (open_ < o_.connections) {
+      ConnPtr c = std::make_shared<Connection>(io_);
+      c->id = next_connection_id_++;
+      ++open_;
+      c->request = r;
+      ArmTimer(c, r);
+      c->socket.async_connect(endpoint_, [this, c, r](boost::system::error_code ec) {
+        if (c->request != r) return;  // timed out meanwhile
+        if (ec) {
+          Finish(c, ec == asio::error::connection_refused ? Outcome::kRefused : Outcome::kReset);
+          Close(c);
+          return;
+        }
+        records_[r].connected = Now();
+        c->socket.set_option(tcp::no_delay(true));
+        Write(c, r);
+      });
+      return;
+    }
+    pending_.push_back(r);
+  }
+
+  void Send(const ConnPtr& c, int r) {
+    c->request = r;
+    ArmTimer(c, r);
+    Write(c, r);
+  }
+
+  void ArmTimer(const ConnPtr& c, int r) {
+    c->timer.expires_after(o_.timeout);
+    c->timer.async_wait([this, c, r](boost::system::error_code ec) {
+      if (ec || c->request != r) return;
+      Finish(c, Outcome::kTimeout);
+      Close(c);
+    });
+  }
+
+  void BuildRequest(const ConnPtr& c, int r) {
+    RequestRecord& rec = records_[r];
+    const LoadKind& k = o_.kinds[rec.kind];
+    key_ = fmt::format("{}-{}", o_.key_prefix, rec.id);
+    RequestValues values{key_, &rng_};
+    std::string& out = c->out;
+    out.clear();
+    out += k.method;
+    out += ' ';
+    k.path.AppendTo(&out, values);
+    out += " HTTP/1.1\r\nHost: ";
+    out += o_.host;
+    out += ':';
+    out += std::to_string(o_.port);
+    out += "\r\nUser-Agent: gracecheck\r\n";
+    if (!o_.keep_alive) out += "Connection: close\r\n";
+    bool has_type = false;
+    for (const auto& [name, value] : k.headers) {
+      out += name;
+      out += ": ";
+      value.AppendTo(&out, values);
+      out += "\r\n";
+      if (name.size() == 12 && strncasecmp(name.c_str(), "Content-Type", 12) == 0) has_type = true;
+    }
+    body_.clear();
+    k.body.AppendTo(&body_, values);
+    if (!body_.empty() || k.method == "POST" || k.method == "PUT" || k.method == "PATCH") {
+      out += fmt::format("Content-Length: {}\r\n", body_.size());
+      if (!body_.empty() && !has_type) out += "Content-Type: application/json\r\n";
+    }
+    out += "\r\n";
+    out += body_;
+    if (k.write_key) write_keys_.push_back({rec.id, k.write_key->Expand(values)});
+    c->parser.Reset(k.method == "HEAD");
+  }
+
+  void Write(const ConnPtr& c, int r) {
+    RequestRecord& rec = records_[r];
+    rec.connection = c->id;
+    rec.reuse = c->used;
+    if (c->prev_close) rec.flags |= RequestRecord::kPrevConnectionClose;
+    BuildRequest(c, r);
+    asio::async_write(c->socket, asio::buffer(c->out),
+                      [this, c, r](boost::system::error_code ec, std::size_t) {
+                        if (c->request != r) return;
+                        if (ec) {
+                          records_[r].flags |= RequestRecord::kWriteFailed;
+                          // On a reused connection the server closed it first.
+                          Finish(c, records_[r].reuse > 0 ? Outcome::kIdleClosed : Outcome::kReset);
+                          Close(c);
+                          return;
+                        }
+                        records_[r].written = Now();
+                        Read(c, r);
+                      });
+  }
+
+  void Read(const ConnPtr& c, int r) {
+    c->socket.async_read_some(asio::buffer(c->buf), [this, c, r](boost::system::error_code ec,
+                                                                 std::size_t n) {
+      if (c->request != r) return;
+      RequestRecord& rec = records_[r];
+      if (n > 0) {
+        if (rec.first_byte == kNever) rec.first_byte = Now();
+        c->parser.Feed(c->buf.data(), n);
+        if (c->parser.complete()) {
+          const bool expected = o_.kinds[rec.kind].expect_status.Contains(c->parser.status());
+          Finish(c, expected ? Outcome::kOk : Outcome::kHttpError);
+          c->used++;
+          c->prev_close = c->parser.connection_close();
+          if (o_.keep_alive && !c->prev_close) {
+            Release(c);
+          } else {
+            Close(c);
+          }
+          return;
+        }
+        if (c->parser.failed()) {
+          Finish(c, Outcome::kHttpError);  // not HTTP: answered, but not properly
+          Close(c);
+          return;
+        }
+      }
+      if (!ec) {
+        Read(c, r);
+        return;
+      }
+      if (ec == asio::error::eof && c->parser.FinishAtEof()) {
+        const bool expected = o_.kinds[rec.kind].expect_status.Contains(c->parser.status());
+        Finish(c, expected ? Outcome::kOk : Outcome::kHttpError);
+      } else if (c->parser.started()) {
+        Finish(c, Outcome::kTruncated);
+      } else {
+        // No response byte. On a reused connection whose close came right
+        // after the write, the server closed it as idle while the request
+        // was on its way: the keep-alive race, not a drop.
+        const bool race = rec.reuse > 0 && Now() - rec.written <= o_.race_window.count();
+        Finish(c, race ? Outcome::kIdleClosed
+                       : (ec == asio::error::eof ? Outcome::kEof : Outcome::kReset));
+      }
+      Close(c);
+    });
+  }
+
+  void Finish(const ConnPtr& c, Outcome outcome) {
+    RequestRecord& rec = records_[c->request];
+    c->request = -1;
+    c->timer.cancel();
+    rec.done = Now();
+    rec.outcome = outcome;
+    rec.status = static_cast<std::int16_t>(c->parser.status());
+    rec.bytes = static_cast<std::uint32_t>(std::min<std::uint64_t>(c->parser.bytes(), UINT32_MAX));
+    const Nanos fault = owner_.fault_at_.load(std::memory_order_relaxed);
+    const Nanos started = rec.written != kNever ? rec.written : rec.intended;
+    if (fault != kNever && started >= fault) rec.flags |= RequestRecord::kAfterFault;
+    owner_.outcome_counts_[static_cast<int>(outcome)].fetch_add(1, std::memory_order_relaxed);
+    owner_.completed_.fetch_add(1, std::memory_order_relaxed);
+    owner_.inflight_.fetch_sub(1, std::memory_order_relaxed);
+    // Closed model: this connection's loop goes on.
+    if (o_.model == LoadModel::kClosed && !stopping_ && Now() < end_ && !AtRequestLimit()) {
+      closed_next_.push_back(NewRequest(Now()));
+    }
+  }
+
+  void Release(const ConnPtr& c) {
+    idle_.push_back(c);
+    Pump();
+  }
+
+  void Close(const ConnPtr& c) {
+    if (!c->open) return;
+    c->open = false;
+    boost::system::error_code ignored;
+    c->socket.close(ignored);
+    c->timer.cancel();
+    --open_;
+    Pump();
+  }
+
+  // Hands queued requests to free connections.
+  void Pump() {
+    while (!closed_next_.empty()) {
+      int r = closed_next_.front();
+      closed_next_.pop_front();
+      pending_.push_front(r);
+    }
+    while (!pending_.empty() && (!idle_.empty() || open_ < o_.connections)) {
+      int r = pending_.front();
+      pending_.pop_front();
+      Dispatch(r);
+    }
+    MaybeFinish();
+  }
+
+  void MaybeFinish() {
+    const bool no_more =
+        stopping_ || (o_.model == LoadModel::kOpen ? arrivals_done_
+                                                   : Now() >= end_ || AtRequestLimit());
+    if (!no_more || owner_.inflight_.load() != 0 || !pending_.empty()) return;
+    arrivals_.cancel();
+    for (const ConnPtr& c : idle_) {
+      boost::system::error_code ignored;
+      c->socket.close(ignored);
+    }
+    idle_.clear();
+  }
+
+  LoadGenerator& owner_;
+  LoadOptions o_;
+  Clock::time_point epoch_;
+  asio::io_context io_;
+  asio::steady_timer arrivals_;
+  std::mt19937_64 rng_;
+  tcp::endpoint endpoint_;
+  int total_weight_ = 0;
+  Nanos start_ = 0;
+  Nanos end_ = 0;
+  double interval_ns_ = 0;
+  std::uint64_t arrivals_made_ = 0;
+  bool arrivals_done_ = false;
+  bool stopping_ = false;
+  int open_ = 0;
+  std::uint32_t next_connection_id_ = 0;
+  std::vector<ConnPtr> idle_;
+  std::deque<int> pending_;
+  std::deque<int> closed_next_;
+  std::string key_;
+  std::string body_;
+};
+
+LoadGenerator::LoadGenerator(LoadOptions options, Clock::time_point epoch)
+    : options_(std::move(options)), epoch_(epoch) {}
+
+LoadGenerator::~LoadGenerator() {
+  if (thread_.joinable()) {
+    Stop();
+    thread_.join();
+  }
+}
+
+void LoadGenerator::Start() {
+  engine_ = std::make_unique<Engine>(*this, options_, epoch_);
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "gc-load");
+    engine_->Run();
+  });
+}
+
+void LoadGenerator::Stop() {
+  if (engine_) engine_->Stop();
+}
+
+void LoadGenerator::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::vector<RequestRecord> LoadGenerator::TakeRecords() {
+  return engine_ ? std::move(engine_->records_) : std::vector<RequestRecord>{};
+}
+
+std::vector<WriteKey> LoadGenerator::TakeWriteKeys() {
+  return engine_ ? std::move(engine_->write_keys_) : std::vector<WriteKey>{};
+}
+
+}  // namespace gracecheck

@@ -1,0 +1,123 @@
+// The load generator: HTTP/1.1 requests to the target on loopback, one
+// record per request, classified by outcome (timeline.h).
+//
+// Two models, as in wrk2/k6:
+//   open    arrivals at a fixed rate, whether or not earlier requests were
+//           answered; latency is measured from the *intended* start, so a
+//           stalled server is not hidden by a stalled client (no coordinated
+//           omission). An arrival with no free connection waits in a queue.
+//   closed  N connections, each sending its next request when the previous
+//           one is done.
+// The open model keeps arriving through a shutdown (until the duration ends
+// or Stop), so refusals and drops after the signal are observed.
+//
+// Connections: keep-alive (reused until the server says Connection: close or
+// closes them) or a new connection per request. Before a connection is
+// reused, a non-blocking peek tells whether the server already closed it; if
+// so the request goes on a new connection, as a real client's would
+// (RequestRecord::kClosedBeforeWrite). If the close races the write instead
+// (no response byte, and the close arrives within `race_window` of the write
+// on a reused connection, or the write itself fails there), the outcome is
+// kIdleClosed: the server never took that request.
+//
+// Event-driven: one Asio io_context on one thread, no thread per connection.
+//
+// Threading: Start/Stop/Join/MarkFault and the live counters may be called
+// from any thread; TakeRecords/TakeWriteKeys after Join.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "placeholders.h"
+#include "scenario.h"
+#include "timeline.h"
+
+namespace gracecheck {
+
+// One kind of request, with its per-run placeholders already bound.
+struct LoadKind {
+  int weight = 1;
+  std::string method = "GET";
+  BoundTemplate path;
+  BoundTemplate body;
+  std::vector<std::pair<std::string, BoundTemplate>> headers;
+  std::optional<BoundTemplate> write_key;
+  StatusSet expect_status = StatusSet::Successful();
+};
+
+struct LoadOptions {
+  LoadModel model = LoadModel::kOpen;
+  double rate_per_second = 100;  // open model
+  int connections = 32;
+  Duration duration = std::chrono::seconds(5);
+  std::size_t max_requests = 0;  // 0: no limit besides the duration
+  bool keep_alive = true;
+  Duration timeout = std::chrono::seconds(5);
+  std::vector<LoadKind> kinds;  // at least one
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::uint64_t seed = 1;
+  std::string key_prefix = "gc";  // {key} = key_prefix + "-" + request id
+  Duration race_window = std::chrono::milliseconds(2);
+};
+
+// Binds a scenario's load section for one run.
+std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,
+                                           std::string* error);
+
+class LoadGenerator {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `epoch` is the run's time zero (Timeline).
+  LoadGenerator(LoadOptions options, Clock::time_point epoch);
+  ~LoadGenerator();  // stops and joins
+
+  LoadGenerator(const LoadGenerator&) = delete;
+  LoadGenerator& operator=(const LoadGenerator&) = delete;
+
+  // Begins now, on the generator's own thread.
+  void Start();
+  // No new requests from now on; those in flight finish (or time out).
+  void Stop();
+  // Waits until the load is over: duration elapsed or Stop, and nothing in flight.
+  void Join();
+  // Requests started from `t` on are flagged kAfterFault.
+  void MarkFault(Nanos t) { fault_at_.store(t); }
+
+  // Live figures.
+  int inflight() const { return inflight_.load(std::memory_order_relaxed); }
+  std::uint64_t completed() const { return completed_.load(std::memory_order_relaxed); }
+  std::uint64_t count(Outcome o) const {
+    return outcome_counts_[static_cast<int>(o)].load(std::memory_order_relaxed);
+  }
+  Nanos started_at() const { return started_at_.load(); }
+  Nanos ended_at() const { return ended_at_.load(); }
+
+  std::vector<RequestRecord> TakeRecords();
+  std::vector<WriteKey> TakeWriteKeys();
+
+  class Engine;  // the Asio side, in load.cc
+
+ private:
+  LoadOptions options_;
+  Clock::time_point epoch_;
+  std::unique_ptr<Engine> engine_;
+  std::thread thread_;
+  std::atomic<int> inflight_{0};
+  std::atomic<std::uint64_t> completed_{0};
+  std::atomic<std::uint64_t> outcome_counts_[kOutcomeCount] = {};
+  std::atomic<Nanos> fault_at_{kNever};
+  std::atomic<Nanos> started_at_{kNever};
+  std::atomic<Nanos> ended_at_{kNever};
+};
+
+}  // namespace gracecheck

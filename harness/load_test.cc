@@ -1,0 +1,343 @@
+// The load generator against a tiny in-test TCP server that answers,
+// closes, resets, truncates or stalls at chosen moments.
+#include "load.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace gracecheck {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Calls `behaviour(fd, n)` for the n-th request (from 0) read on each
+// connection; the connection is served on while it returns true.
+class TinyServer {
+ public:
+  using Behaviour = std::function<bool(int fd, int n)>;
+  explicit TinyServer(Behaviour behaviour) : behaviour_(std::move(behaviour)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    EXPECT_EQ(::listen(listener_, 64), 0);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] {
+      while (true) {
+        int fd = ::accept(listener_, nullptr, nullptr);
+        if (fd < 0) return;
+        std::lock_guard<std::mutex> lock(mu_);
+        fds_.push_back(fd);
+        workers_.emplace_back([this, fd] { Serve(fd); });
+      }
+    });
+  }
+  ~TinyServer() {
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+    acceptor_.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    for (auto& t : workers_) t.join();
+  }
+  int port() const { return port_; }
+
+  static void Respond(int fd, const std::string& response) {
+    ssize_t n = ::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
+    (void)n;
+  }
+  static void Reset(int fd) {
+    linger l{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    ::shutdown(fd, SHUT_RD);
+    ::close(fd);
+  }
+
+ private:
+  void Serve(int fd) {
+    std::string buf;
+    char chunk[4096];
+    for (int n = 0;; ++n) {
+      std::size_t end;
+      while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t got = ::recv(fd, chunk, sizeof(chunk), 0);
+        if (got <= 0) {
+          ::close(fd);
+          return;
+        }
+        buf.append(chunk, static_cast<std::size_t>(got));
+      }
+      buf.erase(0, end + 4);
+      if (!behaviour_(fd, n)) return;  // the behaviour closed fd
+    }
+  }
+
+  Behaviour behaviour_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<int> fds_;
+  std::vector<std::thread> workers_;
+};
+
+const std::string kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+LoadKind Kind(const std::string& path, const std::string& method = "GET") {
+  std::vector<TemplateError> errors;
+  PlaceholderScope scope{.per_request = true};
+  LoadKind k;
+  k.method = method;
+  k.path = *Template::Compile(path, scope, &errors)->Bind(RunValues{});
+  return k;
+}
+
+struct Result {
+  std::vector<RequestRecord> records;
+  std::vector<WriteKey> keys;
+};
+
+Result RunLoad(LoadOptions o) {
+  if (o.kinds.empty()) o.kinds.push_back(Kind("/"));
+  LoadGenerator load(o, std::chrono::steady_clock::now());
+  load.Start();
+  load.Join();
+  EXPECT_EQ(load.inflight(), 0);
+  return {load.TakeRecords(), load.TakeWriteKeys()};
+}
+
+LoadOptions Closed(int port, std::size_t requests, int connections = 1) {
+  LoadOptions o;
+  o.model = LoadModel::kClosed;
+  o.connections = connections;
+  o.duration = 10s;
+  o.max_requests = requests;
+  o.timeout = 2s;
+  o.port = port;
+  return o;
+}
+
+TEST(LoadTest, KeepAliveReusesOneConnection) {
+  TinyServer server([](int fd, int) {
+    TinyServer::Respond(fd, kOk);
+    return true;
+  });
+  Result r = RunLoad(Closed(server.port(), 20));
+  ASSERT_EQ(r.records.size(), 20u);
+  for (std::size_t i = 0; i < r.records.size(); ++i) {
+    const RequestRecord& rec = r.records[i];
+    EXPECT_EQ(rec.outcome, Outcome::kOk) << i << ": " << OutcomeName(rec.outcome);
+    EXPECT_EQ(rec.status, 200);
+    EXPECT_EQ(rec.connection, 0u);
+    EXPECT_EQ(rec.reuse, i);
+    EXPECT_LE(rec.intended, rec.written);
+    EXPECT_LE(rec.written, rec.first_byte);
+    EXPECT_LE(rec.first_byte, rec.done);
+  }
+}
+
+struct Misbehaviour {
+  const char* name;
+  TinyServer::Behaviour behaviour;
+  Outcome expected;
+};
+
+TEST(LoadTest, ClassifiesEachWayOfFailing) {
+  const std::vector<Misbehaviour> cases = {
+      {"500", [](int fd, int) {
+         TinyServer::Respond(fd, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n");
+         return true;
+       }, Outcome::kHttpError},
+      {"reset", [](int fd, int) {
+         TinyServer::Reset(fd);
+         return false;
+       }, Outcome::kReset},
+      {"close", [](int fd, int) {
+         ::close(fd);
+         return false;
+       }, Outcome::kEof},
+      {"truncate", [](int fd, int) {
+         TinyServer::Respond(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+         ::close(fd);
+         return false;
+       }, Outcome::kTruncated},
+      {"truncate-then-reset", [](int fd, int) {
+         TinyServer::Respond(fd, "HTTP/1.1 200 OK\r\nContent-Le");
+         std::this_thread::sleep_for(20ms);
+         TinyServer::Reset(fd);
+         return false;
+       }, Outcome::kTruncated},
+      {"garbage", [](int fd, int) {
+         TinyServer::Respond(fd, "SSH-2.0-OpenSSH\r\n\r\n");
+         return true;
+       }, Outcome::kHttpError},
+      {"stall", [](int fd, int) {
+         char c;
+         ssize_t n = ::recv(fd, &c, 1, 0);  // until the client gives up
+         (void)n;
+         ::close(fd);
+         return false;
+       }, Outcome::kTimeout},
+      {"close-delimited", [](int fd, int) {
+         TinyServer::Respond(fd, "HTTP/1.1 200 OK\r\n\r\nbody until close");
+         ::close(fd);
+         return false;
+       }, Outcome::kOk},
+  };
+  for (const Misbehaviour& m : cases) {
+    TinyServer server(m.behaviour);
+    LoadOptions o = Closed(server.port(), 1);
+    o.timeout = 300ms;
+    Result r = RunLoad(o);
+    ASSERT_EQ(r.records.size(), 1u) << m.name;
+    EXPECT_EQ(OutcomeName(r.records[0].outcome), std::string(OutcomeName(m.expected))) << m.name;
+  }
+}
+
+TEST(LoadTest, NoListenerIsRefused) {
+  int port;
+  { TinyServer gone([](int, int) { return false; }); port = gone.port(); }
+  Result r = RunLoad(Closed(port, 3));
+  ASSERT_EQ(r.records.size(), 3u);
+  for (const RequestRecord& rec : r.records) {
+    EXPECT_EQ(rec.outcome, Outcome::kRefused) << OutcomeName(rec.outcome);
+    EXPECT_FALSE(rec.dropped());
+  }
+}
+
+TEST(LoadTest, ConnectionClosedWhileIdleIsNoticedBeforeReuse) {
+  // The server closes each connection after answering, without saying so.
+  TinyServer server([](int fd, int) {
+    TinyServer::Respond(fd, kOk);
+    ::close(fd);
+    return false;
+  });
+  LoadOptions o;
+  o.model = LoadModel::kOpen;
+  o.rate_per_second = 20;  // 50 ms apart: the FIN is in long before the next request
+  o.connections = 1;
+  o.duration = 10s;
+  o.max_requests = 4;
+  o.port = server.port();
+  Result r = RunLoad(o);
+  ASSERT_EQ(r.records.size(), 4u);
+  for (std::size_t i = 0; i < r.records.size(); ++i) {
+    const RequestRecord& rec = r.records[i];
+    EXPECT_EQ(rec.outcome, Outcome::kOk) << i << ": " << OutcomeName(rec.outcome);
+    EXPECT_EQ(rec.connection, i) << "a closed connection was reused";
+    EXPECT_EQ(rec.has(RequestRecord::kClosedBeforeWrite), i > 0) << i;
+  }
+}
+
+TEST(LoadTest, KeepAliveRaceIsIdleClosedButALateCloseIsADrop) {
+  // Request 1 on a reused connection meets a close the moment it arrives:
+  // the server closed the idle connection as the request was on its way.
+  TinyServer racing([](int fd, int n) {
+    if (n == 0) {
+      TinyServer::Respond(fd, kOk);
+      return true;
+    }
+    TinyServer::Reset(fd);
+    return false;
+  });
+  Result r = RunLoad(Closed(racing.port(), 2));
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[1].reuse, 1);
+  EXPECT_EQ(OutcomeName(r.records[1].outcome), std::string("idle_closed"));
+  EXPECT_FALSE(r.records[1].dropped());
+
+  // The same close 100 ms after the request was taken is a dropped request.
+  TinyServer dying([](int fd, int n) {
+    if (n == 0) {
+      TinyServer::Respond(fd, kOk);
+      return true;
+    }
+    std::this_thread::sleep_for(100ms);
+    ::close(fd);
+    return false;
+  });
+  r = RunLoad(Closed(dying.port(), 2));
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(OutcomeName(r.records[1].outcome), std::string("eof"));
+  EXPECT_TRUE(r.records[1].dropped());
+}
+
+TEST(LoadTest, OpenModelMeasuresFromTheIntendedStart) {
+  // One connection, 20 ms per answer, arrivals every 5 ms: requests queue,
+  // and their latency includes the wait (no coordinated omission).
+  TinyServer server([](int fd, int) {
+    std::this_thread::sleep_for(20ms);
+    TinyServer::Respond(fd, kOk);
+    return true;
+  });
+  LoadOptions o;
+  o.model = LoadModel::kOpen;
+  o.rate_per_second = 200;
+  o.connections = 1;
+  o.duration = 100ms;
+  o.port = server.port();
+  Result r = RunLoad(o);
+  ASSERT_EQ(r.records.size(), 20u);
+  EXPECT_EQ(r.records[5].intended - r.records[4].intended, 5'000'000);
+  const RequestRecord& last = r.records.back();
+  EXPECT_EQ(last.outcome, Outcome::kOk);
+  EXPECT_GT(ToDuration(last.latency()), 250ms) << "latency measured from the send, not the intent";
+  EXPECT_LT(ToDuration(last.done - last.written), 100ms);
+}
+
+TEST(LoadTest, MixByWeightAndWriteKeys) {
+  TinyServer server([](int fd, int) {
+    TinyServer::Respond(fd, kOk);
+    return true;
+  });
+  LoadOptions o = Closed(server.port(), 400, 4);
+  o.kinds.push_back(Kind("/read"));
+  LoadKind write = Kind("/items/{key}", "POST");
+  std::vector<TemplateError> errors;
+  PlaceholderScope scope{.per_request = true};
+  write.write_key = *Template::Compile("{key}", scope, &errors)->Bind(RunValues{});
+  write.weight = 3;
+  o.kinds.push_back(write);
+  o.key_prefix = "run7";
+  Result r = RunLoad(o);
+  ASSERT_EQ(r.records.size(), 400u);
+  int writes = 0;
+  for (const RequestRecord& rec : r.records) writes += rec.kind == 1;
+  EXPECT_GT(writes, 250);
+  EXPECT_LT(writes, 350);
+  ASSERT_EQ(r.keys.size(), static_cast<std::size_t>(writes));
+  EXPECT_EQ(r.keys[0].key, "run7-" + std::to_string(r.keys[0].request_id));
+}
+
+TEST(LoadTest, StopEndsTheLoadEarly) {
+  TinyServer server([](int fd, int) {
+    TinyServer::Respond(fd, kOk);
+    return true;
+  });
+  LoadOptions o;
+  o.rate_per_second = 1000;
+  o.duration = 60s;
+  o.port = server.port();
+  o.kinds.push_back(Kind("/"));
+  LoadGenerator load(o, std::chrono::steady_clock::now());
+  load.Start();
+  std::this_thread::sleep_for(100ms);
+  load.Stop();
+  load.Join();
+  EXPECT_GT(load.completed(), 20u);
+  EXPECT_LT(ToDuration(load.ended_at() - load.started_at()), 5s);
+}
+
+}  // namespace
+}  // namespace gracecheck

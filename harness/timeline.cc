@@ -1,0 +1,31 @@
+#include "timeline.h"
+
+namespace gracecheck {
+
+namespace {
+constexpr const char* kOutcomeNames[kOutcomeCount] = {
+    "ok", "http_error", "refused", "idle_closed", "reset", "eof", "truncated", "timeout"};
+}  // namespace
+
+const char* OutcomeName(Outcome o) { return kOutcomeNames[static_cast<int>(o)]; }
+
+std::optional<Outcome> ParseOutcome(const std::string& name) {
+  for (int i = 0; i < kOutcomeCount; ++i) {
+    if (name == kOutcomeNames[i]) return static_cast<Outcome>(i);
+  }
+  return std::nullopt;
+}
+
+const char* ProcessEventName(ProcessEvent::Kind k) {
+  switch (k) {
+    case ProcessEvent::Kind::kSpawned: return "spawned";
+    case ProcessEvent::Kind::kReady: return "ready";
+    case ProcessEvent::Kind::kSignalSent: return "signal_sent";
+    case ProcessEvent::Kind::kExited: return "exited";
+    case ProcessEvent::Kind::kKilled: return "killed";
+    case ProcessEvent::Kind::kOrphanKilled: return "orphan_killed";
+  }
+  return "?";
+}
+
+}  // namespace gracecheck

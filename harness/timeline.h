@@ -1,0 +1,177 @@
+// The Timeline: everything one run recorded, on one clock. It is the single
+// source of truth between recording (Run, Load, Probes, Faults) and judging
+// (checks) and rendering (reports).
+//
+// Time: every `t`/`*_ns` field is nanoseconds since the run's epoch, a
+// steady_clock instant taken when the run starts (Timeline::epoch). kNever
+// marks a moment that did not happen.
+//
+// Threading: recorders fill their own parts while the run goes (each part
+// has one writer) and the Run assembles the Timeline when they have stopped;
+// after that it is read-only and may be shared.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "duration.h"
+
+namespace gracecheck {
+
+using Nanos = std::int64_t;
+constexpr Nanos kNever = -1;
+
+inline Duration ToDuration(Nanos n) { return Duration(n); }
+
+// What happened to one request (DESIGN.md, "What each request's outcome is").
+enum class Outcome : std::uint8_t {
+  kOk,          // complete response with an expected status
+  kHttpError,   // complete response, 5xx or not expected
+  kRefused,     // connect failed with ECONNREFUSED (listener closed)
+  kIdleClosed,  // reused keep-alive connection the server had already closed
+  kReset,       // RST before any response byte
+  kEof,         // orderly close before any response byte
+  kTruncated,   // part of a response, then close (or RST)
+  kTimeout,     // no complete response within the request timeout
+};
+constexpr int kOutcomeCount = 8;
+const char* OutcomeName(Outcome o);  // "ok", "http_error", ...
+std::optional<Outcome> ParseOutcome(const std::string& name);
+
+// Dropped = the server took the request and did not answer it properly.
+// Refused and idle-closed requests were never taken (clients retry them).
+inline bool IsDropped(Outcome o) {
+  return o != Outcome::kOk && o != Outcome::kRefused && o != Outcome::kIdleClosed;
+}
+
+// One request. Compact on purpose (issue: <= 64 bytes per recorded request).
+struct RequestRecord {
+  enum Flags : std::uint8_t {
+    kAfterFault = 1,          // intended start at or after the first fault's delivery
+    kPrevConnectionClose = 2, // the previous response on this connection said Connection: close
+    kWriteFailed = 4,         // the request could not be written (EPIPE/ECONNRESET)
+    kClosedBeforeWrite = 8,   // the connection was seen closed when about to be reused
+  };
+  std::uint32_t id = 0;
+  std::uint32_t connection = 0;  // connection id, unique in the run
+  std::uint16_t reuse = 0;       // requests sent on this connection before this one
+  std::uint16_t kind = 0;        // index into the scenario's load.requests
+  std::int16_t status = 0;       // HTTP status, 0 if none
+  Outcome outcome = Outcome::kOk;
+  std::uint8_t flags = 0;
+  std::uint32_t bytes = 0;       // response bytes received
+  Nanos intended = kNever;       // when the open model meant it to start (closed: = start)
+  Nanos written = kNever;        // request fully written
+  Nanos first_byte = kNever;     // first response byte
+  Nanos done = kNever;           // outcome known
+  Nanos connected = kNever;      // connection established (for a new connection), else kNever
+
+  bool has(Flags f) const { return (flags & f) != 0; }
+  bool dropped() const { return IsDropped(outcome); }
+  // Latency from the intended start (no coordinated omission).
+  Nanos latency() const { return done == kNever ? kNever : done - intended; }
+};
+
+// The write a request asked for, when its kind has a write_key.
+struct WriteKey {
+  std::uint32_t request_id;
+  std::string key;
+};
+
+struct ProcessEvent {
+  enum class Kind : std::uint8_t {
+    kSpawned,
+    kReady,
+    kSignalSent,   // value: signal number
+    kExited,       // value: exit code
+    kKilled,       // terminated by a signal; value: signal number
+    kOrphanKilled, // value: pid of a leftover process of the group, SIGKILLed after the run
+  };
+  Nanos t = 0;
+  Kind kind = Kind::kSpawned;
+  int value = 0;
+  std::string detail;
+};
+const char* ProcessEventName(ProcessEvent::Kind k);
+
+// A scripted fault and what became of it.
+struct FaultRecord {
+  std::string name;
+  int signal = 0;
+  bool to_group = false;
+  Nanos scheduled = kNever;   // when its trigger said it should fire
+  Nanos delivered = kNever;   // when the signal was sent; kNever if it was not
+  bool skipped = false;       // if_running and the target had already exited
+  Duration tolerance{};
+  std::string error;          // why it could not be delivered, if it was not
+  Nanos lag() const { return delivered == kNever || scheduled == kNever ? kNever : delivered - scheduled; }
+};
+
+// /proc sample of the target process.
+struct ProcSample {
+  Nanos t = 0;
+  int threads = 0;
+  int fds = 0;
+  std::int64_t rss_kb = 0;
+  int children = 0;  // other live processes in the target's process group
+};
+
+// pg_stat_activity sample of the run's database (client backends only).
+struct DbSample {
+  Nanos t = 0;
+  int active = 0;
+  int idle = 0;
+  int idle_in_transaction = 0;
+  int other = 0;
+  int total() const { return active + idle + idle_in_transaction + other; }
+};
+
+// One session of the run's database, as the probe saw it come and go.
+struct DbSession {
+  int pid = 0;
+  std::string backend_start;  // identity together with pid
+  int client_port = 0;
+  Nanos first_seen = kNever;
+  Nanos last_seen = kNever;
+  std::string last_state;     // state in the last sample that showed it
+  std::string last_query;     // truncated
+};
+
+struct Timeline {
+  std::string scenario;
+  std::string target_name;
+  std::int64_t epoch_unix_ms = 0;  // wall clock at the epoch, for people
+
+  int target_pid = 0;
+  Nanos spawned = kNever;
+  Nanos ready = kNever;
+  Nanos load_start = kNever;
+  Nanos load_end = kNever;
+  Nanos first_fault = kNever;   // first fault delivered
+  Nanos exited = kNever;        // target reaped
+  bool exit_signaled = false;
+  int exit_code = 0;
+  int exit_signal = 0;
+  std::vector<int> orphans;     // pids of the group still alive after the target exited
+
+  std::vector<RequestRecord> requests;
+  std::vector<WriteKey> write_keys;
+  std::vector<ProcessEvent> process_events;
+  std::vector<FaultRecord> faults;
+  std::vector<ProcSample> proc_samples;
+  std::vector<DbSample> db_samples;
+  std::vector<DbSession> db_sessions;
+  Nanos db_sessions_gone = kNever;  // first sample after exit with no session left
+
+  // Writes: keys acknowledged (2xx) that verify_sql did not return, and keys
+  // present whose request was not acknowledged. Empty when not verified.
+  bool writes_verified = false;
+  std::vector<std::string> lost_writes;
+  std::vector<std::string> unacknowledged_applied;
+
+  std::string target_log_tail;  // last lines of the target's stdout/stderr
+};
+
+}  // namespace gracecheck
