@@ -1,0 +1,168 @@
+#include "api.h"
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
+#include <string>
+#include <string_view>
+
+namespace gracecheck::refapi {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr auto kPoolWait = std::chrono::seconds(5);
+constexpr long long kMaxSleepMs = 10 * 60 * 1000;
+constexpr const char* kJson = "application/json";
+
+constexpr const char* kInsertItem = "insert_item";
+constexpr const char* kSelectItemByKey = "select_item_by_key";
+constexpr const char* kSelectItemById = "select_item_by_id";
+constexpr const char* kSleep = "sleep";
+
+void Reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), kJson);
+}
+
+void ReplyError(httplib::Response& res, int status, std::string_view message) {
+  Reply(res, status, json{{"error", message}});
+}
+
+std::optional<long long> ParseInteger(std::string_view text) {
+  long long value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+// Runs `query` with a pooled connection, answering 503 when the pool has
+// none to give or the database fails. A failed query leaves the connection
+// in the pool: libpqxx re-opens a broken one on its next use.
+template <typename Query>
+void WithConnection(ConnectionPool& pool, httplib::Response& res, Query query) {
+  std::optional<ConnectionPool::Lease> lease = pool.Acquire(kPoolWait);
+  if (!lease) {
+    ReplyError(res, 503, "no database connection available");
+    return;
+  }
+  try {
+    query(**lease);
+  } catch (const pqxx::broken_connection&) {
+    ReplyError(res, 503, "database connection lost");
+  } catch (const pqxx::sql_error& e) {
+    ReplyError(res, 503, std::string("database error: ") + e.sqlstate());
+  } catch (const std::exception&) {
+    ReplyError(res, 503, "database error");
+  }
+}
+
+void GetItem(ConnectionPool& pool, const httplib::Request& req, httplib::Response& res) {
+  std::optional<long long> id = ParseInteger(req.matches[1].str());
+  if (!id) {
+    ReplyError(res, 404, "no such item");
+    return;
+  }
+  WithConnection(pool, res, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    pqxx::result rows = tx.exec_prepared(kSelectItemById, *id);
+    if (rows.empty()) {
+      ReplyError(res, 404, "no such item");
+      return;
+    }
+    Reply(res, 200,
+          json{{"id", rows[0][0].as<long long>()}, {"key", rows[0][1].as<std::string>()}});
+  });
+}
+
+void PostItem(ConnectionPool& pool, const httplib::Request& req, httplib::Response& res) {
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    ReplyError(res, 400, "body is not a JSON object");
+    return;
+  }
+  auto key = body.find("key");
+  if (key == body.end() || !key->is_string() || key->get_ref<const std::string&>().empty()) {
+    ReplyError(res, 400, "body needs a non-empty string \"key\"");
+    return;
+  }
+  const std::string& k = key->get_ref<const std::string&>();
+  WithConnection(pool, res, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    pqxx::result inserted = tx.exec_prepared(kInsertItem, k, req.body);
+    const bool created = !inserted.empty();
+    pqxx::result rows = created ? inserted : tx.exec_prepared(kSelectItemByKey, k);
+    if (rows.empty()) throw std::runtime_error("item vanished");  // deleted meanwhile
+    const long long id = rows[0][0].as<long long>();
+    tx.commit();
+    Reply(res, created ? 201 : 200, json{{"id", id}, {"key", k}});
+  });
+}
+
+void Slow(ConnectionPool& pool, const httplib::Request& req, httplib::Response& res) {
+  std::optional<long long> ms = ParseInteger(req.get_param_value("ms"));
+  if (!ms || *ms < 0 || *ms > kMaxSleepMs) {
+    ReplyError(res, 400, "ms wants a whole number of milliseconds from 0 to 600000");
+    return;
+  }
+  WithConnection(pool, res, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared(kSleep, static_cast<double>(*ms) / 1000.0);
+    Reply(res, 200, json{{"slept_ms", *ms}});
+  });
+}
+
+}  // namespace
+
+void CreateSchema(pqxx::connection& connection) {
+  pqxx::work tx(connection);
+  tx.exec(
+      "CREATE TABLE IF NOT EXISTS items ("
+      " id bigserial PRIMARY KEY,"
+      " key text UNIQUE NOT NULL,"
+      " body text,"
+      " created_at timestamptz DEFAULT now())");
+  tx.commit();
+}
+
+void PrepareStatements(pqxx::connection& connection) {
+  connection.prepare(kInsertItem,
+                     "INSERT INTO items (key, body) VALUES ($1, $2)"
+                     " ON CONFLICT (key) DO NOTHING RETURNING id");
+  connection.prepare(kSelectItemByKey, "SELECT id FROM items WHERE key = $1");
+  connection.prepare(kSelectItemById, "SELECT id, key FROM items WHERE id = $1");
+  connection.prepare(kSleep, "SELECT pg_sleep($1)");
+}
+
+void RegisterApi(httplib::Server& server, ConnectionPool& pool, const std::atomic<bool>& ready) {
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok", "text/plain");
+  });
+  server.Get("/readyz", [&ready](const httplib::Request&, httplib::Response& res) {
+    if (ready.load()) {
+      res.set_content("ready", "text/plain");
+    } else {
+      res.status = 503;
+      res.set_content("shutting down", "text/plain");
+    }
+  });
+  server.Get(R"(/items/(\d+))", [&pool](const httplib::Request& req, httplib::Response& res) {
+    GetItem(pool, req, res);
+  });
+  server.Post("/items", [&pool](const httplib::Request& req, httplib::Response& res) {
+    PostItem(pool, req, res);
+  });
+  server.Get("/slow", [&pool](const httplib::Request& req, httplib::Response& res) {
+    Slow(pool, req, res);
+  });
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                  std::exception_ptr) { ReplyError(res, 500, "internal error"); });
+}
+
+}  // namespace gracecheck::refapi

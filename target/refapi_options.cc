@@ -1,0 +1,152 @@
+#include "refapi_options.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <optional>
+
+namespace gracecheck::refapi {
+
+namespace {
+
+constexpr std::size_t kMaxPoolSize = 1000;
+constexpr std::size_t kMaxHttpWorkers = 10000;
+
+std::optional<long long> ParseInteger(std::string_view text) {
+  long long value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+bool ParseCount(std::string_view name, std::string_view text, std::size_t max, std::size_t* out,
+                std::string* error) {
+  std::optional<long long> value = ParseInteger(text);
+  if (!value || *value < 1 || static_cast<unsigned long long>(*value) > max) {
+    *error = fmt::format("{} wants a whole number from 1 to {}, not '{}'", name, max, text);
+    return false;
+  }
+  *out = static_cast<std::size_t>(*value);
+  return true;
+}
+
+bool ParseDurationOption(std::string_view name, std::string_view text, Duration* out,
+                         std::string* error) {
+  std::string reason;
+  std::optional<Duration> d = ParseDuration(text, &reason);
+  if (!d) {
+    *error = fmt::format("{}: {}", name, reason);
+    return false;
+  }
+  *out = *d;
+  return true;
+}
+
+}  // namespace
+
+bool ParseListenAddress(std::string_view text, ListenAddress* address, std::string* error) {
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    *error = fmt::format("--listen wants HOST:PORT, not '{}'", text);
+    return false;
+  }
+  std::string_view host = text.substr(0, colon);
+  std::string_view port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    *error = fmt::format("--listen: put an IPv6 host in brackets, e.g. [::1]:8080, not '{}'", text);
+    return false;
+  }
+  std::optional<long long> number = ParseInteger(port);
+  if (host.empty() || !number || *number < 0 || *number > 65535) {
+    *error = fmt::format("--listen wants HOST:PORT with a port from 0 to 65535, not '{}'", text);
+    return false;
+  }
+  address->host = std::string(host);
+  address->port = static_cast<int>(*number);
+  return true;
+}
+
+std::string FormatHostPort(const std::string& host, int port) {
+  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
+
+bool ParseOptions(const std::vector<std::string_view>& args, Options* options, std::string* error) {
+  Options parsed;
+  bool have_db = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      parsed.help = true;
+      continue;
+    }
+    if (arg.substr(0, 2) != "--") {
+      *error = fmt::format("unexpected argument '{}' (see --help)", arg);
+      return false;
+    }
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (std::size_t eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    constexpr std::string_view kKnown[] = {"--listen",        "--db",       "--pool", "--workers",
+                                           "--drain-timeout", "--lame-duck"};
+    bool known = false;
+    for (std::string_view k : kKnown) known = known || name == k;
+    if (!known) {
+      *error = fmt::format("unknown option '{}' (see --help)", name);
+      return false;
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        *error = fmt::format("{} needs a value", name);
+        return false;
+      }
+      value = args[++i];
+    }
+    bool ok = true;
+    if (name == "--listen") {
+      ok = ParseListenAddress(*value, &parsed.listen, error);
+    } else if (name == "--db") {
+      parsed.db_url = std::string(*value);
+      have_db = !parsed.db_url.empty();
+    } else if (name == "--pool") {
+      ok = ParseCount(name, *value, kMaxPoolSize, &parsed.pool_size, error);
+    } else if (name == "--workers") {
+      ok = ParseCount(name, *value, kMaxHttpWorkers, &parsed.http_workers, error);
+    } else if (name == "--drain-timeout") {
+      ok = ParseDurationOption(name, *value, &parsed.drain_timeout, error);
+    } else if (name == "--lame-duck") {
+      ok = ParseDurationOption(name, *value, &parsed.lame_duck, error);
+    }
+    if (!ok) return false;
+  }
+  if (!have_db && !parsed.help) {
+    *error = "--db URL is required";
+    return false;
+  }
+  *options = std::move(parsed);
+  return true;
+}
+
+std::string Usage() {
+  return R"(usage: refapi --db URL [options]
+
+The reference API server of gracecheck: shuts down gracefully on SIGINT/SIGTERM
+(a second signal exits at once with code 1).
+
+  --listen HOST:PORT    address to listen on (default 127.0.0.1:8080; port 0 picks one)
+  --db URL              PostgreSQL connection URL (required)
+  --pool N              database connections, opened at start (default 8)
+  --workers N           HTTP worker threads; each keep-alive connection holds one (default 128)
+  --drain-timeout D     how long in-flight requests may take after the signal (default 10s)
+  --lame-duck D         keep serving for D after the signal while /readyz says 503 (default 0)
+  -h, --help            this text
+)";
+}
+
+}  // namespace gracecheck::refapi

@@ -1,0 +1,43 @@
+// refapi's command line: what the server listens on, which database it uses,
+// how big its pools are and how long its shutdown may take.
+//
+// ParseOptions is a pure function (no I/O); safe to call from any thread.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "duration.h"
+
+namespace gracecheck::refapi {
+
+struct ListenAddress {
+  std::string host = "127.0.0.1";  // without brackets, also for IPv6
+  int port = 8080;                 // 0: the kernel picks a free port
+};
+
+struct Options {
+  ListenAddress listen;
+  std::string db_url;  // libpq URL or key=value string; never logged (it may hold a password)
+  std::size_t pool_size = 8;
+  std::size_t http_workers = 128;
+  Duration drain_timeout = std::chrono::seconds(10);
+  Duration lame_duck = Duration::zero();
+  bool help = false;  // --help: print Usage() and exit 0
+};
+
+// Parses `args` (without the program name). Accepts `--name value` and
+// `--name=value`. On failure returns false and sets `error` to one line.
+bool ParseOptions(const std::vector<std::string_view>& args, Options* options, std::string* error);
+
+// Parses "HOST:PORT" or "[V6HOST]:PORT".
+bool ParseListenAddress(std::string_view text, ListenAddress* address, std::string* error);
+
+// "HOST:PORT", with brackets around an IPv6 host.
+std::string FormatHostPort(const std::string& host, int port);
+
+std::string Usage();
+
+}  // namespace gracecheck::refapi

@@ -1,0 +1,65 @@
+// refapi's graceful shutdown as data: an ordered list of named steps, run
+// one after another on the main thread once the first SIGINT/SIGTERM came.
+//
+//   not_ready        /readyz answers 503                 phase=not_ready
+//   lame_duck        keep serving for --lame-duck         phase=lame_duck_done
+//   stop_accepting   listener closed (ECONNREFUSED);      phase=stopped_accepting
+//                    later responses "Connection: close"
+//   close_idle       idle keep-alive connections closed   phase=idle_closed n=K
+//   drain            in-flight requests answered, their   phase=drained inflight=0
+//                    connections closed
+//   join_workers     the listen loop and workers ended    phase=workers_joined
+//   close_pool       every pooled connection closed       phase=pool_closed n=N
+//   exit             _exit(0), or 1 after a failed step   phase=exit code=C
+//
+// Idle connections are closed before the drain, not after it: left open,
+// each would take (and be served) a new request while the drain waits, the
+// very thing cpp-httplib's own stop() gets wrong. close_idle, drain and
+// join_workers share one deadline, --drain-timeout after stop_accepting. A
+// step that fails (its deadline passed) logs why, sets the exit code to 1
+// and skips to the cleanup steps (close_pool, exit).
+//
+// Because the steps are data, a variant of the server can drop one or
+// change their order (e.g. close the pool first) without a second copy of
+// any step.
+//
+// Threading: RunShutdown runs on one thread; the steps it calls are
+// thread-safe against the HTTP workers still serving.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string_view>
+#include <vector>
+
+#include "connection_pool.h"
+#include "http_server.h"
+#include "refapi_options.h"
+
+namespace gracecheck::refapi {
+
+struct ShutdownContext {
+  const Options& options;
+  std::atomic<bool>& ready;
+  HttpServer& server;
+  ConnectionPool& pool;
+  std::chrono::steady_clock::time_point deadline;  // for close_idle..join_workers
+  int exit_code = 0;
+};
+
+struct ShutdownStep {
+  std::string_view name;
+  // Cleanup steps run even after an earlier step failed.
+  bool cleanup;
+  // Returns false if the step failed (it logged why).
+  bool (*run)(ShutdownContext& context);
+};
+
+// The correct order, as in the table above.
+std::vector<ShutdownStep> DefaultShutdownSteps();
+
+// Runs `steps` in order. The exit step ends the process; if the list has
+// none, returns the exit code.
+int RunShutdown(const std::vector<ShutdownStep>& steps, ShutdownContext& context);
+
+}  // namespace gracecheck::refapi

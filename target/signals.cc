@@ -1,0 +1,54 @@
+#include "signals.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "phase_log.h"
+
+namespace gracecheck::refapi {
+
+namespace {
+
+sigset_t ShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+}  // namespace
+
+void BlockShutdownSignals() {
+  sigset_t set = ShutdownSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // Sockets are written with MSG_NOSIGNAL and libpq guards its own writes;
+  // this is for any other write to a closed peer.
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+void StartSignalThread(std::function<void(int sig)> on_first_signal) {
+  std::thread([on_first_signal = std::move(on_first_signal)] {
+    pthread_setname_np(pthread_self(), "signals");
+    const sigset_t set = ShutdownSignals();
+    for (int count = 0;; ++count) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      const char* abbrev = sigabbrev_np(sig);
+      LogPhase("signal", std::string("sig=SIG") + (abbrev != nullptr ? abbrev : "?"));
+      if (count == 0) {
+        on_first_signal(sig);
+      } else {
+        LogPhase("forced_exit");
+        ::_exit(1);
+      }
+    }
+  }).detach();
+}
+
+}  // namespace gracecheck::refapi
