@@ -18,6 +18,7 @@ packages=(
   postgresql-15                                   # server binaries for the embedded cluster
   util-linux                                      # setpriv (run the cluster unprivileged)
   curl procps                                     # README walkthrough, process checks
+  python3-jsonschema python3-yaml                 # scenario JSON Schema test (scenarios/schema_test.py)
 )
 
 missing=()
