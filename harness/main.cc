@@ -3,8 +3,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
+#include <map>
+#include <random>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -14,10 +19,17 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "checks.h"
+#include "console.h"
 #include "exit_codes.h"
 #include "interrupt.h"
+#include "json.h"
 #include "postgres.h"
+#include "requests_out.h"
+#include "run.h"
+#include "scenario.h"
 #include "subprocess.h"
+#include "target_process.h"
 
 namespace gracecheck {
 namespace {
@@ -85,6 +97,236 @@ struct WithDb {
   }
 };
 
+
+namespace fs = std::filesystem;
+
+// Built binaries a scenario may name as placeholders: those next to the
+// gracecheck executable (the build's bin/ dir, or an install's), plus --bin.
+std::map<std::string, std::string> BuiltBinaries() {
+  std::map<std::string, std::string> out;
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return out;
+  for (const char* name : {"refapi"}) {
+    const fs::path candidate = self.parent_path() / name;
+    if (::access(candidate.c_str(), X_OK) == 0) out[name] = candidate.string();
+  }
+  return out;
+}
+
+bool UseColor() {
+  const char* no_color = std::getenv("NO_COLOR");
+  return (no_color == nullptr || *no_color == '\0') && ::isatty(STDOUT_FILENO);
+}
+
+void PrintErrors(const std::vector<ScenarioError>& errors) {
+  for (const ScenarioError& e : errors) fmt::print(stderr, "{}\n", e.ToString());
+}
+
+// gracecheck validate SCENARIO...
+struct Validate {
+  std::vector<std::string> files;
+  void Setup(CLI::App& app) {
+    app.add_option("scenarios", files, "scenario files")->required();
+  }
+  int Run() {
+    std::vector<ScenarioError> errors = ValidateScenarioFiles(files);
+    if (!errors.empty()) {
+      PrintErrors(errors);
+      return kExitUsage;
+    }
+    fmt::print("{} scenario{} valid\n", files.size(), files.size() == 1 ? "" : "s");
+    return kExitPassed;
+  }
+};
+
+// gracecheck list [DIR]
+struct List {
+  std::string dir = "scenarios";
+  void Setup(CLI::App& app) { app.add_option("dir", dir, "directory of scenario files"); }
+  int Run() {
+    std::vector<fs::path> paths;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string ext = e.path().extension().string();
+      if (ext == ".yaml" || ext == ".yml") paths.push_back(e.path());
+    }
+    if (ec) {
+      Error(fmt::format("cannot read {}: {}", dir, ec.message()));
+      return kExitUsage;
+    }
+    std::sort(paths.begin(), paths.end());
+    int status = kExitPassed;
+    for (const fs::path& p : paths) {
+      ParseResult r = ParseScenarioFile(p.string());
+      if (!r.ok()) {
+        fmt::print("{:<28} INVALID: {}\n", p.filename().string(), r.errors.front().ToString());
+        status = kExitUsage;
+        continue;
+      }
+      std::string what = r.scenario->description;
+      what = what.substr(0, what.find_first_of(".\n"));
+      fmt::print("{:<28} {}\n", r.scenario->name, what);
+    }
+    return status;
+  }
+};
+
+// gracecheck run SCENARIO... [--target NAME=CMD]... [--repeat N] [--seed S] ...
+struct RunCommand {
+  std::vector<std::string> files;
+  std::vector<std::string> targets;
+  std::vector<std::string> bins;
+  int repeat = 1;
+  std::optional<std::uint64_t> seed;
+  std::optional<std::string> pg_url;
+  std::string out_dir;
+  std::string json_path;
+  std::string requests_out;
+
+  void Setup(CLI::App& app) {
+    app.add_option("scenarios", files, "scenario files")->required();
+    app.add_option("--target", targets, "NAME=CMD: run this command instead of the scenario's");
+    app.add_option("--bin", bins, "NAME=PATH: a binary scenarios may name as {NAME}");
+    app.add_option("--repeat", repeat, "run each scenario N times")->check(CLI::Range(1, 10000));
+    app.add_option("--seed", seed, "random seed (printed in every report, to replay a run)");
+    app.add_option("--pg-url", pg_url, "external PostgreSQL (default: embedded cluster)")
+        ->envname("GRACECHECK_PG_URL");
+    app.add_option("--out", out_dir, "directory for target logs and reports (default: none kept)");
+    app.add_option("--json", json_path, "write the JSON report here");
+    app.add_option("--requests-out", requests_out, "write every request record here (JSON lines)");
+  }
+
+  int Run() {
+    std::map<std::string, std::string> binaries = BuiltBinaries();
+    for (const std::string& b : bins) {
+      const std::size_t eq = b.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        Error(fmt::format("--bin '{}': expected NAME=PATH", b));
+        return kExitUsage;
+      }
+      binaries[b.substr(0, eq)] = b.substr(eq + 1);
+    }
+    ParseOptions options;
+    options.binaries.clear();
+    for (const auto& [name, path] : binaries) options.binaries.push_back(name);
+    if (options.binaries.empty()) options.binaries = {"refapi"};
+
+    // Everything is validated before anything starts.
+    std::vector<Scenario> scenarios;
+    std::vector<ScenarioError> errors;
+    for (const std::string& f : files) {
+      ParseResult r = ParseScenarioFile(f, options);
+      errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+      if (r.ok()) scenarios.push_back(std::move(*r.scenario));
+    }
+    std::vector<TargetOverride> overrides;
+    for (const std::string& t : targets) {
+      std::string why;
+      std::optional<TargetOverride> o = ParseTargetOverride(t, options, &why);
+      if (!o) {
+        Error(fmt::format("--target {}: {}", t, why));
+        return kExitUsage;
+      }
+      overrides.push_back(std::move(*o));
+    }
+    if (!errors.empty()) {
+      PrintErrors(errors);
+      return kExitUsage;
+    }
+
+    const std::uint64_t base_seed = seed ? *seed : std::random_device{}();
+    TempOrKeptDir out(out_dir);
+    std::unique_ptr<PostgresServer> server = OpenPostgres(pg_url);
+    fmt::print(stderr, "gracecheck: {}\n", server->Describe());
+
+    std::vector<std::unique_ptr<Timeline>> timelines;
+    std::vector<RunReport> reports;
+    bool all_passed = true;
+    const bool color = UseColor();
+    const bool tty = ::isatty(STDERR_FILENO);
+    int index = 0;
+    for (const Scenario& original : scenarios) {
+      const std::size_t n_targets = overrides.empty() ? 1 : overrides.size();
+      for (std::size_t t = 0; t < n_targets; ++t) {
+        Scenario scenario = original;
+        std::string target_name = "target";
+        if (!overrides.empty()) {
+          ApplyTargetOverride(overrides[t], &scenario);
+          target_name = overrides[t].name;
+        }
+        for (int r = 0; r < repeat; ++r, ++index) {
+          interrupt::ThrowIfRequested();
+          RunConfig config;
+          config.scenario = &scenario;
+          config.target_name = target_name;
+          config.server = server.get();
+          config.binaries = binaries;
+          config.seed = base_seed + static_cast<std::uint64_t>(index);
+          const fs::path dir = out.path() / fmt::format("{}-{}-{}", scenario.name, target_name, r + 1);
+          fs::create_directories(dir);
+          config.out_dir = dir;
+          config.progress = [&](const std::string& line) {
+            if (tty) fmt::print(stderr, "\r\033[K");
+            fmt::print(stderr, "  {}\n", line);
+          };
+          if (tty) {
+            config.status = [](const std::string& line) { fmt::print(stderr, "\r\033[K  {}", line); };
+          }
+          fmt::print(stderr, "gracecheck: running {} against {} (seed {}){}\n", scenario.name,
+                     target_name, config.seed,
+                     repeat > 1 ? fmt::format(", run {} of {}", r + 1, repeat) : "");
+          auto timeline = std::make_unique<Timeline>(RunScenario(config));
+          if (tty) fmt::print(stderr, "\r\033[K");
+          std::vector<CheckResult> checks = RunChecks(*timeline, scenario.expect);
+          for (const CheckResult& c : checks) all_passed = all_passed && c.passed;
+          PrintConsoleReport(stdout, *timeline, checks, color);
+          std::fflush(stdout);
+          if (!requests_out.empty()) {
+            WriteRequestRecords(index == 0 ? requests_out
+                                           : fmt::format("{}.{}", requests_out, index + 1),
+                                *timeline);
+          }
+          reports.push_back({timeline.get(), std::move(checks)});
+          timelines.push_back(std::move(timeline));
+        }
+      }
+    }
+    if (!json_path.empty()) WriteJsonReport(json_path, reports);
+    return all_passed ? kExitPassed : kExitCheckFailed;
+  }
+
+  // --out DIR is kept; without it, a private temp dir removed at the end.
+  class TempOrKeptDir {
+   public:
+    explicit TempOrKeptDir(const std::string& kept) {
+      if (!kept.empty()) {
+        path_ = kept;
+        std::error_code ec;
+        fs::create_directories(path_, ec);
+        if (ec || ::access(path_.c_str(), W_OK) != 0) {
+          throw UsageError(fmt::format("--out {}: cannot write there ({})", kept,
+                                       ec ? ec.message() : "permission denied"));
+        }
+        return;
+      }
+      std::string pattern = (fs::temp_directory_path() / "gracecheck-out-XXXXXX").string();
+      if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a temp dir");
+      path_ = pattern;
+      remove_ = true;
+    }
+    ~TempOrKeptDir() {
+      std::error_code ec;
+      if (remove_) fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+
+   private:
+    fs::path path_;
+    bool remove_ = false;
+  };
+};
+
 struct Version {
   void Setup(CLI::App&) {}
   int Run() {
@@ -102,11 +344,22 @@ struct Subcommand {
 
 int Main(int argc, char** argv) {
   interrupt::Install();
+  // A target that closes a connection must not kill the harness.
+  ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"gracecheck: proves that HTTP API servers backed by PostgreSQL shut down gracefully"};
   app.require_subcommand(1);
+  RunCommand run;
+  Validate validate;
+  List list;
   WithDb with_db;
   Version version;
   const std::vector<Subcommand> subcommands = {
+      {"run", "run scenarios against their targets and judge the shutdown",
+       [&](CLI::App& a) { run.Setup(a); }, [&] { return run.Run(); }},
+      {"validate", "check scenario files without running them",
+       [&](CLI::App& a) { validate.Setup(a); }, [&] { return validate.Run(); }},
+      {"list", "list the scenarios in a directory", [&](CLI::App& a) { list.Setup(a); },
+       [&] { return list.Run(); }},
       {"with-db", "run a command against a throwaway run database",
        [&](CLI::App& a) { with_db.Setup(a); }, [&] { return with_db.Run(); }},
       {"version", "print the version", [&](CLI::App& a) { version.Setup(a); },
@@ -131,7 +384,13 @@ int Main(int argc, char** argv) {
   } catch (const interrupt::Interrupted&) {
     fmt::print(stderr, "gracecheck: interrupted by {}\n", SignalName(interrupt::Signal()));
     return kExitInterrupted;
+  } catch (const UsageError& e) {
+    Error(e.what());
+    return kExitUsage;
   } catch (const PostgresError& e) {
+    Error(e.what());
+    return interrupt::Requested() ? kExitInterrupted : kExitInfrastructure;
+  } catch (const TargetError& e) {
     Error(e.what());
     return interrupt::Requested() ? kExitInterrupted : kExitInfrastructure;
   } catch (const std::exception& e) {

@@ -23,6 +23,8 @@
 #include <libpq-fe.h>
 #include <pqxx/pqxx>
 
+#include "ports.h"
+#include "procfs.h"
 #include "subprocess.h"
 
 namespace gracecheck {
@@ -77,25 +79,6 @@ std::string RandomHex(std::size_t bytes) {
   std::string out;
   for (std::size_t i = 0; i < bytes; ++i) out += fmt::format("{:02x}", rd() & 0xff);
   return out;
-}
-
-// A port that was free a moment ago. The server may still lose the race for
-// it; Start retries with another.
-int PickFreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw PostgresError(fmt::format("socket: {}", std::strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw PostgresError(fmt::format("cannot find a free port: {}", std::strerror(errno)));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 std::string FindBinDir(const std::string& given) {
@@ -284,8 +267,7 @@ pid_t ReadPostmasterPid(const fs::path& data_dir) {
 }
 
 bool ProcessMentions(pid_t pid, const std::string& needle) {
-  std::ifstream in(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
-  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string cmdline = ReadProcFile(fmt::format("/proc/{}/cmdline", pid));
   std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
   return cmdline.find(needle) != std::string::npos;
 }
@@ -395,7 +377,11 @@ std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::Start(Options options) {
   // The port can be taken between PickFreePort and the server's bind.
   const fs::path stderr_path = pg->dir_ / "postmaster.stderr";
   for (int attempt = 0; attempt < 5; ++attempt) {
-    pg->port_ = PickFreePort();
+    try {
+      pg->port_ = PickFreePort();
+    } catch (const std::runtime_error& e) {
+      throw PostgresError(e.what());
+    }
     SpawnOptions opts{.argv = {bin_dir + "/postgres", "-D", pg->data_dir().string(), "-k",
                                pg->socket_dir().string(), "-p", std::to_string(pg->port_)},
                       .stdout_path = stderr_path.string(),

@@ -25,6 +25,7 @@
 #include <boost/process/v2/stdio.hpp>
 #include <fmt/format.h>
 
+#include "procfs.h"
 extern char** environ;
 
 namespace gracecheck {
@@ -117,8 +118,7 @@ std::string ExitStatus::ToString() const {
 bool ProcessAlive(pid_t pid) {
   if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return false;
   // A zombie has ended; it only waits for its parent (or init) to reap it.
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::string text = ReadProcFile(fmt::format("/proc/{}/stat", pid));
   const std::size_t paren = text.rfind(')');
   if (paren == std::string::npos || paren + 2 >= text.size()) return false;
   const char state = text[paren + 2];

@@ -59,6 +59,9 @@ class Subprocess {
 
   pid_t pid() const { return pid_; }
   pid_t pgid() const { return pgid_; }
+  // Readable (POLLIN) once the process has ended; for callers that wait on
+  // several things at once. Owned by the Subprocess.
+  int pidfd() const { return pidfd_; }
 
   // Sends `sig` to the process, or to its whole group. Returns false if the
   // target no longer exists (ESRCH).

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "duration.h"
@@ -171,6 +172,19 @@ struct Timeline {
   std::vector<std::string> lost_writes;
   std::vector<std::string> unacknowledged_applied;
 
+  // Threads: the count in the last sample before load began, and the lowest
+  // count between the end of the load and the first fault (kUnknown when the
+  // fault came during the load).
+  static constexpr int kUnknown = -1;
+  int threads_before_load = kUnknown;
+  int threads_idle_after_load = kUnknown;
+  std::vector<std::pair<std::string, int>> thread_names_at_exit;  // comm -> count
+
+  // pg_stat_database.sessions_abandoned for the run's database, after minus
+  // before (kUnknown if it could not be read).
+  long long sessions_abandoned = kUnknown;
+
+  std::uint64_t seed = 0;
   std::string target_log_tail;  // last lines of the target's stdout/stderr
 };
 

@@ -1,0 +1,59 @@
+// Checks: pure functions `Timeline × Expectations → CheckResult` that judge
+// a finished run (DESIGN.md, "Checks"). Each check has a stable name (a JSON
+// key and a JUnit test case), says what it expected and what it observed, and
+// on failure gives evidence: at most ~10 self-contained lines, with moments
+// relative to the first fault's delivery ("+12.3ms"; "t=1.234s" since the
+// run's epoch when no fault was delivered).
+//
+// A check that cannot measure what it judges (e.g. thread growth when the
+// fault came during the load) passes and says so in `observed`; the
+// condition is the harness's, not a fault of the target.
+//
+// Threading: pure functions over read-only inputs; call from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "scenario.h"
+#include "timeline.h"
+
+namespace gracecheck {
+
+struct CheckResult {
+  std::string name;  // stable: "requests.dropped", ...
+  bool passed = false;
+  std::string expected;               // "<= 0 dropped", "exit 0 within 10s"
+  std::string observed;               // "3 dropped (2 eof, 1 reset)"
+  std::vector<std::string> evidence;  // at most ~10 lines, each self-contained
+};
+
+// Every check that applies, in the order of DESIGN.md's table.
+// `threads.*` only when expect.threads sets them; `writes.lost` only when
+// expect.writes is set and the writes were verified.
+std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& expect);
+
+// The run's verdict: every check passed.
+bool AllPassed(const std::vector<CheckResult>& results);
+
+// Each check on its own (for tests and for reports that want one).
+CheckResult CheckRequestsDropped(const Timeline& tl, const Expectations& expect);
+CheckResult CheckWritesLost(const Timeline& tl, const Expectations& expect);
+CheckResult CheckProcessExit(const Timeline& tl, const Expectations& expect);
+CheckResult CheckProcessOrphans(const Timeline& tl, const Expectations& expect);
+CheckResult CheckThreadsGrowth(const Timeline& tl, const Expectations& expect);
+CheckResult CheckThreadsAtExit(const Timeline& tl, const Expectations& expect);
+CheckResult CheckDbSessionsAfterExit(const Timeline& tl, const Expectations& expect);
+CheckResult CheckDbAbandoned(const Timeline& tl, const Expectations& expect);
+CheckResult CheckDbOrphanedQueries(const Timeline& tl, const Expectations& expect);
+CheckResult CheckFaultsDelivered(const Timeline& tl, const Expectations& expect);
+
+// Samples taken within this time after the exit may still show a session
+// `active` (pg_stat_activity lags the client's exit by a few ms); later ones
+// count for db.orphaned_queries.
+constexpr Nanos kOrphanedQuerySettle = 100'000'000;
+
+// Lines of evidence a check gives at most (the last may say "… and N more").
+constexpr int kMaxEvidence = 10;
+
+}  // namespace gracecheck

@@ -1,0 +1,666 @@
+// Every check on synthetic timelines: each is shown to pass on a correct
+// shutdown and to fail on the bug it is there to catch.
+#include "checks.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace gracecheck {
+namespace {
+
+constexpr Nanos kMs = 1'000'000;
+constexpr Nanos kUs = 1'000;
+
+std::string Describe(const CheckResult& c) {
+  return fmt::format("{} {}: expected [{}] observed [{}] evidence [{}]", c.name,
+                     c.passed ? "passed" : "failed", c.expected, c.observed,
+                     fmt::join(c.evidence, " | "));
+}
+
+RequestRecord Request(std::uint32_t id, Outcome outcome, Nanos intended, bool after_fault,
+                      int status = 200) {
+  RequestRecord r;
+  r.id = id;
+  r.connection = id;
+  r.outcome = outcome;
+  r.status = static_cast<std::int16_t>(status);
+  r.intended = intended;
+  r.written = intended + 100 * kUs;
+  r.done = intended + 2 * kMs;
+  if (outcome != Outcome::kOk && outcome != Outcome::kHttpError) r.status = 0;
+  if (after_fault) r.flags |= RequestRecord::kAfterFault;
+  return r;
+}
+
+// A correct graceful shutdown: SIGTERM at 1.2s during the load, in-flight
+// requests answered, then refusals; exit 0 after 300ms; threads and DB
+// sessions gone before the exit.
+Timeline CorrectRun() {
+  Timeline tl;
+  tl.scenario = "sigterm-mid-load";
+  tl.target_name = "refapi";
+  tl.target_pid = 4242;
+  tl.spawned = 0;
+  tl.ready = 100 * kMs;
+  tl.load_start = 200 * kMs;
+  tl.load_end = 2200 * kMs;
+  tl.first_fault = 1200 * kMs;
+  tl.exited = 1500 * kMs;
+  tl.exit_code = 0;
+  tl.threads_before_load = 9;
+  tl.threads_idle_after_load = Timeline::kUnknown;  // the fault came during the load
+  tl.sessions_abandoned = 0;
+
+  std::uint32_t id = 1;
+  for (Nanos t = 200 * kMs; t < 1200 * kMs; t += 10 * kMs) {
+    tl.requests.push_back(Request(id++, Outcome::kOk, t, false));
+  }
+  for (Nanos t = 1200 * kMs; t < 1450 * kMs; t += 10 * kMs) {
+    tl.requests.push_back(Request(id++, Outcome::kOk, t, true));
+  }
+  for (Nanos t = 1450 * kMs; t < 2200 * kMs; t += 10 * kMs) {
+    tl.requests.push_back(Request(id++, Outcome::kRefused, t, true));
+  }
+  RequestRecord race = Request(id++, Outcome::kIdleClosed, 1300 * kMs, true);
+  race.reuse = 4;
+  tl.requests.push_back(race);
+
+  tl.process_events = {
+      {0, ProcessEvent::Kind::kSpawned, 4242, ""},
+      {100 * kMs, ProcessEvent::Kind::kReady, 0, ""},
+      {1200 * kMs, ProcessEvent::Kind::kSignalSent, 15, "process"},
+      {1500 * kMs, ProcessEvent::Kind::kExited, 0, ""},
+  };
+  FaultRecord f;
+  f.name = "SIGTERM";
+  f.signal = 15;
+  f.scheduled = 1200 * kMs - 200 * kUs;
+  f.delivered = 1200 * kMs;
+  f.tolerance = std::chrono::milliseconds(100);
+  tl.faults.push_back(f);
+
+  for (Nanos t = 150 * kMs; t < 1500 * kMs; t += 50 * kMs) {
+    ProcSample s;
+    s.t = t;
+    s.threads = t < 200 * kMs ? 9 : t < 1300 * kMs ? 40 : 2;
+    tl.proc_samples.push_back(s);
+  }
+  tl.thread_names_at_exit = {{"refapi", 1}, {"refapi-signals", 1}};
+
+  for (Nanos t = 150 * kMs; t <= 1600 * kMs; t += 50 * kMs) {
+    DbSample s;
+    s.t = t;
+    if (t >= 250 * kMs && t < 1450 * kMs) {
+      s.active = 3;
+      s.idle = 5;
+    } else if (t >= 1450 * kMs && t < 1500 * kMs) {
+      s.idle = 8;
+    }
+    tl.db_samples.push_back(s);
+  }
+  for (int i = 0; i < 8; ++i) {
+    DbSession s;
+    s.pid = 5000 + i;
+    s.backend_start = "2024-05-01 10:00:00";
+    s.first_seen = 250 * kMs;
+    s.last_seen = 1450 * kMs;
+    s.last_state = "idle";
+    s.last_query = "SELECT value FROM items WHERE id = $1";
+    tl.db_sessions.push_back(s);
+  }
+  tl.db_sessions_gone = 1550 * kMs;
+  return tl;
+}
+
+Expectations DefaultExpect() { return Expectations{}; }
+
+// --- requests.dropped -------------------------------------------------------
+
+TEST(RequestsDroppedTest, CorrectShutdownPassesAndCountsTheRaceApart) {
+  const CheckResult c = CheckRequestsDropped(CorrectRun(), DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "0 dropped; not drops: 75 refused, 1 idle_closed (keep-alive race)")
+      << Describe(c);
+  EXPECT_EQ(c.expected, "<= 0 dropped") << Describe(c);
+  EXPECT_TRUE(c.evidence.empty()) << Describe(c);
+}
+
+TEST(RequestsDroppedTest, ServerDyingMidRequestFailsWithEvidence) {
+  Timeline tl = CorrectRun();
+  RequestRecord eof = Request(9001, Outcome::kEof, 1210 * kMs, true);
+  eof.connection = 17;
+  eof.reuse = 3;
+  eof.written = 1210 * kMs + 500 * kUs;
+  eof.done = 1400 * kMs;  // closed long after the write: the server died with it
+  tl.requests.push_back(eof);
+  tl.requests.push_back(Request(9002, Outcome::kReset, 1220 * kMs, true));
+  tl.requests.push_back(Request(9003, Outcome::kEof, 1230 * kMs, true));
+  const CheckResult c = CheckRequestsDropped(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed.substr(0, c.observed.find(';')), "3 dropped (1 reset, 2 eof)")
+      << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 3u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "request 9001 (kind 0) on connection 17 reuse 3: eof, no status; written +10.5ms, "
+            "done +200.0ms, write-to-close 189.5ms")
+      << Describe(c);
+}
+
+TEST(RequestsDroppedTest, HttpErrorsAndTimeoutsAreDrops) {
+  Timeline tl = CorrectRun();
+  tl.requests.push_back(Request(9001, Outcome::kHttpError, 500 * kMs, false, 500));
+  tl.requests.push_back(Request(9002, Outcome::kTimeout, 600 * kMs, false));
+  tl.requests.push_back(Request(9003, Outcome::kTruncated, 700 * kMs, false));
+  const CheckResult c = CheckRequestsDropped(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed.substr(0, c.observed.find(';')),
+            "3 dropped (1 http_error, 1 truncated, 1 timeout)")
+      << Describe(c);
+  EXPECT_NE(c.evidence[0].find("http_error, status 500"), std::string::npos) << Describe(c);
+  EXPECT_NE(c.evidence[1].find("write-to-done"), std::string::npos) << Describe(c);
+}
+
+TEST(RequestsDroppedTest, DroppedAllowanceIsRespected) {
+  Timeline tl = CorrectRun();
+  tl.requests.push_back(Request(9001, Outcome::kEof, 1210 * kMs, true));
+  Expectations e;
+  e.dropped = 1;
+  EXPECT_TRUE(CheckRequestsDropped(tl, e).passed) << Describe(CheckRequestsDropped(tl, e));
+  tl.requests.push_back(Request(9002, Outcome::kEof, 1220 * kMs, true));
+  EXPECT_FALSE(CheckRequestsDropped(tl, e).passed) << Describe(CheckRequestsDropped(tl, e));
+}
+
+TEST(RequestsDroppedTest, DroppedAfterSignalHasItsOwnBudget) {
+  Timeline tl = CorrectRun();
+  tl.requests.push_back(Request(9001, Outcome::kEof, 1210 * kMs, true));
+  tl.requests.push_back(Request(9002, Outcome::kEof, 1220 * kMs, true));
+  Expectations e;
+  e.dropped_after_signal = 2;
+  CheckResult c = CheckRequestsDropped(tl, e);
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "<= 0 dropped before the signal, <= 2 after") << Describe(c);
+  EXPECT_EQ(c.observed.substr(0, c.observed.find(';')),
+            "0 dropped before the signal, 2 dropped (2 eof) after")
+      << Describe(c);
+
+  // A drop before the signal still counts against `dropped`.
+  tl.requests.push_back(Request(9003, Outcome::kReset, 1000 * kMs, false));
+  c = CheckRequestsDropped(tl, e);
+  EXPECT_FALSE(c.passed) << Describe(c);
+}
+
+TEST(RequestsDroppedTest, AllowedStatusAfterSignalCountsAsOkOnlyAfterIt) {
+  Timeline tl = CorrectRun();
+  tl.requests.push_back(Request(9001, Outcome::kHttpError, 1300 * kMs, true, 503));
+  Expectations e;
+  e.allow_status_after_signal.Add(503, 503);
+  CheckResult c = CheckRequestsDropped(tl, e);
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_NE(c.observed.find("1 with status 503 after the signal"), std::string::npos)
+      << Describe(c);
+
+  tl.requests.push_back(Request(9002, Outcome::kHttpError, 1000 * kMs, false, 503));
+  c = CheckRequestsDropped(tl, e);
+  EXPECT_FALSE(c.passed) << "a 503 before the signal is a drop: " << Describe(c);
+}
+
+TEST(RequestsDroppedTest, AllowedOutcomesAfterSignalAreNotDrops) {
+  Timeline tl = CorrectRun();
+  tl.requests.push_back(Request(9001, Outcome::kEof, 1300 * kMs, true));
+  Expectations e;
+  EXPECT_FALSE(CheckRequestsDropped(tl, e).passed) << Describe(CheckRequestsDropped(tl, e));
+  e.allow_outcomes_after_signal = {"eof"};
+  const CheckResult c = CheckRequestsDropped(tl, e);
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_NE(c.observed.find("1 eof after the signal"), std::string::npos) << Describe(c);
+}
+
+TEST(RequestsDroppedTest, EvidenceIsCappedAndSaysHowManyMore) {
+  Timeline tl = CorrectRun();
+  for (std::uint32_t i = 0; i < 25; ++i) {
+    tl.requests.push_back(Request(9000 + i, Outcome::kReset, 1210 * kMs, true));
+  }
+  const CheckResult c = CheckRequestsDropped(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  ASSERT_EQ(c.evidence.size(), static_cast<std::size_t>(kMaxEvidence)) << Describe(c);
+  EXPECT_EQ(c.evidence.back(), "… and 16 more") << Describe(c);
+}
+
+TEST(RequestsDroppedTest, EvidenceShowsConnectionFlags) {
+  Timeline tl = CorrectRun();
+  RequestRecord r = Request(9001, Outcome::kEof, 1210 * kMs, true);
+  r.flags |= RequestRecord::kPrevConnectionClose | RequestRecord::kWriteFailed;
+  r.written = kNever;
+  tl.requests.push_back(r);
+  const CheckResult c = CheckRequestsDropped(tl, DefaultExpect());
+  ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_NE(c.evidence[0].find("not written"), std::string::npos) << Describe(c);
+  EXPECT_NE(c.evidence[0].find("[previous response: Connection: close]"), std::string::npos)
+      << Describe(c);
+  EXPECT_NE(c.evidence[0].find("[write failed]"), std::string::npos) << Describe(c);
+}
+
+TEST(RequestsDroppedTest, WithoutFaultTimesAreSinceTheEpoch) {
+  Timeline tl = CorrectRun();
+  tl.first_fault = kNever;
+  tl.requests.push_back(Request(9001, Outcome::kEof, 1000 * kMs, false));
+  const CheckResult c = CheckRequestsDropped(tl, DefaultExpect());
+  ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_NE(c.evidence[0].find("written t=1.000s"), std::string::npos) << Describe(c);
+}
+
+// --- writes.lost --------------------------------------------------------------
+
+Timeline WithWrites() {
+  Timeline tl = CorrectRun();
+  tl.write_keys = {{1, "k1"}, {2, "k2"}, {3, "k3"}};
+  tl.writes_verified = true;
+  return tl;
+}
+
+TEST(WritesLostTest, AllAcknowledgedWritesPresentPasses) {
+  Expectations e;
+  e.writes = WritesExpectation{};
+  const CheckResult c = CheckWritesLost(WithWrites(), e);
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "0 lost of 3 acknowledged; 0 applied without acknowledgement (not a failure)")
+      << Describe(c);
+}
+
+TEST(WritesLostTest, LostAcknowledgedWriteFailsWithItsKey) {
+  Timeline tl = WithWrites();
+  tl.lost_writes = {"k2"};
+  tl.unacknowledged_applied = {"k9"};
+  Expectations e;
+  e.writes = WritesExpectation{};
+  const CheckResult c = CheckWritesLost(tl, e);
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "1 lost of 3 acknowledged; 1 applied without acknowledgement (not a failure)")
+      << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "key 'k2' (request 2): acknowledged with status 200 at -988.0ms, missing from the "
+            "database")
+      << Describe(c);
+  e.writes->lost = 1;
+  EXPECT_TRUE(CheckWritesLost(tl, e).passed) << Describe(CheckWritesLost(tl, e));
+}
+
+// --- process.exit -------------------------------------------------------------
+
+TEST(ProcessExitTest, CleanExitWithinDeadlinePasses) {
+  const CheckResult c = CheckProcessExit(CorrectRun(), DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 within 10s") << Describe(c);
+  EXPECT_EQ(c.observed, "exit 0 after 300.0ms") << Describe(c);
+}
+
+TEST(ProcessExitTest, WrongExitCodeFails) {
+  Timeline tl = CorrectRun();
+  tl.exit_code = 1;
+  tl.process_events.back().value = 1;
+  const CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "exit 1 after 300.0ms") << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
+  EXPECT_EQ(c.evidence[0], "+0.000ms SIGTERM sent to the process") << Describe(c);
+  EXPECT_EQ(c.evidence[1], "+300.0ms exited with code 1") << Describe(c);
+}
+
+TEST(ProcessExitTest, KilledBySignalFailsUnlessExpected) {
+  Timeline tl = CorrectRun();
+  tl.exit_signaled = true;
+  tl.exit_signal = 15;
+  CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "signal SIGTERM after 300.0ms") << Describe(c);
+  Expectations e;
+  e.exit.signaled = true;
+  e.exit.signal = 15;
+  c = CheckProcessExit(tl, e);
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "signal SIGTERM within 10s") << Describe(c);
+}
+
+TEST(ProcessExitTest, SlowExitFails) {
+  Timeline tl = CorrectRun();
+  tl.exited = tl.first_fault + 10 * 1000 * kMs + 1;
+  const CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "exit 0 after 10.000s") << Describe(c);
+}
+
+TEST(ProcessExitTest, HangIsReported) {
+  Timeline tl = CorrectRun();
+  tl.exited = kNever;
+  tl.process_events.pop_back();
+  tl.process_events.push_back({11200 * kMs, ProcessEvent::Kind::kOrphanKilled, 4242, ""});
+  tl.process_events.push_back({11201 * kMs, ProcessEvent::Kind::kKilled, 9, "signal SIGKILL"});
+  const CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "no exit within 10s (killed by gracecheck)") << Describe(c);
+  EXPECT_EQ(c.evidence.back(), "+10.001s killed by SIGKILL") << Describe(c);
+}
+
+TEST(ProcessExitTest, WithoutFaultOnlyTheStatusIsJudged) {
+  Timeline tl = CorrectRun();
+  tl.first_fault = kNever;
+  CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "exit 0 at t=1.500s (no fault was delivered)") << Describe(c);
+  tl.exited = kNever;
+  c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "still running (no fault was delivered)") << Describe(c);
+}
+
+// --- process.orphans -----------------------------------------------------------
+
+TEST(ProcessOrphansTest, NoOrphanPasses) {
+  const CheckResult c = CheckProcessOrphans(CorrectRun(), DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "none") << Describe(c);
+}
+
+TEST(ProcessOrphansTest, LeftoverProcessesFailWithPids) {
+  Timeline tl = CorrectRun();
+  tl.orphans = {4250, 4251};
+  tl.process_events.push_back({1600 * kMs, ProcessEvent::Kind::kOrphanKilled, 4250, ""});
+  const CheckResult c = CheckProcessOrphans(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "2 processes left: pid 4250, 4251") << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
+  EXPECT_EQ(c.evidence[0], "pid 4250 outlived the target; SIGKILLed by gracecheck at +400.0ms")
+      << Describe(c);
+  EXPECT_EQ(c.evidence[1], "pid 4251 outlived the target") << Describe(c);
+}
+
+// --- threads.growth ------------------------------------------------------------
+
+Expectations ThreadExpect(std::optional<int> growth, std::optional<int> at_exit) {
+  Expectations e;
+  e.threads = ThreadExpectation{growth, at_exit};
+  return e;
+}
+
+TEST(ThreadsGrowthTest, GrowthWithinLimitPasses) {
+  Timeline tl = CorrectRun();
+  tl.threads_before_load = 9;
+  tl.threads_idle_after_load = 11;
+  const CheckResult c = CheckThreadsGrowth(tl, ThreadExpect(2, std::nullopt));
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "+2 (9 before the load, 11 idle after it)") << Describe(c);
+}
+
+TEST(ThreadsGrowthTest, LeakedThreadsFail) {
+  Timeline tl = CorrectRun();
+  tl.threads_before_load = 9;
+  tl.threads_idle_after_load = 73;
+  const CheckResult c = CheckThreadsGrowth(tl, ThreadExpect(2, std::nullopt));
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "+64 (9 before the load, 73 idle after it)") << Describe(c);
+  EXPECT_EQ(c.evidence.size(), 2u) << Describe(c);
+}
+
+TEST(ThreadsGrowthTest, FaultDuringLoadIsNotMeasurableAndNotAFailure) {
+  const CheckResult c = CheckThreadsGrowth(CorrectRun(), ThreadExpect(0, std::nullopt));
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "not measurable: the fault came during the load") << Describe(c);
+}
+
+// --- threads.at_exit -----------------------------------------------------------
+
+TEST(ThreadsAtExitTest, FewThreadsBeforeExitPass) {
+  const CheckResult c = CheckThreadsAtExit(CorrectRun(), ThreadExpect(std::nullopt, 2));
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "2 threads 50.0ms before the exit") << Describe(c);
+}
+
+TEST(ThreadsAtExitTest, ThreadsLeftRunningFailWithTheirNames) {
+  Timeline tl = CorrectRun();
+  ProcSample late;
+  late.t = tl.exited - 1 * kMs;
+  late.threads = 12;
+  tl.proc_samples.push_back(late);
+  ProcSample after;  // a sample at the exit itself does not count
+  after.t = tl.exited;
+  after.threads = 1;
+  tl.proc_samples.push_back(after);
+  tl.thread_names_at_exit = {{"refapi", 1}, {"worker", 11}};
+  const CheckResult c = CheckThreadsAtExit(tl, ThreadExpect(std::nullopt, 2));
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "12 threads 1.00ms before the exit") << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
+  EXPECT_EQ(c.evidence[1], "11 × thread 'worker'") << Describe(c);
+}
+
+// --- db.sessions_after_exit ------------------------------------------------------
+
+TEST(DbSessionsAfterExitTest, SessionsGoneWithTheProcessPass) {
+  const CheckResult c = CheckDbSessionsAfterExit(CorrectRun(), DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "<= 0 sessions 1s after the exit") << Describe(c);
+  EXPECT_EQ(c.observed, "0 sessions; all gone 50.0ms after the exit") << Describe(c);
+}
+
+// The bug: sessions held by a leftover child (or a pool that was never
+// closed while the server lingers) outlive the exit.
+Timeline WithLingeringSessions() {
+  Timeline tl = CorrectRun();
+  tl.db_sessions_gone = kNever;
+  for (DbSample& s : tl.db_samples) {
+    if (s.t >= tl.exited) s.idle = 2;
+  }
+  for (Nanos t = 1650 * kMs; t <= 2600 * kMs; t += 50 * kMs) {
+    DbSample s;
+    s.t = t;
+    s.idle = 2;
+    tl.db_samples.push_back(s);
+  }
+  tl.db_sessions[0].last_seen = 2600 * kMs;
+  tl.db_sessions[1].last_seen = 2600 * kMs;
+  return tl;
+}
+
+TEST(DbSessionsAfterExitTest, LingeringSessionsFailWithEvidence) {
+  const CheckResult c = CheckDbSessionsAfterExit(WithLingeringSessions(), DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "2 sessions 1.000s after the exit (0 active, 2 idle, 0 idle in transaction, 0 other)")
+      << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "session pid 5000 (idle), first seen -950.0ms, last seen +1.400s: SELECT value FROM "
+            "items WHERE id = $1")
+      << Describe(c);
+}
+
+TEST(DbSessionsAfterExitTest, SessionsGoneWithinSettlePass) {
+  Timeline tl = WithLingeringSessions();
+  Expectations e;
+  e.db_sessions.settle = std::chrono::seconds(2);
+  tl.db_sessions_gone = 2650 * kMs;  // gone before exit + 2s; no later sample
+  const CheckResult c = CheckDbSessionsAfterExit(tl, e);
+  EXPECT_TRUE(c.passed) << Describe(c);
+}
+
+TEST(DbSessionsAfterExitTest, HangIsLeftToProcessExit) {
+  Timeline tl = WithLingeringSessions();
+  tl.exited = kNever;
+  const CheckResult c = CheckDbSessionsAfterExit(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "not measurable: the target did not exit (see process.exit)")
+      << Describe(c);
+}
+
+// --- db.orphaned_queries ------------------------------------------------------
+
+TEST(DbOrphanedQueriesTest, NoActiveSessionAfterExitPasses) {
+  const CheckResult c = CheckDbOrphanedQueries(CorrectRun(), DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "none active after the exit") << Describe(c);
+}
+
+TEST(DbOrphanedQueriesTest, QueryStillRunningAfterExitFails) {
+  Timeline tl = CorrectRun();
+  // A killed server's pg_sleep keeps its backend `active` for seconds.
+  for (DbSample& s : tl.db_samples) {
+    if (s.t >= tl.exited) s.active = 1;
+  }
+  DbSample later;
+  later.t = 2300 * kMs;
+  later.active = 1;
+  tl.db_samples.push_back(later);
+  tl.db_sessions[3].last_state = "active";
+  tl.db_sessions[3].last_seen = 2300 * kMs;
+  tl.db_sessions[3].last_query = "SELECT pg_sleep(0.8)";
+  const CheckResult c = CheckDbOrphanedQueries(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "1 session active up to 800.0ms after the exit") << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_NE(c.evidence[0].find("pid 5003 (active)"), std::string::npos) << Describe(c);
+  EXPECT_NE(c.evidence[0].find("pg_sleep(0.8)"), std::string::npos) << Describe(c);
+}
+
+TEST(DbOrphanedQueriesTest, ActiveWithinSettleOfExitIsAllowed) {
+  Timeline tl = CorrectRun();
+  for (DbSample& s : tl.db_samples) {
+    if (s.t == tl.exited + 50 * kMs) s.active = 1;
+  }
+  const CheckResult c = CheckDbOrphanedQueries(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+}
+
+// --- db.abandoned -------------------------------------------------------------
+
+TEST(DbAbandonedTest, ClosedSessionsPass) {
+  const CheckResult c = CheckDbAbandoned(CorrectRun(), DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+}
+
+TEST(DbAbandonedTest, AbandonedSessionsFailWithSessionsOpenAtExit) {
+  Timeline tl = CorrectRun();
+  tl.sessions_abandoned = 2;
+  tl.db_sessions[0].last_seen = tl.exited;
+  tl.db_sessions[1].last_seen = tl.exited;
+  const CheckResult c = CheckDbAbandoned(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "2 abandoned (pg_stat_database.sessions_abandoned delta)") << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
+  EXPECT_EQ(c.evidence[0].rfind("open at the exit: session pid 5000", 0), 0u) << Describe(c);
+}
+
+TEST(DbAbandonedTest, UnknownPasses) {
+  Timeline tl = CorrectRun();
+  tl.sessions_abandoned = Timeline::kUnknown;
+  const CheckResult c = CheckDbAbandoned(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "unknown") << Describe(c);
+}
+
+// --- faults.delivered -----------------------------------------------------------
+
+TEST(FaultsDeliveredTest, PromptDeliveryPasses) {
+  const CheckResult c = CheckFaultsDelivered(CorrectRun(), DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "1 of 1 delivered (max lag 0.200ms)") << Describe(c);
+}
+
+TEST(FaultsDeliveredTest, LateFaultFails) {
+  Timeline tl = CorrectRun();
+  tl.faults[0].scheduled = tl.faults[0].delivered - 250 * kMs;
+  const CheckResult c = CheckFaultsDelivered(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "SIGTERM: delivered 250.0ms late (tolerance 100ms): scheduled -250.0ms, delivered "
+            "+0.000ms")
+      << Describe(c);
+}
+
+TEST(FaultsDeliveredTest, UndeliveredFaultFailsAndSkippedDoesNot) {
+  Timeline tl = CorrectRun();
+  FaultRecord kill;
+  kill.name = "SIGKILL";
+  kill.signal = 9;
+  kill.scheduled = 11200 * kMs;
+  kill.skipped = true;
+  tl.faults.push_back(kill);
+  CheckResult c = CheckFaultsDelivered(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "1 of 2 delivered (max lag 0.200ms), 1 skipped (target had exited)")
+      << Describe(c);
+
+  tl.faults.back().skipped = false;
+  tl.faults.back().error = "the target had already exited";
+  c = CheckFaultsDelivered(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "SIGKILL: not delivered (scheduled +10.000s): the target had already exited")
+      << Describe(c);
+}
+
+// --- RunChecks -------------------------------------------------------------
+
+std::vector<std::string> Names(const std::vector<CheckResult>& results) {
+  std::vector<std::string> names;
+  for (const CheckResult& c : results) names.push_back(c.name);
+  return names;
+}
+
+TEST(RunChecksTest, CorrectRunPassesEveryCheck) {
+  Timeline tl = WithWrites();
+  Expectations e;
+  e.threads = ThreadExpectation{2, 2};
+  e.writes = WritesExpectation{};
+  const std::vector<CheckResult> results = RunChecks(tl, e);
+  EXPECT_EQ(Names(results),
+            (std::vector<std::string>{"requests.dropped", "writes.lost", "process.exit",
+                                      "process.orphans", "threads.growth", "threads.at_exit",
+                                      "db.sessions_after_exit", "db.abandoned",
+                                      "db.orphaned_queries", "faults.delivered"}))
+      << fmt::format("{}", fmt::join(Names(results), ", "));
+  for (const CheckResult& c : results) EXPECT_TRUE(c.passed) << Describe(c);
+}
+
+TEST(RunChecksTest, OptionalChecksOnlyWhenExpected) {
+  Timeline tl = CorrectRun();
+  const std::vector<std::string> names = Names(RunChecks(tl, DefaultExpect()));
+  EXPECT_EQ(names, (std::vector<std::string>{"requests.dropped", "process.exit", "process.orphans",
+                                             "db.sessions_after_exit", "db.abandoned",
+                                             "db.orphaned_queries", "faults.delivered"}))
+      << fmt::format("{}", fmt::join(names, ", "));
+
+  // Writes expected but not verified: no writes.lost.
+  Expectations e;
+  e.writes = WritesExpectation{};
+  const std::vector<std::string> with_writes = Names(RunChecks(tl, e));
+  EXPECT_EQ(std::count(with_writes.begin(), with_writes.end(), "writes.lost"), 0)
+      << fmt::format("{}", fmt::join(with_writes, ", "));
+}
+
+TEST(RunChecksTest, EveryEvidenceListIsShort) {
+  Timeline tl = WithLingeringSessions();
+  for (std::uint32_t i = 0; i < 50; ++i) {
+    tl.requests.push_back(Request(9000 + i, Outcome::kEof, 1210 * kMs, true));
+    tl.orphans.push_back(static_cast<int>(6000 + i));
+    DbSession s;
+    s.pid = static_cast<int>(7000 + i);
+    s.first_seen = 300 * kMs;
+    s.last_seen = 2600 * kMs;
+    s.last_state = "active";
+    tl.db_sessions.push_back(s);
+  }
+  for (const CheckResult& c : RunChecks(tl, DefaultExpect())) {
+    EXPECT_LE(c.evidence.size(), static_cast<std::size_t>(kMaxEvidence)) << Describe(c);
+  }
+}
+
+}  // namespace
+}  // namespace gracecheck

@@ -1,0 +1,269 @@
+#include "probes.h"
+
+#include <dirent.h>
+#include <pthread.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include "procfs.h"
+namespace gracecheck {
+
+namespace {
+
+int CountEntries(const std::string& dir, std::vector<std::string>* names = nullptr) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return -1;
+  int n = 0;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    ++n;
+    if (names) names->push_back(e->d_name);
+  }
+  ::closedir(d);
+  return n;
+}
+
+// Children of every thread of `pid`, recursively.
+void CollectDescendants(int pid, std::set<int>* out, int depth = 0) {
+  if (depth > 16) return;
+  std::vector<std::string> tasks;
+  if (CountEntries(fmt::format("/proc/{}/task", pid), &tasks) < 0) return;
+  for (const std::string& tid : tasks) {
+    std::istringstream children(ReadProcFile(fmt::format("/proc/{}/task/{}/children", pid, tid)));
+    for (int child; children >> child;) {
+      if (out->insert(child).second) CollectDescendants(child, out, depth + 1);
+    }
+  }
+}
+
+}  // namespace
+
+ProcProbe::ProcProbe(int pid, Clock::time_point epoch, Duration interval, Duration dense_interval)
+    : pid_(pid), epoch_(epoch), interval_(interval), dense_interval_(dense_interval) {}
+
+ProcProbe::~ProcProbe() { Stop(); }
+
+void ProcProbe::Start() {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "gc-procprobe");
+    Loop();
+  });
+}
+
+void ProcProbe::SetDense() {
+  dense_ = true;
+  cv_.notify_all();
+}
+
+void ProcProbe::Stop() {
+  stop_ = true;
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProcProbe::Loop() {
+  for (std::uint64_t n = 0; !stop_; ++n) {
+    if (!SampleOnce()) return;  // the process is gone
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, dense_ ? dense_interval_ : interval_, [this] { return stop_.load(); });
+  }
+}
+
+bool ProcProbe::SampleOnce() {
+  const std::string base = fmt::format("/proc/{}", pid_);
+  const std::string status = ReadProcFile(base + "/status");
+  if (status.empty()) return false;
+  ProcSample s;
+  s.t = (Clock::now() - epoch_).count();
+  std::istringstream lines(status);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("State:", 0) == 0 && line.find('Z') != std::string::npos) return false;
+    if (line.rfind("Threads:", 0) == 0) s.threads = std::atoi(line.c_str() + 8);
+    if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::atoll(line.c_str() + 6);
+  }
+  s.fds = CountEntries(base + "/fd");
+  // Walking every thread's children list costs a file per thread: do it one
+  // sample in ten.
+  const bool walk = samples_.size() % 10 == 0;
+  std::set<int> now;
+  if (walk) CollectDescendants(pid_, &now);
+  std::map<std::string, int> names;
+  const bool rename = s.threads != last_named_threads_;
+  if (rename) {
+    std::vector<std::string> tasks;
+    CountEntries(base + "/task", &tasks);
+    for (const std::string& tid : tasks) {
+      std::string comm = ReadProcFile(fmt::format("{}/task/{}/comm", base, tid));
+      if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+      ++names[comm];
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (walk) {
+    s.children = static_cast<int>(now.size());
+    descendants_.insert(now.begin(), now.end());
+  } else if (!samples_.empty()) {
+    s.children = samples_.back().children;
+  }
+  if (rename) {
+    thread_names_ = std::move(names);
+    last_named_threads_ = s.threads;
+  }
+  samples_.push_back(s);
+  return true;
+}
+
+ProcSample ProcProbe::Latest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return samples_.empty() ? ProcSample{} : samples_.back();
+}
+
+std::vector<ProcSample> ProcProbe::TakeSamples() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::move(samples_);
+}
+
+std::set<int> ProcProbe::Descendants() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return descendants_;
+}
+
+std::map<std::string, int> ProcProbe::ThreadNames() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return thread_names_;
+}
+
+struct DbProbe::Connection {
+  explicit Connection(const std::string& conninfo) : conn(conninfo) {}
+  pqxx::connection conn;
+};
+
+DbProbe::DbProbe(std::string conninfo, std::string database, Clock::time_point epoch,
+                 Duration interval)
+    : conninfo_(std::move(conninfo)),
+      database_(std::move(database)),
+      epoch_(epoch),
+      interval_(interval) {}
+
+DbProbe::~DbProbe() { Stop(); }
+
+void DbProbe::Start() {
+  try {
+    conn_ = std::make_unique<Connection>(conninfo_);
+    conn_->conn.prepare("activity",
+                        "SELECT pid, backend_start::text, coalesce(state, ''), "
+                        "coalesce(client_port, 0), left(coalesce(query, ''), 120) "
+                        "FROM pg_stat_activity WHERE datname = $1 "
+                        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()");
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("database probe: {}", e.what()));
+  }
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "gc-dbprobe");
+    Loop();
+  });
+}
+
+void DbProbe::Stop() {
+  stop_ = true;
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DbProbe::Loop() {
+  while (!stop_) {
+    DbSample s;
+    std::vector<std::tuple<int, std::string, std::string, int, std::string>> rows;
+    try {
+      pqxx::nontransaction tx(conn_->conn);
+      pqxx::result r = tx.exec_prepared("activity", database_);
+      s.t = (Clock::now() - epoch_).count();
+      for (const auto& row : r) {
+        rows.emplace_back(row[0].as<int>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                          row[3].as<int>(), row[4].as<std::string>());
+      }
+    } catch (const std::exception&) {
+      // The monitor connection itself failed (e.g. a db: restart fault):
+      // try to reconnect on the next round.
+      try {
+        conn_ = std::make_unique<Connection>(conninfo_);
+      } catch (const std::exception&) {
+      }
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, interval_, [this] { return stop_.load(); });
+      continue;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    for (const auto& [pid, start, state, port, query] : rows) {
+      if (state == "active") ++s.active;
+      else if (state == "idle") ++s.idle;
+      else if (state.rfind("idle in transaction", 0) == 0) ++s.idle_in_transaction;
+      else ++s.other;
+      DbSession& session = sessions_[{pid, start}];
+      if (session.first_seen == kNever) {
+        session.pid = pid;
+        session.backend_start = start;
+        session.client_port = port;
+        session.first_seen = s.t;
+      }
+      session.last_seen = s.t;
+      session.last_state = state;
+      session.last_query = query;
+    }
+    samples_.push_back(s);
+    cv_.notify_all();
+    cv_.wait_for(lock, interval_, [this] { return stop_.load(); });
+  }
+}
+
+DbSample DbProbe::Latest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return samples_.empty() ? DbSample{} : samples_.back();
+}
+
+Nanos DbProbe::WaitSessionsGone(Nanos after, Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  Nanos found = kNever;
+  cv_.wait_for(lock, timeout, [&] {
+    for (auto it = samples_.rbegin(); it != samples_.rend() && it->t > after; ++it) {
+      if (it->total() == 0) {
+        found = it->t;
+        return true;
+      }
+    }
+    return stop_.load();
+  });
+  return found;
+}
+
+std::vector<DbSample> DbProbe::TakeSamples() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::move(samples_);
+}
+
+std::vector<DbSession> DbProbe::TakeSessions() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<DbSession> out;
+  for (auto& [key, session] : sessions_) out.push_back(std::move(session));
+  sessions_.clear();
+  return out;
+}
+
+long long DbProbe::SessionsAbandoned() {
+  try {
+    pqxx::connection c(conninfo_);
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_params("SELECT sessions_abandoned FROM pg_stat_database "
+                                    "WHERE datname = $1", database_);
+    return r.empty() || r[0][0].is_null() ? -1 : r[0][0].as<long long>();
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+}  // namespace gracecheck

@@ -1,0 +1,108 @@
+// Probes: what the target and its database sessions look like over time.
+//
+// ProcProbe samples /proc/PID of the target (threads, open fds, RSS, live
+// descendants) every `interval`, and every `dense_interval` once SetDense()
+// is called (from the first fault until exit), so that the last sample
+// before the exit is close to it. It remembers every descendant it ever saw,
+// so that processes that escaped the group can be found after the exit.
+//
+// DbProbe samples pg_stat_activity for the run's database from its own
+// monitor connection (autocommit, so each sample is a fresh snapshot):
+// sessions by state, and each session's identity (pid, backend_start) so
+// that its first and last sighting are known.
+//
+// Threading: each probe samples on its own thread; Start/SetDense/Stop and
+// the accessors may be called from any other thread; Take* after Stop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "timeline.h"
+
+namespace gracecheck {
+
+class ProcProbe {
+ public:
+  using Clock = std::chrono::steady_clock;
+  ProcProbe(int pid, Clock::time_point epoch, Duration interval = std::chrono::milliseconds(10),
+            Duration dense_interval = std::chrono::milliseconds(1));
+  ~ProcProbe();
+
+  void Start();
+  void SetDense();
+  // Stops sampling (also stops by itself when the process is gone).
+  void Stop();
+
+  // The latest sample (for live progress); t == 0 before the first.
+  ProcSample Latest() const;
+  std::vector<ProcSample> TakeSamples();
+  std::set<int> Descendants() const;  // every descendant pid ever seen
+  // Thread names (comm) in the latest sample that had them, name -> count.
+  std::map<std::string, int> ThreadNames() const;
+
+ private:
+  void Loop();
+  bool SampleOnce();
+
+  int pid_;
+  Clock::time_point epoch_;
+  Duration interval_;
+  Duration dense_interval_;
+  std::atomic<bool> dense_{false};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<ProcSample> samples_;
+  std::set<int> descendants_;
+  std::map<std::string, int> thread_names_;
+  int last_named_threads_ = -1;
+};
+
+class DbProbe {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // `conninfo`: the harness's admin connection; `database`: the run's.
+  DbProbe(std::string conninfo, std::string database, Clock::time_point epoch,
+          Duration interval = std::chrono::milliseconds(10));
+  ~DbProbe();
+
+  // Connects (throws std::runtime_error if it cannot) and starts sampling.
+  void Start();
+  void Stop();
+
+  DbSample Latest() const;
+  // Waits until a sample taken after `after` shows no session, or `timeout`.
+  // Returns the time of that sample, or kNever.
+  Nanos WaitSessionsGone(Nanos after, Duration timeout);
+  std::vector<DbSample> TakeSamples();
+  std::vector<DbSession> TakeSessions();
+  // pg_stat_database.sessions_abandoned for the database, now (-1 if unknown).
+  long long SessionsAbandoned();
+
+ private:
+  void Loop();
+
+  std::string conninfo_;
+  std::string database_;
+  Clock::time_point epoch_;
+  Duration interval_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<DbSample> samples_;
+  std::map<std::pair<int, std::string>, DbSession> sessions_;
+  struct Connection;
+  std::unique_ptr<Connection> conn_;
+};
+
+}  // namespace gracecheck

@@ -1,0 +1,16 @@
+// Reading /proc. A process can vanish between open() and read(), and then
+// read() fails with ESRCH: libstdc++'s streams turn that into an exception on
+// whatever thread is reading, so /proc is read with plain syscalls here.
+//
+// Pure functions of the system state; safe from any thread.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace gracecheck {
+
+// The file's contents (at most `max` bytes); empty if it cannot be read.
+std::string ReadProcFile(const std::string& path, std::size_t max = 1 << 20);
+
+}  // namespace gracecheck

@@ -1,0 +1,260 @@
+#include "run.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include "faults.h"
+#include "interrupt.h"
+#include "load.h"
+#include "ports.h"
+#include "probes.h"
+#include "target_process.h"
+
+namespace gracecheck {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+void Say(const RunConfig& config, const std::string& line) {
+  if (config.progress) config.progress(line);
+}
+
+// The keys verify_sql returns.
+std::unordered_set<std::string> PresentKeys(const std::string& url, const std::string& sql) {
+  std::unordered_set<std::string> keys;
+  pqxx::connection c(url);
+  pqxx::nontransaction tx(c);
+  for (const auto& row : tx.exec(sql)) {
+    if (!row[0].is_null()) keys.insert(row[0].as<std::string>());
+  }
+  return keys;
+}
+
+}  // namespace
+
+Timeline RunScenario(const RunConfig& config) {
+  const Scenario& scenario = *config.scenario;
+  const Clock::time_point epoch = Clock::now();
+  auto now = [&] { return (Clock::now() - epoch).count(); };
+  Timeline tl;
+  tl.scenario = scenario.name;
+  tl.target_name = config.target_name;
+  tl.seed = config.seed;
+  tl.epoch_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+
+  std::unique_ptr<RunDatabase> db = RunDatabase::Create(*config.server, scenario.name);
+  interrupt::ThrowIfRequested();
+
+  RunValues values;
+  values.port = PickFreePort();
+  values.database_url = db->url();
+  values.binaries = config.binaries;
+  std::string error;
+  std::optional<std::vector<std::string>> argv = scenario.target.Argv(values, &error);
+  if (!argv) throw UsageError(fmt::format("{}: target.command: {}", scenario.file, error));
+  TargetOptions target;
+  target.argv = *argv;
+  for (const auto& [name, value] : scenario.target.env) {
+    std::optional<std::string> v = value.Expand(values, &error);
+    if (!v) throw UsageError(fmt::format("{}: target.env.{}: {}", scenario.file, name, error));
+    target.env.push_back(name + "=" + *v);
+  }
+  target.port = values.port;
+  target.stdout_path = (config.out_dir / (config.target_name + ".stdout")).string();
+  target.stderr_path = (config.out_dir / (config.target_name + ".stderr")).string();
+  std::optional<std::string> ready_path = scenario.target.ready.http_get.Expand(values, &error);
+  if (!ready_path) throw UsageError(fmt::format("{}: target.ready: {}", scenario.file, error));
+  target.ready_path = *ready_path;
+  target.ready_timeout = scenario.target.ready.timeout;
+  target.ready_interval = scenario.target.ready.interval;
+  std::optional<LoadOptions> load_options;
+  if (scenario.load) {
+    load_options = MakeLoadOptions(*scenario.load, values, &error);
+    if (!load_options) throw UsageError(fmt::format("{}: load: {}", scenario.file, error));
+    load_options->seed = config.seed;
+    load_options->key_prefix = fmt::format("{}-{:x}", db->name(), config.seed);
+  }
+
+  TargetProcess process(target, epoch);
+  tl.target_pid = process.pid();
+  tl.spawned = now();
+  tl.ready = process.WaitReady();
+  Say(config, fmt::format("{} ready after {} (pid {}, port {})", config.target_name,
+                          FormatDuration(ToDuration(tl.ready - tl.spawned)), process.pid(),
+                          values.port));
+
+  DbProbe db_probe(config.server->AdminConnString(), db->name(), epoch);
+  db_probe.Start();
+  const long long abandoned_before = db_probe.SessionsAbandoned();
+  ProcProbe proc_probe(process.pid(), epoch);
+  proc_probe.Start();
+  // A few samples of the idle target before the load.
+  std::this_thread::sleep_for(30ms);
+  tl.threads_before_load = proc_probe.Latest().threads;
+
+  std::unique_ptr<LoadGenerator> load;
+  Nanos time_zero = tl.ready;
+  if (load_options) {
+    load = std::make_unique<LoadGenerator>(*load_options, epoch);
+    load->Start();
+    while (load->started_at() == kNever) std::this_thread::sleep_for(100us);
+    time_zero = load->started_at();
+  }
+
+  std::atomic<Nanos> first_fault{kNever};
+  FaultHooks hooks;
+  hooks.send = [&](int sig, bool group) { return process.Signal(sig, group); };
+  hooks.target_running = [&] { return !process.exited(); };
+  hooks.first_delivered = [&](Nanos t) {
+    first_fault = t;
+    proc_probe.SetDense();
+    if (load) load->MarkFault(t);
+  };
+  FaultScheduler faults(scenario.faults, time_zero, epoch, hooks);
+  faults.Start();
+
+  // Wait for the exit, or declare a hang: no exit within `exit.within` of
+  // the first fault (plus a second of grace to see it happen).
+  const Duration within = scenario.expect.exit.within;
+  Nanos last_status = 0;
+  bool hung = false;
+  while (!process.WaitExit(10ms)) {
+    interrupt::ThrowIfRequested();
+    const Nanos t = now();
+    const Nanos ff = first_fault.load();
+    if (ff != kNever && t > ff + (within + 1s).count()) {
+      hung = true;
+      break;
+    }
+    if (ff == kNever && faults.finished() && (!load || load->ended_at() != kNever)) {
+      break;  // no fault could be delivered: nothing more will happen
+    }
+    if (config.status && load && t - last_status > 100'000'000) {
+      last_status = t;
+      const ProcSample ps = proc_probe.Latest();
+      const DbSample ds = db_probe.Latest();
+      config.status(fmt::format(
+          "{:6.2f}s  {} done, {} in flight, {} ok, {} refused, {} dropped so far; threads {}, "
+          "db sessions {} ({} active)",
+          static_cast<double>(t - time_zero) / 1e9, load->completed(), load->inflight(),
+          load->count(Outcome::kOk), load->count(Outcome::kRefused),
+          load->completed() - load->count(Outcome::kOk) - load->count(Outcome::kRefused) -
+              load->count(Outcome::kIdleClosed),
+          ps.threads, ds.total(), ds.active));
+    }
+  }
+  std::map<std::string, int> names = proc_probe.ThreadNames();
+  tl.thread_names_at_exit.assign(names.begin(), names.end());
+  if (process.exited()) {
+    Say(config, fmt::format("{} exited: {}", config.target_name, process.exit_status()->ToString()));
+  } else if (hung) {
+    Say(config, fmt::format("{} did not exit within {} of the first fault: killing it",
+                            config.target_name, FormatDuration(within)));
+    process.Signal(SIGKILL, /*group=*/true);
+    process.WaitExit(5s);
+  }
+
+  faults.Stop();
+  faults.Join();
+  if (load) {
+    load->Stop();  // after the exit (or the hang) nothing more is learnt
+    load->Join();
+    tl.load_start = load->started_at();
+    tl.load_end = load->ended_at();
+  }
+
+  // Database sessions of a correct target are gone within milliseconds of
+  // its exit; give them `settle`, then count what is left.
+  const Nanos exit_or_now = process.exited() ? process.exit_time() : now();
+  tl.db_sessions_gone =
+      db_probe.WaitSessionsGone(exit_or_now, scenario.expect.db_sessions.settle);
+
+  // Leftovers: the group and every descendant ever seen (a hung target was
+  // killed above, with its group).
+  tl.orphans = process.KillLeftovers(proc_probe.Descendants());
+
+  proc_probe.Stop();
+  if (!tl.orphans.empty()) {
+    // Orphans may have held sessions; let the database see them go.
+    db_probe.WaitSessionsGone(now(), 2s);
+  }
+  db_probe.Stop();
+  const long long abandoned_after = db_probe.SessionsAbandoned();
+  if (abandoned_before >= 0 && abandoned_after >= 0) {
+    tl.sessions_abandoned = abandoned_after - abandoned_before;
+  }
+
+  if (std::optional<ExitStatus> s = process.exit_status(); s && !hung) {
+    tl.exited = process.exit_time();
+    tl.exit_signaled = s->signaled;
+    tl.exit_code = s->code;
+    tl.exit_signal = s->signal;
+  }
+  tl.process_events = process.events();
+  tl.faults = faults.TakeRecords();
+  for (const FaultRecord& f : tl.faults) {
+    if (f.delivered != kNever) {
+      tl.first_fault = f.delivered;
+      break;
+    }
+  }
+  if (load) {
+    tl.requests = load->TakeRecords();
+    tl.write_keys = load->TakeWriteKeys();
+  }
+  tl.proc_samples = proc_probe.TakeSamples();
+  tl.db_samples = db_probe.TakeSamples();
+  tl.db_sessions = db_probe.TakeSessions();
+
+  // Idle threads after the load: only measurable if the load ended before
+  // the first fault.
+  if (tl.load_end != kNever && (tl.first_fault == kNever || tl.load_end < tl.first_fault)) {
+    const Nanos until = tl.first_fault == kNever ? tl.exited : tl.first_fault;
+    int lowest = -1;
+    for (const ProcSample& s : tl.proc_samples) {
+      if (s.t >= tl.load_end && (until == kNever || s.t < until)) {
+        lowest = lowest < 0 ? s.threads : std::min(lowest, s.threads);
+      }
+    }
+    tl.threads_idle_after_load = lowest;
+  }
+
+  if (scenario.expect.writes) {
+    std::optional<std::string> sql = scenario.expect.writes->verify_sql.Expand(values, &error);
+    if (!sql) throw UsageError(fmt::format("{}: expect.writes.verify_sql: {}", scenario.file, error));
+    std::unordered_set<std::string> present;
+    try {
+      present = PresentKeys(db->url(), *sql);
+    } catch (const std::exception& e) {
+      throw UsageError(fmt::format("{}: expect.writes.verify_sql failed: {}", scenario.file,
+                                   e.what()));
+    }
+    std::unordered_map<std::uint32_t, const RequestRecord*> by_id;
+    for (const RequestRecord& r : tl.requests) by_id[r.id] = &r;
+    for (const WriteKey& w : tl.write_keys) {
+      const RequestRecord* r = by_id[w.request_id];
+      const bool acked = r && r->outcome == Outcome::kOk && r->status >= 200 && r->status < 300;
+      const bool there = present.count(w.key) > 0;
+      if (acked && !there) tl.lost_writes.push_back(w.key);
+      if (!acked && there) tl.unacknowledged_applied.push_back(w.key);
+    }
+    tl.writes_verified = true;
+  }
+  tl.target_log_tail = process.LogTail(20);
+  db->Drop();
+  return tl;
+}
+
+}  // namespace gracecheck

@@ -1,0 +1,230 @@
+// `gracecheck run` end to end, as a user runs it: the real binary, the
+// embedded PostgreSQL, refapi (or a misbehaving wrapper of it) as the target,
+// real signals (ctest label "pg").
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "procfs.h"
+#include "subprocess.h"
+
+namespace gracecheck {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Live processes whose environment holds `marker` (everything a run started
+// inherits gracecheck's environment).
+std::vector<int> ProcessesWithMarker(const std::string& marker) {
+  std::vector<int> pids;
+  DIR* proc = ::opendir("/proc");
+  while (dirent* e = proc ? ::readdir(proc) : nullptr) {
+    const int pid = std::atoi(e->d_name);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    const std::string env = ReadProcFile(fmt::format("/proc/{}/environ", pid));
+    if (env.find(marker) != std::string::npos && ProcessAlive(pid)) pids.push_back(pid);
+  }
+  if (proc) ::closedir(proc);
+  return pids;
+}
+
+struct CliResult {
+  ExitStatus status;
+  std::string out;  // stdout
+  std::string err;  // stderr
+  nlohmann::json report;
+};
+
+class RunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "gc-runtest-XXXXXX").string();
+    dir_ = ::mkdtemp(pattern.data());
+    // The embedded cluster runs as 'postgres' when the test runs as root.
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    marker_ = fmt::format("GC_RUN_TEST_MARKER={:x}", std::random_device{}());
+  }
+  void TearDown() override {
+    EXPECT_TRUE(ProcessesWithMarker(marker_).empty()) << "a process of the run outlived it";
+    fs::remove_all(dir_);
+  }
+
+  // GRACECHECK_TMPDIR for the run: like /tmp, usable by the cluster's user.
+  void MakeTmp() {
+    fs::create_directories(dir_ / "tmp");
+    fs::permissions(dir_ / "tmp", fs::perms::all | fs::perms::sticky_bit);
+  }
+
+  // Starts gracecheck with `args`; the caller waits.
+  std::unique_ptr<Subprocess> Start(std::vector<std::string> args) {
+    args.insert(args.begin(), GRACECHECK_BIN);
+    return Subprocess::Start({.argv = args,
+                              .env = {marker_, "NO_COLOR=1",
+                                      "GRACECHECK_TMPDIR=" + (dir_ / "tmp").string()},
+                              .working_dir = SOURCE_DIR,
+                              .stdout_path = (dir_ / "stdout").string(),
+                              .stderr_path = (dir_ / "stderr").string()});
+  }
+
+  CliResult Run(std::vector<std::string> args, Duration timeout = 120s) {
+    MakeTmp();
+    const fs::path json = dir_ / "report.json";
+    fs::remove(json);
+    args.insert(args.begin(), "run");
+    args.push_back("--json");
+    args.push_back(json.string());
+    auto p = Start(args);
+    std::optional<ExitStatus> s = p->WaitFor(timeout);
+    EXPECT_TRUE(s) << "gracecheck did not finish within " << FormatDuration(timeout);
+    if (!s) p->Kill();
+    CliResult r{s ? *s : ExitStatus{}, ReadFile(dir_ / "stdout"), ReadFile(dir_ / "stderr"), {}};
+    if (fs::exists(json)) r.report = nlohmann::json::parse(ReadFile(json), nullptr, false);
+    EXPECT_TRUE(fs::is_empty(dir_ / "tmp")) << "cluster dir left behind";
+    return r;
+  }
+
+  static std::string Describe(const CliResult& r) {
+    return fmt::format("{}\n--- stdout\n{}--- stderr\n{}", r.status.ToString(), r.out, r.err);
+  }
+
+  fs::path dir_;
+  std::string marker_;
+};
+
+const nlohmann::json& Check(const nlohmann::json& report, const std::string& name) {
+  static const nlohmann::json kMissing;
+  const auto& runs = report.at("runs");
+  if (runs.empty() || !runs[0].at("checks").contains(name)) return kMissing;
+  return runs[0].at("checks").at(name);
+}
+
+class ShippedScenarioTest : public RunTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(ShippedScenarioTest, RefapiPasses) {
+  CliResult r = Run({"scenarios/" + GetParam() + ".yaml"});
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  EXPECT_EQ(r.report.value("schema", ""), "gracecheck/report/v1");
+  for (const auto& [name, check] : r.report["runs"][0]["checks"].items()) {
+    EXPECT_TRUE(check.value("passed", false)) << name << ": " << check.dump(2);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Catalogue, ShippedScenarioTest,
+                         ::testing::Values("sigterm-idle", "sigterm-mid-load", "sigint-mid-load",
+                                           "sigterm-keepalive-storm", "sigterm-then-sigkill"));
+
+TEST_F(RunTest, MidLoadRunHasThousandsOfRequestsAndSomeInFlightAtTheSignal) {
+  CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--requests-out",
+                     (dir_ / "requests.jsonl").string()});
+  ASSERT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  std::ifstream in(dir_ / "requests.jsonl");
+  int requests = 0, in_flight = 0;
+  const double signal_ms = r.report["runs"][0]["faults"][0].value("delivered_ms", -1.0);
+  ASSERT_GT(signal_ms, 0) << r.report["runs"][0]["faults"].dump(2);
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json rec = nlohmann::json::parse(line);
+    ++requests;
+    if (rec["written_ms"].is_number() && rec["done_ms"].is_number() &&
+        rec["written_ms"].get<double>() < signal_ms && rec["done_ms"].get<double>() > signal_ms) {
+      ++in_flight;
+      EXPECT_EQ(rec.value("outcome", ""), "ok") << "in flight at the signal: " << line;
+    }
+  }
+  EXPECT_GT(requests, 500);
+  EXPECT_GT(in_flight, 0) << "no request was in flight at the signal";
+}
+
+// A server that ignores SIGTERM (as PID 1 in a container without a handler
+// would): gracecheck must call it a hang, kill it, and fail process.exit.
+TEST_F(RunTest, TargetThatIgnoresSigtermFailsProcessExit) {
+  // The shell is the target's pid and ignores SIGTERM; refapi is its child.
+  CliResult r = Run({"scenarios/sigterm-idle.yaml", "--target",
+                     "deaf=sh -c 'trap \"\" TERM; \"$0\" \"$@\" & wait' {refapi} --listen "
+                     "127.0.0.1:{port} --db {database_url}"});
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  const nlohmann::json& exit = Check(r.report, "process.exit");
+  EXPECT_FALSE(exit.value("passed", true)) << Describe(r);
+  EXPECT_NE(exit.value("observed", "").find("no exit"), std::string::npos) << exit.dump(2);
+}
+
+// A server that dies the instant SIGTERM arrives: the slow requests it had
+// accepted are dropped, and requests.dropped says so.
+TEST_F(RunTest, TargetThatExitsAtOnceFailsRequestsDropped) {
+  CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--target",
+                     "abrupt=sh -c '\"$0\" \"$@\" & trap \"kill -KILL $!; exit 0\" TERM; wait' "
+                     "{refapi} --listen 127.0.0.1:{port} --db {database_url}"});
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  const nlohmann::json& dropped = Check(r.report, "requests.dropped");
+  EXPECT_FALSE(dropped.value("passed", true)) << Describe(r);
+  EXPECT_FALSE(dropped.value("evidence", nlohmann::json::array()).empty()) << dropped.dump(2);
+}
+
+TEST_F(RunTest, InvalidScenarioIsExit2WithPosition) {
+  CliResult r = Run({"scenarios/testdata/invalid/unknown-key-typo.yaml"});
+  EXPECT_EQ(r.status.ToString(), "exit 2") << Describe(r);
+  EXPECT_NE(r.err.find("scenarios/testdata/invalid/unknown-key-typo.yaml:"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("did you mean"), std::string::npos) << r.err;
+}
+
+TEST_F(RunTest, TargetThatCannotStartIsExit3) {
+  CliResult r = Run({"scenarios/sigterm-idle.yaml", "--target", "nope=/nonexistent/server"});
+  EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
+  EXPECT_NE(r.err.find("gracecheck: error: cannot start the target"), std::string::npos) << r.err;
+
+  r = Run({"scenarios/sigterm-idle.yaml", "--target", "crash=sh -c 'echo boom >&2; exit 7'"});
+  EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
+  EXPECT_NE(r.err.find("exited before it was ready (exit 7)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("boom"), std::string::npos) << "no log tail in: " << r.err;
+}
+
+TEST_F(RunTest, UnknownFlagIsExit2) {
+  CliResult r = Run({"scenarios/sigterm-idle.yaml", "--no-such-flag"});
+  EXPECT_EQ(r.status.ToString(), "exit 2") << Describe(r);
+  EXPECT_NE(r.err.find("gracecheck: error:"), std::string::npos) << r.err;
+}
+
+// Interrupted mid-run: the load stops, the target's group is killed, the
+// cluster is stopped and removed, and gracecheck exits 130.
+TEST_F(RunTest, InterruptedRunCleansUpAndExits130) {
+  for (int sig : {SIGINT, SIGTERM}) {
+    MakeTmp();
+    auto p = Start({"run", "scenarios/sigterm-mid-load.yaml"});
+    // Wait until the load is running (the target is up and serving).
+    for (int i = 0; i < 600 && ReadFile(dir_ / "stderr").find("ready after") == std::string::npos;
+         ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_NE(ReadFile(dir_ / "stderr").find("ready after"), std::string::npos)
+        << ReadFile(dir_ / "stderr");
+    std::this_thread::sleep_for(500ms);
+    ASSERT_TRUE(p->Signal(sig));
+    std::optional<ExitStatus> s = p->WaitFor(30s);
+    ASSERT_TRUE(s) << "gracecheck did not exit after " << SignalName(sig);
+    EXPECT_EQ(s->ToString(), "exit 130") << ReadFile(dir_ / "stderr");
+    EXPECT_TRUE(ProcessesWithMarker(marker_).empty()) << "left running after " << SignalName(sig);
+    EXPECT_TRUE(fs::is_empty(dir_ / "tmp")) << "cluster dir left after " << SignalName(sig);
+  }
+}
+
+}  // namespace
+}  // namespace gracecheck

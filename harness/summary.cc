@@ -1,0 +1,137 @@
+#include "summary.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+
+#include "subprocess.h"
+
+namespace gracecheck {
+
+namespace {
+
+void Add(const RequestRecord& r, PhaseSummary* phase, std::vector<Nanos>* ok_latencies) {
+  ++phase->total;
+  ++phase->outcomes[static_cast<int>(r.outcome)];
+  if (r.dropped()) ++phase->dropped;
+  if (r.outcome == Outcome::kOk && r.latency() != kNever && r.intended != kNever) {
+    ok_latencies->push_back(r.latency());
+  }
+}
+
+ThreadFigures Threads(const Timeline& tl) {
+  ThreadFigures f;
+  f.before_load = tl.threads_before_load;
+  f.idle_after_load = tl.threads_idle_after_load;
+  for (const ProcSample& s : tl.proc_samples) {
+    // A sample of a process that is gone (or a zombie) shows no thread.
+    if (s.threads <= 0) continue;
+    f.peak = std::max(f.peak, s.threads);
+    if (tl.first_fault != kNever && s.t <= tl.first_fault) f.at_fault = s.threads;
+    if (tl.exited == kNever || s.t < tl.exited) f.last_before_exit = s.threads;
+  }
+  return f;
+}
+
+DbFigures Db(const Timeline& tl) {
+  DbFigures f;
+  for (const DbSample& s : tl.db_samples) {
+    if (tl.load_start != kNever && s.t < tl.load_start) {
+      f.before_load = s;
+      f.known_before_load = true;
+    }
+    if (tl.first_fault != kNever && s.t <= tl.first_fault) {
+      f.at_fault = s;
+      f.known_at_fault = true;
+    }
+    if (tl.exited == kNever || s.t <= tl.exited) {
+      f.last_before_exit = s;
+      f.known_last_before_exit = true;
+    }
+    if (!f.known_peak || s.total() > f.peak.total()) f.peak = s;
+    DbSample& h = f.highest_by_state;
+    h.active = std::max(h.active, s.active);
+    h.idle = std::max(h.idle, s.idle);
+    h.idle_in_transaction = std::max(h.idle_in_transaction, s.idle_in_transaction);
+    h.other = std::max(h.other, s.other);
+    f.known_peak = true;
+  }
+  return f;
+}
+
+}  // namespace
+
+LatencySummary Percentiles(std::vector<Nanos>* latencies) {
+  LatencySummary l;
+  if (latencies->empty()) return l;
+  std::sort(latencies->begin(), latencies->end());
+  const std::size_t n = latencies->size();
+  auto rank = [&](double p) {
+    // Nearest rank: the smallest value with at least p of the values at or below it.
+    const auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(n)));
+    return (*latencies)[std::clamp<std::size_t>(k, 1, n) - 1];
+  };
+  l.count = static_cast<int>(n);
+  l.p50 = rank(0.50);
+  l.p90 = rank(0.90);
+  l.p99 = rank(0.99);
+  l.max = latencies->back();
+  return l;
+}
+
+Summary Summarize(const Timeline& tl) {
+  Summary s;
+  std::vector<Nanos> before, after, all;
+  for (const RequestRecord& r : tl.requests) {
+    const bool is_after = r.has(RequestRecord::kAfterFault);
+    Add(r, is_after ? &s.after : &s.before, is_after ? &after : &before);
+    Add(r, &s.all, &all);
+  }
+  s.before.latency = Percentiles(&before);
+  s.after.latency = Percentiles(&after);
+  s.all.latency = Percentiles(&all);
+  if (tl.load_start != kNever && tl.load_end != kNever && tl.load_end > tl.load_start) {
+    s.load_duration = tl.load_end - tl.load_start;
+    s.requests_per_second =
+        static_cast<double>(tl.requests.size()) / (static_cast<double>(s.load_duration) / 1e9);
+  }
+  if (tl.first_fault != kNever && tl.exited != kNever) s.fault_to_exit = tl.exited - tl.first_fault;
+  s.threads = Threads(tl);
+  s.db = Db(tl);
+  return s;
+}
+
+std::string FormatMillis(Nanos d) {
+  if (d == kNever) return "-";
+  const double ms = static_cast<double>(d) / 1e6;
+  const double a = std::fabs(ms);
+  if (a < 1) return fmt::format("{:.3f}ms", ms);
+  if (a < 10) return fmt::format("{:.2f}ms", ms);
+  if (a < 1000) return fmt::format("{:.1f}ms", ms);
+  return fmt::format("{:.3f}s", ms / 1000);
+}
+
+std::string FormatMoment(Nanos t, const Timeline& tl) {
+  if (t == kNever) return "never";
+  if (tl.first_fault == kNever) return "t=" + FormatMillis(t);
+  const Nanos d = t - tl.first_fault;
+  return (d < 0 ? "-" : "+") + FormatMillis(std::llabs(d));
+}
+
+std::string FormatUnixMillis(std::int64_t unix_ms) {
+  const std::int64_t ms = ((unix_ms % 1000) + 1000) % 1000;
+  const std::time_t seconds = static_cast<std::time_t>((unix_ms - ms) / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
+                     utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms);
+}
+
+std::string FormatExitStatus(bool signaled, int code, int signal) {
+  return signaled ? "signal " + SignalName(signal) : fmt::format("exit {}", code);
+}
+
+}  // namespace gracecheck

@@ -1,0 +1,237 @@
+#include "json.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <stdexcept>
+
+#include "subprocess.h"
+#include "summary.h"
+
+#ifndef GRACECHECK_VERSION
+#define GRACECHECK_VERSION "unknown"
+#endif
+
+namespace gracecheck {
+
+namespace {
+
+using nlohmann::json;
+
+// Milliseconds since the epoch (or a span in ms); null for kNever.
+json Ms(Nanos t) { return t == kNever ? json(nullptr) : json(static_cast<double>(t) / 1e6); }
+json Ms(Duration d) { return json(ToMillis(d)); }
+
+json Count(int n) { return n == Timeline::kUnknown ? json(nullptr) : json(n); }
+
+json Phase(const PhaseSummary& p) {
+  json j = json::object();
+  for (int i = 0; i < kOutcomeCount; ++i) {
+    j[OutcomeName(static_cast<Outcome>(i))] = p.outcomes[static_cast<std::size_t>(i)];
+  }
+  j["total"] = p.total;
+  j["dropped"] = p.dropped;
+  return j;
+}
+
+json Latency(const LatencySummary& l) {
+  return {{"count", l.count},
+          {"p50", Ms(l.p50)},
+          {"p90", Ms(l.p90)},
+          {"p99", Ms(l.p99)},
+          {"max", Ms(l.max)}};
+}
+
+json Sessions(const DbSample& s, bool known) {
+  if (!known) return nullptr;
+  return {{"t_ms", Ms(s.t)},
+          {"total", s.total()},
+          {"active", s.active},
+          {"idle", s.idle},
+          {"idle_in_transaction", s.idle_in_transaction},
+          {"other", s.other}};
+}
+
+json Checks(const std::vector<CheckResult>& checks) {
+  json j = json::object();
+  for (const CheckResult& c : checks) {
+    j[c.name] = {{"passed", c.passed},
+                 {"expected", c.expected},
+                 {"observed", c.observed},
+                 {"evidence", c.evidence}};
+  }
+  return j;
+}
+
+json Faults(const Timeline& tl) {
+  json j = json::array();
+  for (const FaultRecord& f : tl.faults) {
+    j.push_back({{"name", f.name},
+                 {"signal", SignalName(f.signal)},
+                 {"signal_number", f.signal},
+                 {"to_group", f.to_group},
+                 {"scheduled_ms", Ms(f.scheduled)},
+                 {"delivered_ms", Ms(f.delivered)},
+                 {"lag_ms", Ms(f.lag())},
+                 {"tolerance_ms", Ms(f.tolerance)},
+                 {"skipped", f.skipped},
+                 {"error", f.error.empty() ? json(nullptr) : json(f.error)}});
+  }
+  return j;
+}
+
+json ProcessEvents(const Timeline& tl) {
+  json j = json::array();
+  for (const ProcessEvent& e : tl.process_events) {
+    json event = {{"t_ms", Ms(e.t)}, {"kind", ProcessEventName(e.kind)}, {"value", e.value}};
+    if (e.kind == ProcessEvent::Kind::kSignalSent || e.kind == ProcessEvent::Kind::kKilled) {
+      event["signal"] = SignalName(e.value);
+    }
+    if (!e.detail.empty()) event["detail"] = RedactSecrets(e.detail);
+    j.push_back(std::move(event));
+  }
+  return j;
+}
+
+json Series(const Timeline& tl) {
+  json proc_rows = json::array();
+  for (const ProcSample& s : tl.proc_samples) {
+    proc_rows.push_back({Ms(s.t), s.threads, s.fds, s.rss_kb, s.children});
+  }
+  json db_rows = json::array();
+  for (const DbSample& s : tl.db_samples) {
+    db_rows.push_back({Ms(s.t), s.active, s.idle, s.idle_in_transaction, s.other});
+  }
+  return {{"proc_samples",
+           {{"columns", {"t_ms", "threads", "fds", "rss_kb", "children"}}, {"rows", proc_rows}}},
+          {"db_samples",
+           {{"columns", {"t_ms", "active", "idle", "idle_in_transaction", "other"}},
+            {"rows", db_rows}}}};
+}
+
+json DbSessions(const Timeline& tl) {
+  json j = json::array();
+  for (const DbSession& s : tl.db_sessions) {
+    j.push_back({{"pid", s.pid},
+                 {"backend_start", s.backend_start},
+                 {"client_port", s.client_port},
+                 {"first_seen_ms", Ms(s.first_seen)},
+                 {"last_seen_ms", Ms(s.last_seen)},
+                 {"last_state", s.last_state},
+                 {"last_query", RedactSecrets(s.last_query)}});
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string RedactSecrets(const std::string& text) {
+  static const std::regex kUrlPassword(R"(([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s/]*@)");
+  static const std::regex kKeyPassword(R"(((?:password|passwd|pwd)\s*=\s*)('[^']*'|[^\s&;]+))",
+                                       std::regex::icase);
+  std::string out = std::regex_replace(text, kUrlPassword, "$1***@");
+  return std::regex_replace(out, kKeyPassword, "$1***");
+}
+
+json RunJson(const RunReport& run) {
+  const Timeline& tl = *run.timeline;
+  const Summary s = Summarize(tl);
+  json j;
+  j["scenario"] = tl.scenario;
+  j["target"] = tl.target_name;
+  j["seed"] = tl.seed;
+  j["epoch"] = FormatUnixMillis(tl.epoch_unix_ms);
+  j["epoch_unix_ms"] = tl.epoch_unix_ms;
+  j["verdict"] = AllPassed(run.checks) ? "pass" : "fail";
+  j["checks"] = Checks(run.checks);
+  j["target_pid"] = tl.target_pid;
+  j["moments_ms"] = {{"spawned", Ms(tl.spawned)},
+                     {"ready", Ms(tl.ready)},
+                     {"load_start", Ms(tl.load_start)},
+                     {"load_end", Ms(tl.load_end)},
+                     {"first_fault", Ms(tl.first_fault)},
+                     {"exited", Ms(tl.exited)},
+                     {"db_sessions_gone", Ms(tl.db_sessions_gone)}};
+  j["exit"] = {{"exited", tl.exited != kNever},
+               {"status", tl.exited != kNever ? json(FormatExitStatus(tl.exit_signaled,
+                                                                      tl.exit_code, tl.exit_signal))
+                                              : json(nullptr)},
+               {"signaled", tl.exit_signaled},
+               {"code", tl.exit_code},
+               {"signal", tl.exit_signaled ? json(SignalName(tl.exit_signal)) : json(nullptr)},
+               {"fault_to_exit_ms", Ms(s.fault_to_exit)},
+               {"orphans", tl.orphans}};
+  j["faults"] = Faults(tl);
+  j["process_events"] = ProcessEvents(tl);
+  j["outcomes"] = {
+      {"before_fault", Phase(s.before)}, {"after_fault", Phase(s.after)}, {"all", Phase(s.all)}};
+  j["latency_ms"] = {{"before_fault", Latency(s.before.latency)},
+                     {"after_fault", Latency(s.after.latency)},
+                     {"all", Latency(s.all.latency)}};
+  json names = json::object();
+  for (const auto& [name, n] : tl.thread_names_at_exit) names[name] = n;
+  j["summary"] = {
+      {"requests", tl.requests.size()},
+      {"requests_per_second", s.requests_per_second},
+      {"load_duration_ms", Ms(s.load_duration)},
+      {"fault_to_exit_ms", Ms(s.fault_to_exit)},
+      {"threads",
+       {{"before_load", Count(s.threads.before_load)},
+        {"idle_after_load", Count(s.threads.idle_after_load)},
+        {"peak", Count(s.threads.peak)},
+        {"at_fault", Count(s.threads.at_fault)},
+        {"last_before_exit", Count(s.threads.last_before_exit)},
+        {"names_at_exit", names}}},
+      {"db_sessions",
+       {{"before_load", Sessions(s.db.before_load, s.db.known_before_load)},
+        {"peak", Sessions(s.db.peak, s.db.known_peak)},
+        {"highest_by_state",
+         s.db.known_peak ? json{{"active", s.db.highest_by_state.active},
+                                {"idle", s.db.highest_by_state.idle},
+                                {"idle_in_transaction", s.db.highest_by_state.idle_in_transaction},
+                                {"other", s.db.highest_by_state.other}}
+                         : json(nullptr)},
+        {"at_fault", Sessions(s.db.at_fault, s.db.known_at_fault)},
+        {"last_before_exit", Sessions(s.db.last_before_exit, s.db.known_last_before_exit)},
+        {"gone_ms", Ms(tl.db_sessions_gone)},
+        {"abandoned", tl.sessions_abandoned == Timeline::kUnknown ? json(nullptr)
+                                                                  : json(tl.sessions_abandoned)}}},
+      {"writes",
+       {{"verified", tl.writes_verified},
+        {"keys", tl.write_keys.size()},
+        {"lost", tl.lost_writes},
+        {"unacknowledged_applied", tl.unacknowledged_applied}}}};
+  j["series"] = Series(tl);
+  j["db_sessions"] = DbSessions(tl);
+  j["target_log_tail"] = RedactSecrets(tl.target_log_tail);
+  return j;
+}
+
+json ReportJson(const std::vector<RunReport>& runs) {
+  json j;
+  j["schema"] = kReportSchema;
+  j["gracecheck_version"] = GRACECHECK_VERSION;
+  j["time_unit"] = "ms";
+  json list = json::array();
+  for (const RunReport& r : runs) list.push_back(RunJson(r));
+  j["runs"] = std::move(list);
+  return j;
+}
+
+void WriteJsonReport(const std::string& path, const std::vector<RunReport>& runs) {
+  // Invalid UTF-8 from the target (log tail, queries) is replaced, never fatal.
+  const std::string text =
+      ReportJson(runs).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (out) out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (out) out.flush();
+  if (!out) {
+    throw std::runtime_error(
+        fmt::format("cannot write the JSON report to {}: {}", path, std::strerror(errno)));
+  }
+}
+
+}  // namespace gracecheck

@@ -1,0 +1,45 @@
+// The JSON report: every run of one gracecheck invocation, judged, for
+// machines (CI dashboards, `gracecheck report RESULT.json --html F`, diffing
+// two implementations). The format, "gracecheck/report/v1", is documented in
+// reports/README.md; fields are only ever added within v1.
+//
+// Times are milliseconds (double) since the run's epoch (Timeline's clock),
+// null for a moment that did not happen. The report holds no secrets: the
+// Timeline holds none, and the target's log tail is passed through
+// RedactSecrets() in case the target printed its database URL.
+//
+// Threading: pure functions of read-only inputs; WriteJsonReport writes one
+// file.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "checks.h"
+#include "timeline.h"
+
+namespace gracecheck {
+
+// One judged run. `timeline` must outlive the report.
+struct RunReport {
+  const Timeline* timeline = nullptr;
+  std::vector<CheckResult> checks;
+};
+
+constexpr const char* kReportSchema = "gracecheck/report/v1";
+
+// {"schema": "gracecheck/report/v1", "gracecheck_version": ..., "runs": [...]}.
+nlohmann::json ReportJson(const std::vector<RunReport>& runs);
+// One element of "runs".
+nlohmann::json RunJson(const RunReport& run);
+
+// Writes ReportJson(runs), indented, to `path`; throws std::runtime_error
+// naming the path when it cannot.
+void WriteJsonReport(const std::string& path, const std::vector<RunReport>& runs);
+
+// Masks passwords in URLs (postgres://user:secret@host → postgres://user:***@host)
+// and in key=value connection strings (password=secret → password=***).
+std::string RedactSecrets(const std::string& text);
+
+}  // namespace gracecheck

@@ -1,0 +1,31 @@
+// Test support for the report renderers: fixed synthetic timelines (one run
+// that passes, one that fails several checks) and golden-file comparison.
+//
+// Golden files live in reports/testdata/. To regenerate them after an
+// intended change of a report's format, run the tests with
+// GRACECHECK_UPDATE_GOLDEN=1 and review the diff.
+//
+// Threading: test-only; single-threaded.
+#pragma once
+
+#include <string>
+
+#include "scenario.h"
+#include "timeline.h"
+
+namespace gracecheck::testing {
+
+// A correct graceful shutdown under load: every check passes.
+Timeline PassingRun();
+// A server that drops in-flight requests, leaves sessions and a child
+// behind; its log tail holds a database URL with a password (which no
+// report may show).
+Timeline FailingRun();
+// The expectations both are judged against.
+Expectations FixtureExpectations();
+
+// Compares `actual` with reports/testdata/`name`; with
+// GRACECHECK_UPDATE_GOLDEN set, rewrites the file instead.
+void ExpectGolden(const std::string& name, const std::string& actual);
+
+}  // namespace gracecheck::testing

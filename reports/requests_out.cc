@@ -1,0 +1,64 @@
+#include "requests_out.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace gracecheck {
+
+namespace {
+
+nlohmann::json Ms(Nanos t) {
+  return t == kNever ? nlohmann::json(nullptr) : nlohmann::json(static_cast<double>(t) / 1e6);
+}
+
+}  // namespace
+
+nlohmann::json RequestRecordJson(const RequestRecord& r, const std::string* write_key) {
+  return {{"id", r.id},
+          {"connection", r.connection},
+          {"reuse", r.reuse},
+          {"kind", r.kind},
+          {"outcome", OutcomeName(r.outcome)},
+          {"dropped", r.dropped()},
+          {"status", r.status},
+          {"bytes", r.bytes},
+          {"after_fault", r.has(RequestRecord::kAfterFault)},
+          {"prev_connection_close", r.has(RequestRecord::kPrevConnectionClose)},
+          {"write_failed", r.has(RequestRecord::kWriteFailed)},
+          {"closed_before_write", r.has(RequestRecord::kClosedBeforeWrite)},
+          {"intended_ms", Ms(r.intended)},
+          {"connected_ms", Ms(r.connected)},
+          {"written_ms", Ms(r.written)},
+          {"first_byte_ms", Ms(r.first_byte)},
+          {"done_ms", Ms(r.done)},
+          {"latency_ms", Ms(r.latency())},
+          {"write_key", write_key ? nlohmann::json(*write_key) : nlohmann::json(nullptr)}};
+}
+
+void WriteRequestRecords(std::ostream& out, const Timeline& tl) {
+  std::unordered_map<std::uint32_t, const std::string*> keys;
+  for (const WriteKey& w : tl.write_keys) keys[w.request_id] = &w.key;
+  for (const RequestRecord& r : tl.requests) {
+    auto it = keys.find(r.id);
+    out << RequestRecordJson(r, it == keys.end() ? nullptr : it->second)
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << '\n';
+  }
+}
+
+void WriteRequestRecords(const std::string& path, const Timeline& tl) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (out) WriteRequestRecords(out, tl);
+  if (out) out.flush();
+  if (!out) {
+    throw std::runtime_error(
+        fmt::format("cannot write the request records to {}: {}", path, std::strerror(errno)));
+  }
+}
+
+}  // namespace gracecheck
