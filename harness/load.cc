@@ -340,7 +340,10 @@ class LoadGenerator::Engine {
     rec.status = static_cast<std::int16_t>(c->parser.status());
     rec.bytes = static_cast<std::uint32_t>(std::min<std::uint64_t>(c->parser.bytes(), UINT32_MAX));
     const Nanos fault = owner_.fault_at_.load(std::memory_order_relaxed);
-    const Nanos started = rec.written != kNever ? rec.written : rec.intended;
+    // Sent = when it went on the wire; one that never got there (refused,
+    // failed write) was attempted just now, which may be long after its
+    // intended start if it waited for a free connection.
+    const Nanos started = rec.written != kNever ? rec.written : rec.done;
     if (fault != kNever && started >= fault) rec.flags |= RequestRecord::kAfterFault;
     owner_.outcome_counts_[static_cast<int>(outcome)].fetch_add(1, std::memory_order_relaxed);
     owner_.completed_.fetch_add(1, std::memory_order_relaxed);

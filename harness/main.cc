@@ -239,6 +239,10 @@ struct RunCommand {
     TempOrKeptDir out(out_dir);
     std::unique_ptr<PostgresServer> server = OpenPostgres(pg_url);
     fmt::print(stderr, "gracecheck: {}\n", server->Describe());
+    if (auto* embedded = dynamic_cast<EmbeddedPostgres*>(server.get()); embedded && !out_dir.empty()) {
+      // The cluster's JSON-lines log (every connection and disconnection).
+      embedded->set_keep_log_as(out.path() / "postgresql.json");
+    }
 
     std::vector<std::unique_ptr<Timeline>> timelines;
     std::vector<RunReport> reports;
@@ -281,6 +285,10 @@ struct RunCommand {
           std::vector<CheckResult> checks = RunChecks(*timeline, scenario.expect);
           for (const CheckResult& c : checks) all_passed = all_passed && c.passed;
           PrintConsoleReport(stdout, *timeline, checks, color);
+          if (!AllPassed(checks)) {
+            fmt::print("  {}'s output (last lines; all of it in {}):\n{}", target_name,
+                       out_dir.empty() ? "--out DIR" : dir.string(), timeline->target_log_tail);
+          }
           std::fflush(stdout);
           if (!requests_out.empty()) {
             WriteRequestRecords(index == 0 ? requests_out

@@ -50,7 +50,7 @@ inline bool IsDropped(Outcome o) {
 // One request. Compact on purpose (issue: <= 64 bytes per recorded request).
 struct RequestRecord {
   enum Flags : std::uint8_t {
-    kAfterFault = 1,          // intended start at or after the first fault's delivery
+    kAfterFault = 1,          // sent (or, if never sent, attempted) at or after the first fault
     kPrevConnectionClose = 2, // the previous response on this connection said Connection: close
     kWriteFailed = 4,         // the request could not be written (EPIPE/ECONNRESET)
     kClosedBeforeWrite = 8,   // the connection was seen closed when about to be reused
