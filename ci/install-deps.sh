@@ -3,6 +3,9 @@
 # Idempotent: packages already present are not fetched again, and the package
 # index is refreshed at most once per invocation (and only when something is
 # missing).
+#   ci/install-deps.sh               build and test
+#   ci/install-deps.sh --screenshot  also a headless browser for
+#                                    ci/screenshot-report.sh (not needed to test)
 set -euo pipefail
 
 packages=(
@@ -19,7 +22,14 @@ packages=(
   util-linux                                      # setpriv (run the cluster unprivileged)
   curl procps                                     # README walkthrough, process checks
   python3-jsonschema python3-yaml                 # scenario JSON Schema test (scenarios/schema_test.py)
+  libxml2-utils                                   # xmllint: JUnit output against its XSD, the HTML report's SVG well-formed (reports tests)
+  golang-go golang-github-lib-pq-dev              # target/go: the seed article's Go server and go-fixed (GOPATH build, offline)
 )
+if [ "${1:-}" = "--screenshot" ]; then
+  # Headless Chromium renders the HTML report to a PNG (ci/screenshot-report.sh,
+  # docs/report.png); DejaVu so that the text looks the same on every machine.
+  packages+=(chromium fonts-dejavu-core)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

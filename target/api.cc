@@ -82,26 +82,13 @@ void GetItem(ConnectionPool& pool, const httplib::Request& req, httplib::Respons
 }
 
 void PostItem(ConnectionPool& pool, const httplib::Request& req, httplib::Response& res) {
-  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    ReplyError(res, 400, "body is not a JSON object");
-    return;
-  }
-  auto key = body.find("key");
-  if (key == body.end() || !key->is_string() || key->get_ref<const std::string&>().empty()) {
-    ReplyError(res, 400, "body needs a non-empty string \"key\"");
-    return;
-  }
-  const std::string& k = key->get_ref<const std::string&>();
+  std::optional<std::string> key = ParseItemKey(req, res);
+  if (!key) return;
   WithConnection(pool, res, [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    pqxx::result inserted = tx.exec_prepared(kInsertItem, k, req.body);
-    const bool created = !inserted.empty();
-    pqxx::result rows = created ? inserted : tx.exec_prepared(kSelectItemByKey, k);
-    if (rows.empty()) throw std::runtime_error("item vanished");  // deleted meanwhile
-    const long long id = rows[0][0].as<long long>();
+    const ItemWrite written = InsertItem(tx, *key, req.body);
     tx.commit();
-    Reply(res, created ? 201 : 200, json{{"id", id}, {"key", k}});
+    ReplyItemWritten(res, written, *key);
   });
 }
 
@@ -119,6 +106,32 @@ void Slow(ConnectionPool& pool, const httplib::Request& req, httplib::Response& 
 }
 
 }  // namespace
+
+std::optional<std::string> ParseItemKey(const httplib::Request& req, httplib::Response& res) {
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    ReplyError(res, 400, "body is not a JSON object");
+    return std::nullopt;
+  }
+  auto key = body.find("key");
+  if (key == body.end() || !key->is_string() || key->get_ref<const std::string&>().empty()) {
+    ReplyError(res, 400, "body needs a non-empty string \"key\"");
+    return std::nullopt;
+  }
+  return key->get<std::string>();
+}
+
+ItemWrite InsertItem(pqxx::transaction_base& tx, const std::string& key, const std::string& body) {
+  pqxx::result inserted = tx.exec_prepared(kInsertItem, key, body);
+  const bool created = !inserted.empty();
+  pqxx::result rows = created ? inserted : tx.exec_prepared(kSelectItemByKey, key);
+  if (rows.empty()) throw std::runtime_error("item vanished");  // deleted meanwhile
+  return {rows[0][0].as<long long>(), created};
+}
+
+void ReplyItemWritten(httplib::Response& res, const ItemWrite& written, const std::string& key) {
+  Reply(res, written.created ? 201 : 200, json{{"id", written.id}, {"key", key}});
+}
 
 void CreateSchema(pqxx::connection& connection) {
   pqxx::work tx(connection);

@@ -15,7 +15,10 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <optional>
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
+#include <string>
 
 #include "connection_pool.h"
 
@@ -26,6 +29,20 @@ void CreateSchema(pqxx::connection& connection);
 
 // Prepares the API's statements on one pooled connection.
 void PrepareStatements(pqxx::connection& connection);
+
+// POST /items in parts, for a variant that writes differently
+// (--bug=ack-before-commit, write_behind.h).
+//
+// The item's key from the request's JSON body; nullopt after answering 400.
+std::optional<std::string> ParseItemKey(const httplib::Request& req, httplib::Response& res);
+struct ItemWrite {
+  long long id = 0;
+  bool created = false;  // false: the key existed (the request is idempotent by key)
+};
+// Inserts the item (or finds it by key) in `tx`, which the caller commits.
+ItemWrite InsertItem(pqxx::transaction_base& tx, const std::string& key, const std::string& body);
+// 201 (created) or 200 (the key existed) with {"id":N,"key":"..."}.
+void ReplyItemWritten(httplib::Response& res, const ItemWrite& written, const std::string& key);
 
 // Registers the routes. `pool` and `ready` must outlive the server.
 void RegisterApi(httplib::Server& server, ConnectionPool& pool, const std::atomic<bool>& ready);

@@ -62,14 +62,7 @@ ConnectionPool::CloseResult ConnectionPool::Close(Duration grace) {
       c.disconnect();
     }
     free_.clear();
-    for (Slot& s : slots_) {
-      if (!s.leased) continue;
-      try {
-        s.connection->cancel_query();
-      } catch (const std::exception&) {
-        // The connection is broken already; its holder will find out.
-      }
-    }
+    CancelLeasedLocked();
     cv_.notify_all();  // wake Acquire waiters: the pool is closed
   }
   cv_.wait_for(lock, grace, [this] { return leased_ == 0; });
@@ -77,6 +70,39 @@ ConnectionPool::CloseResult ConnectionPool::Close(Duration grace) {
   closed_while_leased_ = 0;
   result.abandoned = leased_;
   return result;
+}
+
+std::size_t ConnectionPool::CancelLeasedLocked() {
+  std::size_t asked = 0;
+  for (Slot& s : slots_) {
+    if (!s.leased) continue;
+    try {
+      s.connection->cancel_query();
+      ++asked;
+    } catch (const std::exception&) {
+      // The connection is broken already; its holder will find out.
+    }
+  }
+  return asked;
+}
+
+std::size_t ConnectionPool::CancelQueries() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CancelLeasedLocked();
+}
+
+std::unique_ptr<pqxx::connection> ConnectionPool::Hijack(Lease lease) {
+  std::unique_ptr<pqxx::connection> connection;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Slot& s = slots_[lease.slot_];
+    s.leased = false;
+    --leased_;
+    connection = std::move(s.connection);
+    lease.pool_ = nullptr;  // its destructor must not give the slot back
+  }
+  cv_.notify_all();  // Close() may be waiting for leased_ to drop
+  return connection;
 }
 
 }  // namespace gracecheck::refapi

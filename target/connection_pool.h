@@ -70,6 +70,17 @@ class ConnectionPool {
   // call returns {0, still leased}.
   CloseResult Close(Duration grace);
 
+  // Asks the server to cancel the query of every leased connection (the
+  // holders see pqxx::sql_error 57014); returns how many were asked. Used
+  // only by --bug=cancel-inflight.
+  std::size_t CancelQueries();
+
+  // Takes a leased connection out of the pool for good, as pgxpool's
+  // Conn.Hijack does: the pool forgets it (Close() neither cancels nor
+  // closes it) and the caller owns it. Used only by
+  // --bug=idle-in-transaction.
+  std::unique_ptr<pqxx::connection> Hijack(Lease lease);
+
   std::size_t size() const { return slots_.size(); }
 
  private:
@@ -79,6 +90,7 @@ class ConnectionPool {
   };
 
   void Release(std::size_t slot);
+  std::size_t CancelLeasedLocked();
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // a slot was released, or the pool closed

@@ -111,8 +111,13 @@ int HttpServer::Bind(const std::string& host, int port) {
   }
   // cpp-httplib 0.11 listens with a backlog of 5: a burst of connects beyond
   // it waits for SYN retransmission (1 s). listen() again only resizes it.
-  if (bound > 0) ::listen(svr_sock_, SOMAXCONN);
+  if (bound > 0 && !stock_) ::listen(svr_sock_, SOMAXCONN);
   return bound > 0 ? bound : -1;
+}
+
+void HttpServer::UseStockCppHttplib(std::size_t workers) {
+  stock_ = true;
+  new_task_queue = [this, workers] { return new WorkerPool(workers, &connections_); };
 }
 
 void HttpServer::Start(std::function<void(bool ok)> on_exit) {
@@ -141,6 +146,10 @@ void HttpServer::StopAccepting() {
   const auto started_by = Clock::now() + kListenLoopStartLimit;
   while (!is_running() && Clock::now() < started_by &&
          !WaitUntilStopped(Clock::now() + std::chrono::milliseconds(1))) {
+  }
+  if (stock_) {
+    stop();
+    return;
   }
   const auto give_up = Clock::now() + kAcceptQueueDrainLimit;
   const int listener = svr_sock_;
@@ -190,9 +199,11 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
   const auto write_timeout =
       std::chrono::seconds(write_timeout_sec_) + std::chrono::microseconds(write_timeout_usec_);
   SocketStream stream(sock, read_timeout, write_timeout);
+  if (connection_observer_) connection_observer_(sock, true);
   bool ok = true;
   bool closed_idle = false;
   for (std::size_t served = 0;; ++served) {
+    if (stock_ && svr_sock_ == INVALID_SOCKET) break;
     NextRequest next = WaitForRequest(stream, state, std::chrono::seconds(keep_alive_timeout_sec_),
                                       connections_.wakeup_fd());
     if (next != NextRequest::kArrived) {
@@ -211,6 +222,7 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
     connections_.Move(State::kActive, State::kIdle);
     state = State::kIdle;
   }
+  if (connection_observer_) connection_observer_(sock, false);
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);
   connections_.Closed(state, closed_idle);

@@ -56,6 +56,21 @@ class HttpServer : public httplib::Server {
 
   ConnectionTracker& connections() { return connections_; }
 
+  // Hooks for refapi's deliberate bugs (bugs.h); the correct server sets
+  // neither. Call both before Bind().
+  //
+  // --bug=small-backlog: behave as stock cpp-httplib 0.11 does: `workers`
+  // threads, the library's listen backlog of 5, StopAccepting() a plain
+  // stop() (the kernel resets the connections in the accept queue), and a
+  // connection that gets its worker after stop() closed without its request
+  // being read (the library's loop checks the listener before each request).
+  void UseStockCppHttplib(std::size_t workers);
+  // --bug=reset-keepalive: called on the worker with a connection's socket
+  // when the worker takes it (open) and before it closes it (!open).
+  void set_connection_observer(std::function<void(int sock, bool open)> observer) {
+    connection_observer_ = std::move(observer);
+  }
+
  private:
   bool process_and_close_socket(socket_t sock) override;
 
@@ -64,6 +79,8 @@ class HttpServer : public httplib::Server {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopped_ = false;
+  bool stock_ = false;
+  std::function<void(int sock, bool open)> connection_observer_;
 };
 
 }  // namespace gracecheck::refapi

@@ -1,7 +1,8 @@
 // refapi: the reference API server that gracecheck tests. The seed's
 // pattern in C++: serve HTTP on its own threads, wait for SIGINT/SIGTERM on
 // another, then shut down step by step (shutdown_sequence.h): stop HTTP
-// first, close the database only after.
+// first, close the database only after. With --bug=NAME (bugs.h) it has one
+// known shutdown bug more.
 #include <fmt/format.h>
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "api.h"
+#include "bug_variants.h"
 #include "connection_pool.h"
 #include "http_server.h"
 #include "phase_log.h"
@@ -55,6 +57,10 @@ class ShutdownTrigger {
 };
 
 int Run(const Options& options) {
+  if (options.bugs.Has(Bug::kOrphanChild)) {
+    const pid_t helper = StartOrphanHelper(options.db_url);
+    LogPhase("helper_started", fmt::format("pid={}", helper));
+  }
   std::unique_ptr<ConnectionPool> pool;
   try {
     bool schema_created = false;
@@ -72,6 +78,15 @@ int Run(const Options& options) {
 
   std::atomic<bool> ready{true};
   HttpServer server(options.http_workers);
+  std::unique_ptr<BugVariants> variants;
+  if (!options.bugs.empty()) {
+    try {
+      variants = std::make_unique<BugVariants>(options, *pool, server);  // before RegisterApi
+    } catch (const std::exception& e) {
+      LogError(fmt::format("cannot start the --bug variant: {}", e.what()));
+      return kExitFailure;
+    }
+  }
   RegisterApi(server, *pool, ready);
   const int port = server.Bind(options.listen.host, options.listen.port);
   if (port < 0) {
@@ -91,11 +106,12 @@ int Run(const Options& options) {
   StartSignalThread([&trigger](int) { trigger.Fire(/*by_signal=*/true); });
 
   ShutdownContext context{options, ready, server, *pool};
+  context.variants = variants.get();
   if (!trigger.Wait()) {
     LogPhase("listener_failed");
     context.exit_code = kExitFailure;
   }
-  return RunShutdown(DefaultShutdownSteps(), context);
+  return RunShutdown(ShutdownSteps(options.bugs), context);
 }
 
 }  // namespace
@@ -117,5 +133,6 @@ int main(int argc, char** argv) {
     std::fputs(Usage().c_str(), stdout);
     return 0;
   }
+  if (options.bugs.Has(Bug::kIgnoreSigterm)) IgnoreSigterm();
   return Run(options);
 }

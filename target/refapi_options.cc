@@ -93,8 +93,8 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    constexpr std::string_view kKnown[] = {"--listen",        "--db",       "--pool", "--workers",
-                                           "--drain-timeout", "--lame-duck"};
+    constexpr std::string_view kKnown[] = {"--listen",        "--db",        "--pool", "--workers",
+                                           "--drain-timeout", "--lame-duck", "--bug"};
     bool known = false;
     for (std::string_view k : kKnown) known = known || name == k;
     if (!known) {
@@ -122,6 +122,14 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       ok = ParseDurationOption(name, *value, &parsed.drain_timeout, error);
     } else if (name == "--lame-duck") {
       ok = ParseDurationOption(name, *value, &parsed.lame_duck, error);
+    } else if (name == "--bug") {
+      std::optional<Bug> bug = ParseBug(*value);
+      if (bug) {
+        parsed.bugs.Add(*bug);
+      } else {
+        *error = fmt::format("unknown bug '{}' (known: {})", *value, KnownBugNames());
+        ok = false;
+      }
     }
     if (!ok) return false;
   }
@@ -134,7 +142,7 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
 }
 
 std::string Usage() {
-  return R"(usage: refapi --db URL [options]
+  std::string usage = R"(usage: refapi --db URL [options]
 
 The reference API server of gracecheck: shuts down gracefully on SIGINT/SIGTERM
 (a second signal exits at once with code 1).
@@ -145,8 +153,16 @@ The reference API server of gracecheck: shuts down gracefully on SIGINT/SIGTERM
   --workers N           HTTP worker threads; each keep-alive connection holds one (default 128)
   --drain-timeout D     how long in-flight requests may take after the signal (default 10s)
   --lame-duck D         keep serving for D after the signal while /readyz says 503 (default 0)
+  --bug NAME            switch on a deliberate shutdown bug (repeatable; see below)
   -h, --help            this text
+
+Bugs, one known shutdown bug each, for proving that gracecheck catches it
+(target/README.md says where each is seen and which check catches it):
 )";
+  for (const BugInfo& info : KnownBugs()) {
+    usage += fmt::format("  {:<21} {}\n", info.name, info.summary);
+  }
+  return usage;
 }
 
 }  // namespace gracecheck::refapi

@@ -1,5 +1,6 @@
 // refapi's command line: what the server listens on, which database it uses,
-// how big its pools are and how long its shutdown may take.
+// how big its pools are, how long its shutdown may take, and which
+// deliberate shutdown bugs (bugs.h) it has.
 //
 // ParseOptions is a pure function (no I/O); safe to call from any thread.
 #pragma once
@@ -9,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bugs.h"
 #include "duration.h"
 
 namespace gracecheck::refapi {
@@ -25,6 +27,7 @@ struct Options {
   std::size_t http_workers = 128;
   Duration drain_timeout = std::chrono::seconds(10);
   Duration lame_duck = Duration::zero();
+  BugSet bugs;        // --bug NAME, repeatable; empty: the correct server
   bool help = false;  // --help: print Usage() and exit 0
 };
 

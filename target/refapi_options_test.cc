@@ -69,7 +69,8 @@ TEST(RefapiOptionsTest, RejectsBadInputWithOneLine) {
       {"--db", "x", "--listen", "h:70000"},    // port out of range
       {"--db", "x", "--listen", "::1:80"},     // IPv6 without brackets
       {"--db", "x", "--drain-timeout", "10"},  // no unit
-      {"--db", "x", "--bug=db-first"},         // not implemented yet
+      {"--db", "x", "--bug=no-such-bug"},      // unknown bug
+      {"--db", "x", "--bug"},                  // no bug name
       {"--db", "x", "stray"},                  // positional
   };
   for (const auto& args : bad) {
@@ -79,6 +80,58 @@ TEST(RefapiOptionsTest, RejectsBadInputWithOneLine) {
     EXPECT_FALSE(p.ok) << "accepted: " << joined;
     EXPECT_FALSE(p.error.empty()) << "no message for: " << joined;
     EXPECT_EQ(p.error.find('\n'), std::string::npos) << p.error;
+  }
+}
+
+TEST(RefapiOptionsTest, NoBugByDefault) {
+  Parsed p = Parse({"--db", "x"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_TRUE(p.options.bugs.empty());
+}
+
+TEST(RefapiOptionsTest, TakesEveryKnownBugAndSeveralAtOnce) {
+  for (const BugInfo& info : KnownBugs()) {
+    Parsed p = Parse({"--db", "x", "--bug", info.name});
+    ASSERT_TRUE(p.ok) << info.name << ": " << p.error;
+    EXPECT_TRUE(p.options.bugs.Has(info.bug)) << info.name;
+    for (const BugInfo& other : KnownBugs()) {
+      if (other.bug != info.bug) {
+        EXPECT_FALSE(p.options.bugs.Has(other.bug)) << info.name << " also set " << other.name;
+      }
+    }
+    EXPECT_EQ(ParseBug(info.name), info.bug);
+    EXPECT_EQ(BugName(info.bug), info.name);
+  }
+  Parsed both = Parse({"--db", "x", "--bug=no-db-close", "--bug", "leak-threads"});
+  ASSERT_TRUE(both.ok) << both.error;
+  EXPECT_TRUE(both.options.bugs.Has(Bug::kNoDbClose));
+  EXPECT_TRUE(both.options.bugs.Has(Bug::kLeakThreads));
+  EXPECT_FALSE(both.options.bugs.Has(Bug::kDbFirst));
+}
+
+TEST(RefapiOptionsTest, UnknownBugListsTheKnownOnes) {
+  Parsed p = Parse({"--db", "x", "--bug=x"});
+  ASSERT_FALSE(p.ok);
+  EXPECT_EQ(p.error.rfind("unknown bug 'x' (known: exit-immediately, db-first, ", 0), 0) << p.error;
+  for (const BugInfo& info : KnownBugs()) {
+    EXPECT_NE(p.error.find(std::string(info.name)), std::string::npos) << p.error;
+  }
+}
+
+TEST(RefapiOptionsTest, HelpDocumentsEveryBug) {
+  const std::string usage = Usage();
+  EXPECT_NE(usage.find("--bug NAME"), std::string::npos) << usage;
+  for (const BugInfo& info : KnownBugs()) {
+    EXPECT_NE(usage.find("  " + std::string(info.name) + " "), std::string::npos)
+        << info.name << " missing from --help:\n"
+        << usage;
+  }
+  std::size_t start = 0;
+  while (start < usage.size()) {
+    std::size_t end = usage.find('\n', start);
+    if (end == std::string::npos) end = usage.size();
+    EXPECT_LE(end - start, 95u) << "too long for a terminal: " << usage.substr(start, end - start);
+    start = end + 1;
   }
 }
 

@@ -1,10 +1,20 @@
 // refapi against a real embedded PostgreSQL cluster, as a real process with
-// real signals (ctest label "pg").
+// real signals (ctest label "pg"): the correct server, then each --bug
+// variant showing its symptom directly.
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -22,6 +32,133 @@ namespace gracecheck {
 namespace {
 
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Polls `done` every 10 ms until it holds or `limit` passes (the hang guard
+// of every wait below); returns whether it held.
+template <typename Done>
+bool Eventually(Done done, Duration limit = std::chrono::seconds(3)) {
+  const auto give_up = Clock::now() + limit;
+  for (;;) {
+    if (done()) return true;
+    if (Clock::now() >= give_up) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+// What came back for one request on a raw socket: unlike httplib::Client,
+// it tells a reset from an orderly close.
+struct Exchange {
+  std::string outcome;   // ok, eof, reset, timeout, refused, error
+  std::string response;  // the bytes received
+  int status() const {
+    return response.size() >= 12 && response.rfind("HTTP/1.1 ", 0) == 0
+               ? std::atoi(response.c_str() + 9)
+               : 0;
+  }
+  std::string Describe() const { return outcome + ": " + response.substr(0, 200); }
+};
+
+// One keep-alive connection to 127.0.0.1:port; requests are sent whole and
+// responses read with a timeout.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      connect_errno_ = errno;
+  }
+  ~RawConnection() { ::close(fd_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connect_errno_ == 0; }
+
+  bool Send(const std::string& method, const std::string& path, const std::string& body = "") {
+    const std::string request = fmt::format(
+        "{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: {}\r\n\r\n{}",
+        method, path, body.size(), body);
+    return connected() && ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
+                              static_cast<ssize_t>(request.size());
+  }
+
+  Exchange Receive(Duration timeout = std::chrono::seconds(10)) {
+    Exchange e;
+    if (!connected()) {
+      e.outcome = connect_errno_ == ECONNREFUSED ? "refused" : "error";
+      return e;
+    }
+    const auto give_up = Clock::now() + timeout;
+    for (;;) {
+      if (Complete(e.response)) {
+        e.outcome = "ok";
+        return e;
+      }
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(give_up - Clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+        e.outcome = "timeout";
+        return e;
+      }
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) {
+        e.response.append(buf, static_cast<std::size_t>(n));
+      } else {
+        e.outcome = n == 0 ? "eof" : errno == ECONNRESET ? "reset" : "error";
+        return e;
+      }
+    }
+  }
+
+  Exchange Request(const std::string& method, const std::string& path,
+                   const std::string& body = "") {
+    if (!Send(method, path, body) && connected()) return {"error", ""};
+    return Receive();
+  }
+
+ private:
+  static bool Complete(const std::string& response) {
+    const std::size_t end = response.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    std::smatch m;
+    const std::string head = response.substr(0, end);
+    static const std::regex kLength("[Cc]ontent-[Ll]ength: *([0-9]+)");
+    const std::size_t length = std::regex_search(head, m, kLength) ? std::stoul(m[1].str()) : 0;
+    return response.size() >= end + 4 + length;
+  }
+
+  int fd_;
+  int connect_errno_ = 0;
+};
+
+// A request sent on its own connection, answered (or not) in the background.
+std::future<Exchange> RequestInBackground(int port, std::string path) {
+  return std::async(std::launch::async, [port, path = std::move(path)] {
+    RawConnection c(port);
+    return c.Request("GET", path);
+  });
+}
+
+int TaskCount(int pid, const std::string& name = {}) {
+  int n = 0;
+  const std::string dir = fmt::format("/proc/{}/task", pid);
+  DIR* tasks = ::opendir(dir.c_str());
+  if (tasks == nullptr) return -1;
+  while (dirent* e = ::readdir(tasks)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream comm(dir + "/" + e->d_name + "/comm");
+    std::string c;
+    std::getline(comm, c);
+    if (name.empty() || c == name) ++n;
+  }
+  ::closedir(tasks);
+  return n;
+}
 
 class RefapiTest : public ::testing::Test {
  protected:
@@ -58,6 +195,62 @@ class RefapiTest : public ::testing::Test {
         .exec1("SELECT count(*) FROM pg_stat_activity WHERE datname = " + tx.quote(db_->name()))[0]
         .as<int>();
   }
+
+  long long SessionsAbandoned() {
+    pqxx::connection c(pg_->AdminConnString());
+    pqxx::nontransaction tx(c);
+    return tx
+        .exec1("SELECT sessions_abandoned FROM pg_stat_database WHERE datname = " +
+               tx.quote(db_->name()))[0]
+        .as<long long>();
+  }
+
+  int SleepingQueries() {
+    pqxx::connection c(pg_->AdminConnString());
+    pqxx::nontransaction tx(c);
+    return tx
+        .exec1("SELECT count(*) FROM pg_stat_activity WHERE datname = " + tx.quote(db_->name()) +
+               " AND query LIKE '%pg_sleep%' AND state = 'active'")[0]
+        .as<int>();
+  }
+
+  int ItemsWithKey(const std::string& key) {
+    pqxx::connection c(db_->url());
+    pqxx::nontransaction tx(c);
+    return tx.exec1("SELECT count(*) FROM items WHERE key = " + tx.quote(key))[0].as<int>();
+  }
+
+  // With --workers 2: two workers busy with /slow, three connections
+  // waiting for one with their request sent, then SIGTERM. Returns what the
+  // three got.
+  std::vector<Exchange> QueuedBehindBusyWorkersAtSigterm() {
+    std::vector<std::future<Exchange>> slow;
+    for (int i = 0; i < 2; ++i) slow.push_back(RequestInBackground(port_, "/slow?ms=1000"));
+    EXPECT_TRUE(Eventually([&] { return SleepingQueries() == 2; })) << "the workers never got busy";
+    std::vector<std::unique_ptr<RawConnection>> queued;
+    for (int i = 0; i < 3; ++i) {
+      queued.push_back(std::make_unique<RawConnection>(port_));
+      EXPECT_TRUE(queued.back()->Send("GET", "/healthz"));
+    }
+    EXPECT_TRUE(refapi_->Signal(SIGTERM, false));
+    for (auto& s : slow) EXPECT_EQ(s.get().status(), 200) << "a busy worker's request was dropped";
+    std::vector<Exchange> got;
+    for (auto& q : queued) got.push_back(q->Receive());
+    return got;
+  }
+
+  // Each of `phases` is in refapi's log, in this order.
+  void ExpectPhasesInOrder(const std::vector<std::string>& phases) {
+    const std::string log = Stderr();
+    std::size_t at = 0;
+    for (const std::string& phase : phases) {
+      std::size_t found = log.find(phase, at);
+      EXPECT_NE(found, std::string::npos) << phase << " missing or out of order in:\n" << log;
+      if (found != std::string::npos) at = found;
+    }
+  }
+
+  bool LogHas(const std::string& text) { return Stderr().find(text) != std::string::npos; }
 
   std::string Stderr() {
     std::ifstream in(dir_ + "/stderr");
@@ -180,6 +373,249 @@ TEST_F(RefapiTest, SecondSignalExitsAtOnce) {
   EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 1") << Stderr();
   EXPECT_NE(Stderr().find("phase=forced_exit"), std::string::npos);
   slow.wait();
+}
+
+// --- The --bug variants: each test shows its bug's symptom directly. ---
+
+TEST_F(RefapiTest, UnknownBugIsAUsageErrorListingTheKnownOnes) {
+  auto p = Subprocess::Start(
+      {.argv = {REFAPI_BIN, "--db", "x", "--bug=x"}, .stderr_path = dir_ + "/stderr"});
+  std::optional<ExitStatus> status = p->WaitFor(5s);
+  ASSERT_TRUE(status) << "refapi did not exit";
+  EXPECT_EQ(status->ToString(), "exit 2");
+  EXPECT_EQ(
+      Stderr().rfind("refapi: error: unknown bug 'x' (known: exit-immediately, db-first, ", 0), 0u)
+      << Stderr();
+}
+
+TEST_F(RefapiTest, ExitImmediatelyDropsTheRequestInFlight) {
+  StartRefapi({"--bug=exit-immediately"});
+  auto slow = RequestInBackground(port_, "/slow?ms=1000");
+  ASSERT_TRUE(Eventually([&] { return SleepingQueries() == 1; })) << "/slow never reached the DB";
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(refapi_->WaitExit(1s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  const Exchange e = slow.get();
+  EXPECT_TRUE(e.outcome == "eof" || e.outcome == "reset") << e.Describe();
+  EXPECT_EQ(e.response, "") << "the request in flight got an answer";
+  EXPECT_FALSE(LogHas("phase=drained")) << Stderr();
+}
+
+TEST_F(RefapiTest, DbFirstFailsTheRequestInFlight) {
+  StartRefapi({"--bug=db-first"});
+  auto slow = RequestInBackground(port_, "/slow?ms=5000");
+  ASSERT_TRUE(Eventually([&] { return SleepingQueries() == 1; })) << "/slow never reached the DB";
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  const Exchange e = slow.get();
+  EXPECT_EQ(e.status(), 503) << e.Describe();
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  // The pool closed while the request was in flight: before HTTP stopped.
+  ExpectPhasesInOrder({"phase=signal", "phase=pool_closed", "phase=stopped_accepting",
+                       "phase=drained", "phase=exit code=0"});
+}
+
+TEST_F(RefapiTest, NoDbCloseLeavesEverySessionAbandoned) {
+  StartRefapi({"--bug=no-db-close", "--pool", "3"});
+  const long long abandoned_before = SessionsAbandoned();
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  long long abandoned = 0;
+  EXPECT_TRUE(Eventually([&] { return (abandoned = SessionsAbandoned() - abandoned_before) >= 3; }))
+      << "sessions_abandoned grew by " << abandoned << ", not by the pool's 3";
+  EXPECT_EQ(abandoned, 3);
+  EXPECT_FALSE(LogHas("phase=pool_closed")) << Stderr();
+}
+
+TEST_F(RefapiTest, IgnoreSigtermStillServesASecondAfterIt) {
+  StartRefapi({"--bug=ignore-sigterm"});
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  EXPECT_FALSE(refapi_->WaitExit(1s)) << "exited on SIGTERM\n" << Stderr();
+  EXPECT_EQ(HttpGetStatus(port_, "/readyz", 2s), 200) << "no longer serving";
+  EXPECT_FALSE(LogHas("phase=signal")) << "SIGTERM reached refapi:\n" << Stderr();
+  ASSERT_TRUE(refapi_->Signal(SIGKILL, false));
+  ASSERT_TRUE(refapi_->WaitExit(3s));
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "signal SIGKILL");
+}
+
+TEST_F(RefapiTest, HangOnShutdownNeverExits) {
+  StartRefapi({"--bug=hang-on-shutdown"});
+  EXPECT_EQ(TaskCount(refapi_->pid(), "housekeeper"), 1);
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(Eventually([&] { return LogHas("phase=joining_background"); })) << Stderr();
+  EXPECT_FALSE(refapi_->WaitExit(1s)) << "the shutdown ended\n" << Stderr();
+  EXPECT_FALSE(LogHas("phase=exit")) << Stderr();
+  ASSERT_TRUE(refapi_->Signal(SIGKILL, false));
+  ASSERT_TRUE(refapi_->WaitExit(3s));
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "signal SIGKILL");
+}
+
+TEST_F(RefapiTest, LeakThreadsKeepsAThreadPerRequest) {
+  StartRefapi({"--bug=leak-threads"});
+  const int before = TaskCount(refapi_->pid());
+  RawConnection c(port_);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(c.Request("GET", "/healthz").status(), 200);
+  EXPECT_EQ(TaskCount(refapi_->pid()) - before, 20) << "threads: " << before << " before";
+  EXPECT_GE(TaskCount(refapi_->pid(), "audit"), 20);
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+}
+
+TEST_F(RefapiTest, LeakSessionsOpensSessionsOutsideThePool) {
+  StartRefapi({"--bug=leak-sessions", "--pool", "2"});
+  const long long abandoned_before = SessionsAbandoned();
+  RawConnection c(port_);
+  for (int i = 0; i < 40; ++i) ASSERT_EQ(c.Request("GET", "/healthz").status(), 200);
+  const int leaked = Sessions() - 2;
+  EXPECT_GE(leaked, 2) << "40 requests, one leaked session per 20";
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  ExpectPhasesInOrder({"phase=pool_closed n=2"});  // the pool itself closed cleanly
+  long long abandoned = 0;
+  EXPECT_TRUE(
+      Eventually([&] { return (abandoned = SessionsAbandoned() - abandoned_before) >= leaked; }));
+  EXPECT_EQ(abandoned, leaked) << "the leaked sessions end abandoned";
+}
+
+TEST_F(RefapiTest, OrphanChildOutlivesRefapiWithItsSession) {
+  StartRefapi({"--bug=orphan-child", "--pool", "2"});
+  std::smatch m;
+  const std::string log = Stderr();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("phase=helper_started pid=([0-9]+)"))) << log;
+  const int helper = std::stoi(m[1].str());
+  EXPECT_TRUE(Eventually([&] { return Sessions() == 3; })) << "no helper session";
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  // refapi closed its pool, but its group lives on, with a session.
+  EXPECT_EQ(ProcessGroupMembers(refapi_->pid()), std::vector<int>{helper});
+  EXPECT_TRUE(Eventually([&] { return Sessions() == 1; })) << Sessions() << " sessions";
+  const std::vector<int> killed = refapi_->KillLeftovers();
+  EXPECT_EQ(killed, std::vector<int>{helper});
+  EXPECT_TRUE(Eventually([&] { return ProcessGroupMembers(refapi_->pid()).empty(); }))
+      << "the helper survived SIGKILL";
+  EXPECT_TRUE(Eventually([&] { return Sessions() == 0; }));
+}
+
+TEST_F(RefapiTest, AckBeforeCommitLosesAnAnsweredWrite) {
+  StartRefapi({"--bug=ack-before-commit"});
+  RawConnection c(port_);
+  // A full batch (100 writes) is committed: the writer works...
+  for (int i = 0; i < 100; ++i) {
+    const Exchange e = c.Request("POST", "/items", fmt::format(R"({{"key":"batch-{}"}})", i));
+    ASSERT_EQ(e.status(), 201) << e.Describe();
+  }
+  EXPECT_TRUE(Eventually([&] { return ItemsWithKey("batch-99") == 1; }))
+      << "the writer never committed a full batch";
+  // ...but a write answered 201 is not in the database yet,
+  const Exchange answered = c.Request("POST", "/items", R"({"key":"lost"})");
+  EXPECT_EQ(answered.status(), 201) << answered.Describe();
+  EXPECT_EQ(ItemsWithKey("lost"), 0) << "committed before the answer: no bug";
+  // and the shutdown drops it.
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  EXPECT_EQ(ItemsWithKey("lost"), 0) << "the answered write was committed after all";
+  EXPECT_EQ(ItemsWithKey("batch-0"), 1);
+  ExpectPhasesInOrder({"phase=writer_stopped dropped=1"});
+}
+
+TEST_F(RefapiTest, ResetKeepaliveResetsTheRequestInFlight) {
+  StartRefapi({"--bug=reset-keepalive"});
+  RawConnection idle(port_);
+  ASSERT_EQ(idle.Request("GET", "/healthz").status(), 200);
+  auto slow = RequestInBackground(port_, "/slow?ms=1000");
+  ASSERT_TRUE(Eventually([&] { return SleepingQueries() == 1; })) << "/slow never reached the DB";
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  const Exchange in_flight = slow.get();
+  EXPECT_EQ(in_flight.outcome, "reset") << in_flight.Describe();
+  const Exchange on_idle = idle.Receive(3s);
+  EXPECT_EQ(on_idle.outcome, "reset") << on_idle.Describe();
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  ExpectPhasesInOrder({"phase=connections_reset n=2", "phase=drained"});
+}
+
+TEST_F(RefapiTest, IdleInTransactionAbandonsAnOpenTransaction) {
+  StartRefapi({"--bug=idle-in-transaction", "--pool", "2"});
+  const long long abandoned_before = SessionsAbandoned();
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  ExpectPhasesInOrder({"phase=transaction_left_open", "phase=pool_closed n=1", "phase=exit"});
+  long long abandoned = 0;
+  EXPECT_TRUE(
+      Eventually([&] { return (abandoned = SessionsAbandoned() - abandoned_before) >= 1; }));
+  EXPECT_EQ(abandoned, 1);
+  // PostgreSQL saw the client vanish inside the transaction.
+  auto logged = [&] {
+    std::ifstream in(pg_->log_path());
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(db_->name()) != std::string::npos &&
+          line.find("unexpected EOF on client connection with an open transaction") !=
+              std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(Eventually(logged)) << "no 'open transaction' EOF in " << pg_->log_path();
+}
+
+TEST_F(RefapiTest, LameDuckKeepsServingAfterTheSignal) {
+  StartRefapi({"--lame-duck", "1s"});
+  const auto signalled = Clock::now();
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  EXPECT_TRUE(Eventually([&] { return HttpGetStatus(port_, "/readyz", 1s) == 503; }, 800ms));
+  EXPECT_EQ(HttpGetStatus(port_, "/healthz", 1s), 200) << "not serving during the lame duck";
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_GE(Clock::now() - signalled, 1s);
+  ExpectPhasesInOrder({"phase=not_ready", "phase=lame_duck_done", "phase=stopped_accepting"});
+}
+
+TEST_F(RefapiTest, NoLameDuckStopsAcceptingAtOnce) {
+  StartRefapi({"--lame-duck", "2s", "--bug=no-lame-duck"});
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(refapi_->WaitExit(1s)) << "it waited for the lame duck\n" << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  EXPECT_EQ(RawConnection(port_).Receive().outcome, "refused");
+  EXPECT_FALSE(LogHas("phase=lame_duck_done")) << Stderr();
+}
+
+TEST_F(RefapiTest, CancelInflightAnswers503ThenClosesThePoolInOrder) {
+  StartRefapi({"--bug=cancel-inflight"});
+  auto slow = RequestInBackground(port_, "/slow?ms=5000");
+  ASSERT_TRUE(Eventually([&] { return SleepingQueries() == 1; })) << "/slow never reached the DB";
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  const Exchange e = slow.get();
+  EXPECT_EQ(e.status(), 503) << e.Describe();
+  EXPECT_NE(e.response.find("57014"), std::string::npos) << "not query_canceled: " << e.Describe();
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  // Unlike db-first, the pool closes after the drain.
+  ExpectPhasesInOrder({"phase=stopped_accepting", "phase=queries_cancelled n=1", "phase=drained",
+                       "phase=pool_closed n=8", "phase=exit code=0"});
+}
+
+TEST_F(RefapiTest, ConnectionsQueuedForAWorkerAreServedAtShutdown) {
+  StartRefapi({"--workers", "2"});
+  for (const Exchange& e : QueuedBehindBusyWorkersAtSigterm())
+    EXPECT_EQ(e.status(), 200) << e.Describe();
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+}
+
+TEST_F(RefapiTest, SmallBacklogDropsConnectionsQueuedForAWorker) {
+  StartRefapi({"--workers", "2", "--bug=small-backlog"});
+  for (const Exchange& e : QueuedBehindBusyWorkersAtSigterm()) {
+    EXPECT_TRUE(e.outcome == "eof" || e.outcome == "reset") << e.Describe();
+    EXPECT_EQ(e.response, "") << "a queued connection was answered";
+  }
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
+#include "bug_variants.h"
 #include "phase_log.h"
 
 namespace gracecheck::refapi {
@@ -92,6 +94,81 @@ bool Exit(ShutdownContext& c) {
   ::_exit(c.exit_code);
 }
 
+// The steps that only the --bug variants have.
+
+bool CancelInflight(ShutdownContext& c) {
+  LogPhase("queries_cancelled", fmt::format("n={}", c.pool.CancelQueries()));
+  return true;
+}
+
+bool ResetConnections(ShutdownContext& c) {
+  const std::size_t n = c.variants != nullptr ? c.variants->ResetConnections() : 0;
+  LogPhase("connections_reset", fmt::format("n={}", n));
+  return true;
+}
+
+bool JoinBackground(ShutdownContext& c) {
+  LogPhase("joining_background", "thread=housekeeper");
+  if (c.variants != nullptr) c.variants->JoinHousekeeper();
+  LogPhase("background_joined");
+  return true;
+}
+
+bool StopWriter(ShutdownContext& c) {
+  const std::size_t dropped = c.variants != nullptr ? c.variants->StopWriteBehind() : 0;
+  LogPhase("writer_stopped", fmt::format("dropped={}", dropped));
+  return true;
+}
+
+bool OpenTransaction(ShutdownContext& c) {
+  LeaveTransactionOpen(c.pool);
+  return true;
+}
+
+// Edits of a step list by step name; an edit whose anchor another bug has
+// removed lands just before exit.
+class StepEditor {
+ public:
+  explicit StepEditor(std::vector<ShutdownStep> steps) : steps_(std::move(steps)) {}
+
+  std::vector<ShutdownStep>::iterator Find(std::string_view name) {
+    return std::find_if(steps_.begin(), steps_.end(),
+                        [name](const ShutdownStep& s) { return s.name == name; });
+  }
+  std::vector<ShutdownStep>::iterator AnchorOr(std::vector<ShutdownStep>::iterator at) {
+    return at != steps_.end() ? at : Find("exit");
+  }
+  void Remove(std::string_view name) {
+    if (auto at = Find(name); at != steps_.end()) steps_.erase(at);
+  }
+  void InsertBefore(std::string_view name, const ShutdownStep& step) {
+    steps_.insert(AnchorOr(Find(name)), step);
+  }
+  void InsertAfter(std::string_view name, const ShutdownStep& step) {
+    auto at = Find(name);
+    steps_.insert(at != steps_.end() ? at + 1 : Find("exit"), step);
+  }
+  void Move(std::string_view name, std::string_view before) {
+    auto at = Find(name);
+    if (at == steps_.end()) return;
+    const ShutdownStep step = *at;
+    steps_.erase(at);
+    InsertBefore(before, step);
+  }
+  void Replace(std::string_view name, const ShutdownStep& step) {
+    if (auto at = Find(name); at != steps_.end()) *at = step;
+  }
+  void KeepOnly(std::string_view name) {
+    steps_.erase(std::remove_if(steps_.begin(), steps_.end(),
+                                [name](const ShutdownStep& s) { return s.name != name; }),
+                 steps_.end());
+  }
+  std::vector<ShutdownStep> steps() && { return std::move(steps_); }
+
+ private:
+  std::vector<ShutdownStep> steps_;
+};
+
 }  // namespace
 
 std::vector<ShutdownStep> DefaultShutdownSteps() {
@@ -105,6 +182,30 @@ std::vector<ShutdownStep> DefaultShutdownSteps() {
       {"close_pool", true, ClosePool},
       {"exit", true, Exit},
   };
+}
+
+std::vector<ShutdownStep> ShutdownSteps(const BugSet& bugs) {
+  StepEditor e(DefaultShutdownSteps());
+  if (bugs.empty()) return std::move(e).steps();
+  if (bugs.Has(Bug::kDbFirst)) e.Move("close_pool", "stop_accepting");
+  if (bugs.Has(Bug::kNoDbClose)) e.Remove("close_pool");
+  if (bugs.Has(Bug::kNoLameDuck)) e.Remove("lame_duck");
+  if (bugs.Has(Bug::kCancelInflight))
+    e.InsertAfter("stop_accepting", {"cancel_inflight", false, CancelInflight});
+  if (bugs.Has(Bug::kResetKeepalive))
+    e.Replace("close_idle", {"reset_connections", false, ResetConnections});
+  if (bugs.Has(Bug::kSmallBacklog)) {
+    e.Remove("close_idle");
+    e.Remove("drain");
+  }
+  if (bugs.Has(Bug::kHangOnShutdown))
+    e.InsertAfter("join_workers", {"join_background", false, JoinBackground});
+  if (bugs.Has(Bug::kAckBeforeCommit))
+    e.InsertAfter("join_workers", {"stop_writer", true, StopWriter});
+  if (bugs.Has(Bug::kIdleInTransaction))
+    e.InsertBefore("close_pool", {"open_transaction", true, OpenTransaction});
+  if (bugs.Has(Bug::kExitImmediately)) e.KeepOnly("exit");
+  return std::move(e).steps();
 }
 
 int RunShutdown(const std::vector<ShutdownStep>& steps, ShutdownContext& context) {

@@ -21,7 +21,23 @@
 //
 // Because the steps are data, a variant of the server can drop one or
 // change their order (e.g. close the pool first) without a second copy of
-// any step.
+// any step. ShutdownSteps() makes the --bug variants (bugs.h) that way:
+//
+//   db-first             close_pool moved before stop_accepting
+//   no-db-close          close_pool dropped
+//   no-lame-duck         lame_duck dropped
+//   cancel-inflight      + cancel_inflight after stop_accepting
+//                                                   phase=queries_cancelled n=K
+//   reset-keepalive      close_idle replaced by reset_connections
+//                                                   phase=connections_reset n=K
+//   small-backlog        close_idle and drain dropped (stock cpp-httplib: stop, join)
+//   hang-on-shutdown     + join_background after join_workers
+//                                                   phase=joining_background
+//   ack-before-commit    + stop_writer after join_workers
+//                                                   phase=writer_stopped dropped=K
+//   idle-in-transaction  + open_transaction before close_pool
+//                                                   phase=transaction_left_open
+//   exit-immediately     exit only (overrides the others)
 //
 // Threading: RunShutdown runs on one thread; the steps it calls are
 // thread-safe against the HTTP workers still serving.
@@ -38,6 +54,8 @@
 
 namespace gracecheck::refapi {
 
+class BugVariants;
+
 struct ShutdownContext {
   const Options& options;
   std::atomic<bool>& ready;
@@ -45,6 +63,7 @@ struct ShutdownContext {
   ConnectionPool& pool;
   std::chrono::steady_clock::time_point deadline;  // for close_idle..join_workers
   int exit_code = 0;
+  BugVariants* variants = nullptr;  // set exactly when options.bugs is not empty
 };
 
 struct ShutdownStep {
@@ -57,6 +76,11 @@ struct ShutdownStep {
 
 // The correct order, as in the table above.
 std::vector<ShutdownStep> DefaultShutdownSteps();
+
+// The correct order with the edits of `bugs`, as in the list above (several
+// bugs apply their edits in that list's order); DefaultShutdownSteps() when
+// `bugs` is empty.
+std::vector<ShutdownStep> ShutdownSteps(const BugSet& bugs);
 
 // Runs `steps` in order. The exit step ends the process; if the list has
 // none, returns the exit code.

@@ -14,11 +14,13 @@ namespace gracecheck::refapi {
 
 namespace {
 
+bool g_sigterm_ignored = false;  // set before any thread starts, read-only after
+
 sigset_t ShutdownSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  if (!g_sigterm_ignored) sigaddset(&set, SIGTERM);
   return set;
 }
 
@@ -49,6 +51,17 @@ void StartSignalThread(std::function<void(int sig)> on_first_signal) {
       }
     }
   }).detach();
+}
+
+void IgnoreSigterm() {
+  g_sigterm_ignored = true;
+  ::signal(SIGTERM, SIG_IGN);
+  // Linux never discards a blocked signal, even an ignored one: it would
+  // stay pending instead of being dropped.
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &term, nullptr);
 }
 
 }  // namespace gracecheck::refapi

@@ -17,4 +17,12 @@ void BlockShutdownSignals();
 
 void StartSignalThread(std::function<void(int sig)> on_first_signal);
 
+// --bug=ignore-sigterm: SIGTERM's disposition becomes SIG_IGN and it is
+// unblocked, so the kernel discards it on arrival, as it does for a PID 1
+// (in a container) that installed no handler, or for a server started by a
+// wrapper that ran `trap '' TERM` (an ignored disposition survives exec).
+// The signals thread then takes SIGINT only. Call after
+// BlockShutdownSignals(), before any thread starts.
+void IgnoreSigterm();
+
 }  // namespace gracecheck::refapi
