@@ -1,20 +1,140 @@
 #include "faults.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <limits>
+#include <random>
+
+#include <fmt/format.h>
 
 #include "subprocess.h"
 
 namespace gracecheck {
 
-FaultScheduler::FaultScheduler(std::vector<Fault> faults, Nanos time_zero,
-                               Clock::time_point epoch, FaultHooks hooks)
-    : faults_(std::move(faults)), time_zero_(time_zero), epoch_(epoch), hooks_(std::move(hooks)) {
-  for (const Fault& f : faults_) {
+namespace {
+
+// A time-based condition: met at `t` if t <= now, else a deadline.
+Nanos AtOrDeadline(Nanos t, Nanos now, Nanos* next_deadline) {
+  if (t <= now) return t;
+  *next_deadline = std::min(*next_deadline, t);
+  return kNever;
+}
+
+}  // namespace
+
+Nanos TriggerMetAt(const Trigger& trigger, const TriggerState& s, Nanos* next_deadline) {
+  if (const auto* at = std::get_if<AtTime>(&trigger)) {
+    return AtOrDeadline((at->since_ready ? s.ready : s.time_zero) + at->offset.count(), s.now,
+                        next_deadline);
+  }
+  if (const auto* after = std::get_if<AfterFault>(&trigger)) {
+    const Nanos base = after->fault < s.fault_met.size() ? s.fault_met[after->fault] : kNever;
+    return base == kNever ? kNever : AtOrDeadline(base + after->delay.count(), s.now, next_deadline);
+  }
+  if (const auto* r = std::get_if<AfterRequests>(&trigger)) {
+    return s.completed >= r->count ? s.now : kNever;
+  }
+  if (const auto* k = std::get_if<AtInflight>(&trigger)) {
+    return s.inflight >= k->count ? s.now : kNever;
+  }
+  if (const auto* k = std::get_if<AtDbActive>(&trigger)) {
+    return s.db_active >= k->count ? s.now : kNever;
+  }
+  if (const auto* log = std::get_if<OnLog>(&trigger)) {
+    auto it = s.log_matched.find(log->pattern);
+    return it == s.log_matched.end() ? kNever : std::min(it->second, s.now);
+  }
+  if (const auto* b = std::get_if<Between>(&trigger)) {
+    // Undrawn (DrawRandomTimes not applied): the earliest moment.
+    return AtOrDeadline(s.time_zero + b->lo.count(), s.now, next_deadline);
+  }
+  if (const auto* all = std::get_if<AllOf>(&trigger)) {
+    Nanos latest = 0;
+    bool every = true;
+    for (const Trigger& t : all->triggers) {
+      const Nanos met = TriggerMetAt(t, s, next_deadline);
+      if (met == kNever) every = false;
+      else latest = std::max(latest, met);
+    }
+    return every ? latest : kNever;
+  }
+  const auto& any = std::get<AnyOf>(trigger);
+  Nanos earliest = kNever;
+  for (const Trigger& t : any.triggers) {
+    const Nanos met = TriggerMetAt(t, s, next_deadline);
+    if (met != kNever && (earliest == kNever || met < earliest)) earliest = met;
+  }
+  return earliest;
+}
+
+void DrawRandomTimes(Trigger* trigger, std::mt19937_64* rng, std::vector<std::string>* notes) {
+  if (auto* b = std::get_if<Between>(trigger)) {
+    std::uniform_int_distribution<Duration::rep> pick(b->lo.count(), b->hi.count());
+    const Duration drawn(pick(*rng));
+    notes->push_back(fmt::format("between [{}, {}]: drew {}", FormatDuration(b->lo),
+                                 FormatDuration(b->hi), FormatDuration(drawn)));
+    *trigger = AtTime{drawn};
+  } else if (auto* all = std::get_if<AllOf>(trigger)) {
+    for (Trigger& t : all->triggers) DrawRandomTimes(&t, rng, notes);
+  } else if (auto* any = std::get_if<AnyOf>(trigger)) {
+    for (Trigger& t : any->triggers) DrawRandomTimes(&t, rng, notes);
+  }
+}
+
+void CollectLogPatterns(const Trigger& trigger, std::vector<std::string>* patterns) {
+  if (const auto* log = std::get_if<OnLog>(&trigger)) {
+    if (std::find(patterns->begin(), patterns->end(), log->pattern) == patterns->end()) {
+      patterns->push_back(log->pattern);
+    }
+  } else if (const auto* all = std::get_if<AllOf>(&trigger)) {
+    for (const Trigger& t : all->triggers) CollectLogPatterns(t, patterns);
+  } else if (const auto* any = std::get_if<AnyOf>(&trigger)) {
+    for (const Trigger& t : any->triggers) CollectLogPatterns(t, patterns);
+  }
+}
+
+bool NeedsPolling(const Trigger& trigger) {
+  if (std::holds_alternative<AfterRequests>(trigger) || std::holds_alternative<AtInflight>(trigger) ||
+      std::holds_alternative<AtDbActive>(trigger) || std::holds_alternative<OnLog>(trigger)) {
+    return true;
+  }
+  const std::vector<Trigger>* parts = nullptr;
+  if (const auto* all = std::get_if<AllOf>(&trigger)) parts = &all->triggers;
+  if (const auto* any = std::get_if<AnyOf>(&trigger)) parts = &any->triggers;
+  if (parts) {
+    for (const Trigger& t : *parts) {
+      if (NeedsPolling(t)) return true;
+    }
+  }
+  return false;
+}
+
+FaultScheduler::FaultScheduler(std::vector<Fault> faults, Nanos time_zero, Nanos ready,
+                               Clock::time_point epoch, FaultHooks hooks, TriggerInputs inputs,
+                               std::uint64_t seed, Duration poll)
+    : faults_(std::move(faults)),
+      time_zero_(time_zero),
+      ready_(ready),
+      epoch_(epoch),
+      hooks_(std::move(hooks)),
+      inputs_(std::move(inputs)),
+      poll_(poll),
+      done_(faults_.size(), false),
+      met_(faults_.size(), kNever) {
+  std::mt19937_64 rng(seed);
+  for (Fault& f : faults_) {
     FaultRecord r;
     r.name = f.name;
-    r.signal = f.signal;
+    r.action = std::string(ToString(f.action));
+    r.signal = f.action == ActionKind::kDb || f.action == ActionKind::kLoad ? 0 : f.signal;
     r.to_group = f.to == SignalTarget::kGroup;
     r.tolerance = f.tolerance;
+    std::vector<std::string> notes;
+    DrawRandomTimes(&f.trigger, &rng, &notes);
+    for (const std::string& n : notes) r.detail += (r.detail.empty() ? "" : "; ") + n;
     records_.push_back(r);
   }
 }
@@ -27,6 +147,14 @@ FaultScheduler::~FaultScheduler() {
 void FaultScheduler::Start() {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "gc-faults");
+    // Under full load a plain thread can wait 100 ms and more for a core
+    // (measured: p99 108 ms with refapi's 130 threads busy on 2 cores). A
+    // real-time priority lets the fault preempt them; it needs privileges
+    // (root or CAP_SYS_NICE), and without them the fault is only less
+    // precise, which the lag figures show.
+    sched_param param{};
+    param.sched_priority = 1;
+    realtime_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0;
     Loop();
   });
 }
@@ -53,76 +181,187 @@ std::vector<FaultRecord> FaultScheduler::TakeRecords() {
   return std::move(records_);
 }
 
-Nanos FaultScheduler::TriggerTime(const Fault& fault) const {
-  if (const auto* at = std::get_if<AtTime>(&fault.trigger)) return time_zero_ + at->offset.count();
-  const auto& after = std::get<AfterFault>(fault.trigger);
-  const Nanos base = records_[after.fault].scheduled;
-  return base == kNever ? kNever : base + after.delay.count();
-}
-
-bool FaultScheduler::SleepUntil(Nanos t) {
+void FaultScheduler::SleepUntil(Nanos t) {
   // The condition variable gets within a millisecond or so; the rest is a
   // short spin, so that the lag stays well under a millisecond.
   const auto target = epoch_ + Duration(t);
   std::unique_lock<std::mutex> lock(mu_);
   if (cv_.wait_until(lock, target - std::chrono::milliseconds(1), [this] { return stop_; })) {
-    return false;
+    return;
   }
   lock.unlock();
   while (Clock::now() < target) {
   }
-  return true;
 }
 
-void FaultScheduler::Loop() {
-  bool first = true;
-  for (std::size_t i = 0; i < faults_.size(); ++i) {
-    const Fault& fault = faults_[i];
-    const Nanos when = TriggerTime(fault);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      records_[i].scheduled = when;
-    }
-    if (when == kNever || !SleepUntil(when)) {
-      std::lock_guard<std::mutex> lock(mu_);
-      // A fault meant only for a running target has nothing to do once the
-      // run is over; any other fault did not happen.
-      for (std::size_t j = i; j < faults_.size(); ++j) {
-        if (faults_[j].if_running) {
-          records_[j].skipped = true;
-        } else if (records_[j].error.empty()) {
-          records_[j].error = "the run ended before its trigger";
-        }
+bool FaultScheduler::Send(std::size_t i, int signal, bool group) {
+  const bool sent = hooks_.send(signal, group);
+  if (sent) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++records_[i].deliveries;
+  }
+  return sent;
+}
+
+void FaultScheduler::Fire(std::size_t i, Nanos met) {
+  const Fault& f = faults_[i];
+  const bool group = f.to == SignalTarget::kGroup;
+  const bool signals = f.action != ActionKind::kDb && f.action != ActionKind::kLoad;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    records_[i].scheduled = met;
+  }
+  auto set = [&](auto&& update) {
+    std::lock_guard<std::mutex> lock(mu_);
+    update(records_[i]);
+  };
+  if (signals && !hooks_.target_running()) {
+    set([&](FaultRecord& r) {
+      if (f.if_running) r.skipped = true;
+      else r.error = "the target had already exited";
+    });
+    return;
+  }
+  const Nanos t = Now();
+  std::string error;
+  switch (f.action) {
+    case ActionKind::kSend: {
+      if (!Send(i, f.signal, group)) {
+        error = "nobody to send " + SignalName(f.signal) + " to";
+        break;
+      }
+      for (int k = 1; k < f.repeat; ++k) {
+        follow_ups_.push({t + k * f.every.count(), [this, i, sig = f.signal, group] {
+                            if (hooks_.target_running()) Send(i, sig, group);
+                          }});
       }
       break;
     }
-    FaultRecord result;
-    if (!hooks_.target_running()) {
-      if (fault.if_running) {
-        result.skipped = true;
-      } else {
-        result.error = "the target had already exited";
+    case ActionKind::kPause: {
+      if (!Send(i, SIGSTOP, group)) {
+        error = "nobody to stop";
+        break;
       }
-    } else {
-      const Nanos t = (Clock::now() - epoch_).count();
-      if (hooks_.send(fault.signal, fault.to == SignalTarget::kGroup)) {
-        result.delivered = t;
-      } else {
-        result.error = "nobody to send " + SignalName(fault.signal) + " to";
-      }
+      follow_ups_.push({t + f.duration.count(), [this, i, group, d = f.duration] {
+                          Send(i, SIGCONT, group);
+                          std::lock_guard<std::mutex> lock(mu_);
+                          records_[i].detail = fmt::format("stopped for {}", FormatDuration(d));
+                        }});
+      break;
     }
+    case ActionKind::kKillAfter: {
+      if (!Send(i, SIGTERM, group)) {
+        error = "nobody to send SIGTERM to";
+        break;
+      }
+      follow_ups_.push({t + f.duration.count(), [this, i, t, d = f.duration] {
+                          const bool running = hooks_.target_running();
+                          if (running) Send(i, SIGKILL, /*group=*/true);
+                          std::lock_guard<std::mutex> lock(mu_);
+                          records_[i].detail =
+                              running ? fmt::format("still running {} after SIGTERM: SIGKILL sent "
+                                                    "to the group",
+                                                    FormatDuration(d))
+                                      : "exited within the grace period, no SIGKILL needed";
+                          (void)t;
+                        }});
+      break;
+    }
+    case ActionKind::kDb:
+      error = hooks_.db ? hooks_.db(f.db_action, f.duration) : "no database hook";
+      break;
+    case ActionKind::kLoad:
+      error = hooks_.load ? hooks_.load(f.load_action, f.rate_per_second) : "no load";
+      break;
+  }
+  set([&](FaultRecord& r) {
+    if (error.empty()) r.delivered = t;
+    else r.error = error;
+  });
+  if (error.empty() && signals && !first_signal_sent_) {
+    first_signal_sent_ = true;
+    if (hooks_.first_delivered) hooks_.first_delivered(t);
+  }
+}
+
+void FaultScheduler::Loop() {
+  bool polling = false;
+  for (const Fault& f : faults_) polling = polling || NeedsPolling(f.trigger);
+  TriggerState state;
+  state.time_zero = time_zero_;
+  state.ready = ready_;
+  while (true) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      records_[i].delivered = result.delivered;
-      records_[i].skipped = result.skipped;
-      records_[i].error = result.error;
+      if (stop_) break;
     }
-    if (first && result.delivered != kNever) {
-      first = false;
-      if (hooks_.first_delivered) hooks_.first_delivered(result.delivered);
+    state.now = Now();
+    state.fault_met = met_;
+    if (polling) {
+      if (inputs_.completed) state.completed = inputs_.completed();
+      if (inputs_.inflight) state.inflight = inputs_.inflight();
+      if (inputs_.db_active) state.db_active = inputs_.db_active();
+      if (inputs_.log_matched) state.log_matched = inputs_.log_matched();
+    }
+    Nanos next = kNever;
+    auto consider = [&](Nanos t) { next = next == kNever ? t : std::min(next, t); };
+    bool all_done = true;
+    for (std::size_t i = 0; i < faults_.size(); ++i) {
+      if (done_[i]) continue;
+      Nanos deadline = std::numeric_limits<Nanos>::max();
+      const Nanos met = TriggerMetAt(faults_[i].trigger, state, &deadline);
+      if (met != kNever) {
+        done_[i] = true;
+        met_[i] = met;
+        state.fault_met[i] = met;
+        Fire(i, met);
+        consider(state.now);  // a fault chained to this one may be due at once
+        continue;
+      }
+      if (faults_[i].timeout && state.now > time_zero_ + faults_[i].timeout->count()) {
+        done_[i] = true;
+        std::lock_guard<std::mutex> lock(mu_);
+        records_[i].error = fmt::format("its trigger was not met within {}",
+                                        FormatDuration(*faults_[i].timeout));
+        continue;
+      }
+      all_done = false;
+      if (deadline != std::numeric_limits<Nanos>::max()) consider(deadline);
+    }
+    while (!follow_ups_.empty() && follow_ups_.top().at <= Now()) {
+      FollowUp up = follow_ups_.top();
+      follow_ups_.pop();
+      up.run();
+    }
+    if (!follow_ups_.empty()) consider(follow_ups_.top().at);
+    if (all_done && follow_ups_.empty()) break;
+    // Precise waits (a time, a follow-up) spin their last millisecond; polls
+    // of live state and idle waits only sleep.
+    Nanos coarse = polling && !all_done ? Now() + poll_.count() : kNever;
+    if (next == kNever && coarse == kNever) coarse = Now() + 50'000'000;
+    if (next != kNever && (coarse == kNever || next <= coarse)) {
+      if (next > Now()) SleepUntil(next);
+    } else {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, epoch_ + Duration(coarse), [this] { return stop_; });
     }
   }
+  // Stopped: what never fired is recorded; follow-ups (SIGCONT, SIGKILL) are
+  // not left undone.
+  while (!follow_ups_.empty()) {
+    FollowUp up = follow_ups_.top();
+    follow_ups_.pop();
+    up.run();
+  }
   std::lock_guard<std::mutex> lock(mu_);
+  for (std::size_t i = 0; i < faults_.size(); ++i) {
+    if (done_[i]) continue;
+    if (faults_[i].if_running) {
+      records_[i].skipped = true;
+    } else if (records_[i].error.empty()) {
+      records_[i].error = "the run ended before its trigger was met";
+    }
+  }
   finished_ = true;
 }
 

@@ -1,20 +1,34 @@
-// Scripted faults: each fault waits for its trigger, then acts on the
-// target. This first version knows two triggers (a time after time zero, and
-// a delay after an earlier fault's trigger) and one action (send a signal to
-// the process or its group); the trigger is computed in one place
-// (TriggerTime) so that later kinds slot in there.
+// Scripted faults: each fault waits for its trigger, then acts.
 //
-// Every fault is recorded: when its trigger said it should fire, when the
-// signal actually went out, or why it did not.
+// Triggers (scenario.h): a time after time zero (or after readiness), a delay
+// after an earlier fault's trigger, N completed requests, K requests in
+// flight, K of the run's sessions active, a line of the target's output
+// matching a regex, a seeded random time in a range, and all/any of these.
+// Evaluation is a pure function (TriggerMetAt) of a TriggerState snapshot, so
+// it is unit-tested on synthetic streams; the scheduler only feeds it.
+//
+// Actions: send a signal (repeat N times, every D), pause (SIGSTOP, SIGCONT
+// after D), kill_after (SIGTERM, then SIGKILL to the group after D if still
+// running), database faults and load changes (through hooks, since the Run
+// owns the database and the load).
+//
+// Precision: time-based triggers are slept to with a condition variable until
+// 1 ms before, then spun to the instant; state triggers are polled every
+// `poll` (200 us by default). Every fault records when its trigger was met,
+// when the action went out, and so the lag.
 //
 // Threading: the scheduler runs on its own thread; Start/Stop/Join from the
-// owner's thread; the hooks are called on the scheduler's thread.
+// owner's thread; the hooks and inputs are called on the scheduler's thread.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <queue>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -23,47 +37,99 @@
 
 namespace gracecheck {
 
+// A snapshot of what triggers look at.
+struct TriggerState {
+  Nanos now = 0;
+  Nanos time_zero = 0;            // load start, or ready without load
+  Nanos ready = 0;
+  std::uint64_t completed = 0;    // completed requests
+  int inflight = 0;
+  int db_active = 0;
+  std::vector<Nanos> fault_met;   // per fault: when its trigger was met, or kNever
+  std::map<std::string, Nanos> log_matched;  // pattern -> first matching line's time
+};
+
+// When `trigger` was met (<= state.now), or kNever if not yet. If it is not
+// met and a time-based part will become true later, *next_deadline is
+// lowered to that time.
+Nanos TriggerMetAt(const Trigger& trigger, const TriggerState& state, Nanos* next_deadline);
+// Replaces every {between: [A, B]} with a time drawn from `rng`, appending
+// "between [A, B]: drew D" to *notes.
+void DrawRandomTimes(Trigger* trigger, std::mt19937_64* rng, std::vector<std::string>* notes);
+// Every {log: REGEX} pattern in the trigger.
+void CollectLogPatterns(const Trigger& trigger, std::vector<std::string>* patterns);
+// True if the trigger depends on live state (requests, inflight, db, log).
+bool NeedsPolling(const Trigger& trigger);
+
 struct FaultHooks {
   // Sends the signal; false if there was nobody to send it to.
   std::function<bool(int signal, bool group)> send;
   std::function<bool()> target_running;
-  // Called right after the first fault was delivered, with its time.
+  // Called right after the first fault that signals the target went out.
   std::function<void(Nanos)> first_delivered;
+  // A database fault; returns "" or why it failed.
+  std::function<std::string(DbAction action, Duration duration)> db;
+  // A load change; returns "" or why it failed.
+  std::function<std::string(LoadAction action, double rate_per_second)> load;
+};
+
+struct TriggerInputs {
+  std::function<std::uint64_t()> completed;
+  std::function<int()> inflight;
+  std::function<int()> db_active;
+  std::function<std::map<std::string, Nanos>()> log_matched;
 };
 
 class FaultScheduler {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // `time_zero`: when `at: D` counts from (load start, or ready without load).
-  FaultScheduler(std::vector<Fault> faults, Nanos time_zero, Clock::time_point epoch,
-                 FaultHooks hooks);
+  FaultScheduler(std::vector<Fault> faults, Nanos time_zero, Nanos ready, Clock::time_point epoch,
+                 FaultHooks hooks, TriggerInputs inputs, std::uint64_t seed,
+                 Duration poll = std::chrono::microseconds(200));
   ~FaultScheduler();
 
   void Start();
-  // Faults not yet due will not fire (recorded as such).
+  // Faults whose trigger was not met will not fire (recorded as such;
+  // if_running ones as skipped); pending follow-ups (SIGCONT, a kill_after's
+  // SIGKILL) are run at once.
   void Stop();
   void Join();
+  // Every fault fired (or gave up) and no follow-up is pending.
   bool finished() const;
 
   std::vector<FaultRecord> TakeRecords();
 
  private:
+  struct FollowUp {
+    Nanos at;
+    std::function<void()> run;
+    bool operator>(const FollowUp& o) const { return at > o.at; }
+  };
   void Loop();
-  Nanos TriggerTime(const Fault& fault) const;
-  // Sleeps until `t`; false if stopped first.
-  bool SleepUntil(Nanos t);
+  void Fire(std::size_t i, Nanos met);
+  Nanos Now() const { return (Clock::now() - epoch_).count(); }
+  void SleepUntil(Nanos t);
+  bool Send(std::size_t i, int signal, bool group);
 
   std::vector<Fault> faults_;
   Nanos time_zero_;
+  Nanos ready_;
   Clock::time_point epoch_;
   FaultHooks hooks_;
+  TriggerInputs inputs_;
+  Duration poll_;
   std::vector<FaultRecord> records_;
+  std::vector<bool> done_;
+  std::vector<Nanos> met_;
+  bool first_signal_sent_ = false;
+  std::priority_queue<FollowUp, std::vector<FollowUp>, std::greater<FollowUp>> follow_ups_;
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
   bool finished_ = false;
+  bool realtime_ = false;  // the scheduler thread got SCHED_FIFO
 };
 
 }  // namespace gracecheck

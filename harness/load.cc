@@ -96,6 +96,18 @@ class LoadGenerator::Engine {
     owner_.ended_at_.store(Now());
   }
 
+  void SetRate(double per_second) {
+    asio::post(io_, [this, per_second] {
+      if (o_.model != LoadModel::kOpen || stopping_ || arrivals_done_) return;
+      ++arrival_generation_;  // the cancelled wait must not end the arrivals
+      arrivals_.cancel();
+      start_ = Now();
+      arrivals_made_ = 0;
+      interval_ns_ = 1e9 / per_second;
+      ScheduleArrivals();
+    });
+  }
+
   void Stop() {
     asio::post(io_, [this] {
       stopping_ = true;
@@ -150,7 +162,8 @@ class LoadGenerator::Engine {
       return;
     }
     arrivals_.expires_at(epoch_ + Duration(next));
-    arrivals_.async_wait([this](boost::system::error_code ec) {
+    arrivals_.async_wait([this, generation = arrival_generation_](boost::system::error_code ec) {
+      if (generation != arrival_generation_) return;  // replaced by SetRate
       if (ec) {
         arrivals_done_ = true;
         MaybeFinish();
@@ -409,6 +422,7 @@ class LoadGenerator::Engine {
   Nanos end_ = 0;
   double interval_ns_ = 0;
   std::uint64_t arrivals_made_ = 0;
+  std::uint64_t arrival_generation_ = 0;
   bool arrivals_done_ = false;
   bool stopping_ = false;
   int open_ = 0;
@@ -440,6 +454,12 @@ void LoadGenerator::Start() {
 
 void LoadGenerator::Stop() {
   if (engine_) engine_->Stop();
+}
+
+bool LoadGenerator::SetRate(double per_second) {
+  if (!engine_ || options_.model != LoadModel::kOpen || per_second <= 0) return false;
+  engine_->SetRate(per_second);
+  return true;
 }
 
 void LoadGenerator::Join() {

@@ -88,6 +88,8 @@ class LoadGenerator {
   void Start();
   // No new requests from now on; those in flight finish (or time out).
   void Stop();
+  // Open model only: arrivals from now on at this rate (false otherwise).
+  bool SetRate(double per_second);
   // Waits until the load is over: duration elapsed or Stop, and nothing in flight.
   void Join();
   // Requests started from `t` on are flagged kAfterFault.

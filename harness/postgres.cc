@@ -26,6 +26,7 @@
 #include "ports.h"
 #include "procfs.h"
 #include "subprocess.h"
+#include "watchdog.h"
 
 namespace gracecheck {
 
@@ -348,6 +349,7 @@ std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::Start(Options options) {
                                     std::strerror(errno)));
   }
   pg->dir_ = pattern;
+  watchdog::WatchDir(pg->dir_.string(), 0);
   // From here on the destructor removes the dir, whatever fails.
   pg->lock_fd_ = ::open((pg->dir_ / kLockName).c_str(),
                         O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -375,52 +377,17 @@ std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::Start(Options options) {
   pg->timings_.prepare = t1 - t0;
 
   // The port can be taken between PickFreePort and the server's bind.
-  const fs::path stderr_path = pg->dir_ / "postmaster.stderr";
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  pg->bin_dir_ = bin_dir;
+  pg->uid_ = creds.uid;
+  pg->gid_ = creds.gid;
+  pg->start_timeout_ = options.start_timeout;
+  for (int attempt = 0;; ++attempt) {
     try {
       pg->port_ = PickFreePort();
     } catch (const std::runtime_error& e) {
       throw PostgresError(e.what());
     }
-    SpawnOptions opts{.argv = {bin_dir + "/postgres", "-D", pg->data_dir().string(), "-k",
-                               pg->socket_dir().string(), "-p", std::to_string(pg->port_)},
-                      .stdout_path = stderr_path.string(),
-                      .stderr_path = "=stdout",
-                      .uid = creds.uid,
-                      .gid = creds.gid,
-                      // Immediate shutdown if the harness dies.
-                      .parent_death_signal = SIGQUIT};
-    for (const std::string& s : kServerSettings) {
-      opts.argv.push_back("-c");
-      opts.argv.push_back(s);
-    }
-    opts.argv.push_back("-c");
-    opts.argv.push_back("log_directory=" + (pg->dir_ / "log").string());
-    try {
-      pg->postmaster_ = Subprocess::Start(opts);
-    } catch (const SpawnError& e) {
-      throw PostgresError(fmt::format("cannot start postgres: {}", e.what()));
-    }
-    // Ready means it accepts a connection.
-    const std::string conninfo = fmt::format("host={} port={} user=gracecheck dbname=postgres",
-                                             pg->socket_dir().string(), pg->port_);
-    const auto deadline = Clock::now() + options.start_timeout;
-    bool ready = false;
-    while (Clock::now() < deadline) {
-      if (PQping(conninfo.c_str()) == PQPING_OK) {
-        ready = true;
-        break;
-      }
-      if (pg->postmaster_->WaitFor(5ms)) break;
-    }
-    if (ready) break;
-    std::string log = Tail(stderr_path) + Tail(pg->log_path());
-    std::optional<ExitStatus> exited = pg->postmaster_->Poll();
-    pg->postmaster_.reset();
-    if (exited && log.find("could not bind") != std::string::npos && attempt < 4) continue;
-    throw PostgresError(fmt::format(
-        "embedded PostgreSQL did not accept connections within {} ({}); its log:\n{}",
-        FormatDuration(options.start_timeout), exited ? exited->ToString() : "still running", log));
+    if (pg->SpawnPostmaster(/*may_retry=*/attempt < 4)) break;
   }
   pg->timings_.start = Clock::now() - t1;
   try {
@@ -432,6 +399,65 @@ std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::Start(Options options) {
   return pg;
 }
 
+bool EmbeddedPostgres::SpawnPostmaster(bool may_retry) {
+  const fs::path stderr_path = dir_ / "postmaster.stderr";
+  SpawnOptions opts{.argv = {bin_dir_ + "/postgres", "-D", data_dir().string(), "-k",
+                             socket_dir().string(), "-p", std::to_string(port_)},
+                    .stdout_path = stderr_path.string(),
+                    .stderr_path = "=stdout",
+                    .uid = uid_,
+                    .gid = gid_,
+                    // Immediate shutdown if the harness dies.
+                    .parent_death_signal = SIGQUIT};
+  for (const std::string& setting : kServerSettings) {
+    opts.argv.push_back("-c");
+    opts.argv.push_back(setting);
+  }
+  opts.argv.push_back("-c");
+  opts.argv.push_back("log_directory=" + (dir_ / "log").string());
+  try {
+    postmaster_ = Subprocess::Start(opts);
+  } catch (const SpawnError& e) {
+    throw PostgresError(fmt::format("cannot start postgres: {}", e.what()));
+  }
+  watchdog::WatchDir(dir_.string(), postmaster_->pid());
+  // Ready means it accepts a connection.
+  const std::string conninfo = fmt::format("host={} port={} user=gracecheck dbname=postgres",
+                                           socket_dir().string(), port_);
+  const auto deadline = Clock::now() + start_timeout_;
+  while (Clock::now() < deadline) {
+    if (PQping(conninfo.c_str()) == PQPING_OK) return true;
+    if (postmaster_->WaitFor(5ms)) break;
+  }
+  std::string log = Tail(stderr_path) + Tail(log_path());
+  std::optional<ExitStatus> exited = postmaster_->Poll();
+  postmaster_.reset();
+  if (exited && log.find("could not bind") != std::string::npos && may_retry) return false;
+  throw PostgresError(fmt::format(
+      "embedded PostgreSQL did not accept connections within {} ({}); its log:\n{}",
+      FormatDuration(start_timeout_), exited ? exited->ToString() : "still running", log));
+}
+
+void EmbeddedPostgres::StopPostmaster() {
+  if (!postmaster_) return;
+  // SIGINT is the fast shutdown; SIGTERM would wait for every client.
+  postmaster_->Signal(SIGINT);
+  if (!postmaster_->WaitFor(10s)) postmaster_->Kill();
+  // The logger and any backend end with the postmaster; don't leave one.
+  const pid_t group = postmaster_->pgid();
+  const auto deadline = Clock::now() + 2s;
+  while (::kill(-group, 0) == 0 && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
+  ::kill(-group, SIGKILL);
+  postmaster_.reset();
+}
+
+void EmbeddedPostgres::Restart() {
+  StopPostmaster();
+  for (int attempt = 0; !SpawnPostmaster(/*may_retry=*/attempt < 20); ++attempt) {
+    std::this_thread::sleep_for(50ms);  // the same port: wait for it to be free again
+  }
+}
+
 EmbeddedPostgres::~EmbeddedPostgres() {
   try {
     Stop();
@@ -441,22 +467,13 @@ EmbeddedPostgres::~EmbeddedPostgres() {
 }
 
 void EmbeddedPostgres::Stop() {
-  if (postmaster_) {
-    // SIGINT is the fast shutdown; SIGTERM would wait for every client.
-    postmaster_->Signal(SIGINT);
-    if (!postmaster_->WaitFor(10s)) postmaster_->Kill();
-    // The logger and any backend end with the postmaster; don't leave one.
-    const pid_t group = postmaster_->pgid();
-    const auto deadline = Clock::now() + 2s;
-    while (::kill(-group, 0) == 0 && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
-    ::kill(-group, SIGKILL);
-    postmaster_.reset();
-  }
+  StopPostmaster();
   if (!dir_.empty()) {
     std::error_code ec;
     if (!keep_log_as_.empty()) fs::copy_file(log_path(), keep_log_as_,
                                              fs::copy_options::overwrite_existing, ec);
     fs::remove_all(dir_, ec);
+    watchdog::ForgetDir(dir_.string());
     dir_.clear();
   }
   if (lock_fd_ >= 0) {

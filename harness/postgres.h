@@ -89,6 +89,10 @@ class EmbeddedPostgres : public PostgresServer {
   // Fast shutdown (SIGINT), SIGKILL if that takes over 10 s, then removes the
   // temp dir. Idempotent. Copies the server log to `keep_log_as` first, if set.
   void Stop();
+  // Fast shutdown and start again on the same port and data (a `db: restart`
+  // fault). Call it from the thread that started the cluster: the new
+  // postmaster's parent-death signal follows that thread.
+  void Restart();
   void set_keep_log_as(std::filesystem::path path) { keep_log_as_ = std::move(path); }
 
   std::string AdminConnString() const override;
@@ -117,6 +121,15 @@ class EmbeddedPostgres : public PostgresServer {
 
  private:
   EmbeddedPostgres() = default;
+  // Starts the postmaster on port_ and waits until it accepts connections.
+  // false: it could not bind and `may_retry` (pick another port and call again).
+  bool SpawnPostmaster(bool may_retry);
+  void StopPostmaster();
+
+  std::string bin_dir_;
+  std::optional<uid_t> uid_;
+  std::optional<gid_t> gid_;
+  Duration start_timeout_{};
 
   std::filesystem::path dir_;
   int port_ = 0;

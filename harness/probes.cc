@@ -241,6 +241,12 @@ Nanos DbProbe::WaitSessionsGone(Nanos after, Duration timeout) {
   return found;
 }
 
+void DbProbe::WaitSampleAt(Nanos t, Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, timeout,
+               [&] { return stop_.load() || (!samples_.empty() && samples_.back().t >= t); });
+}
+
 std::vector<DbSample> DbProbe::TakeSamples() {
   std::lock_guard<std::mutex> lock(mu_);
   return std::move(samples_);

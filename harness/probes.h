@@ -83,6 +83,8 @@ class DbProbe {
   // Waits until a sample taken after `after` shows no session, or `timeout`.
   // Returns the time of that sample, or kNever.
   Nanos WaitSessionsGone(Nanos after, Duration timeout);
+  // Waits until a sample taken at or after `t` exists (or `timeout`).
+  void WaitSampleAt(Nanos t, Duration timeout);
   std::vector<DbSample> TakeSamples();
   std::vector<DbSession> TakeSessions();
   // pg_stat_database.sessions_abandoned for the database, now (-1 if unknown).

@@ -7,6 +7,11 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <future>
+#include <mutex>
+#include <condition_variable>
+#include <pthread.h>
+#include <libpq-fe.h>
 
 #include <fmt/format.h>
 #include <pqxx/pqxx>
@@ -14,6 +19,7 @@
 #include "faults.h"
 #include "interrupt.h"
 #include "load.h"
+#include "log_watch.h"
 #include "ports.h"
 #include "probes.h"
 #include "target_process.h"
@@ -39,6 +45,141 @@ std::unordered_set<std::string> PresentKeys(const std::string& url, const std::s
   }
   return keys;
 }
+
+// Work that must run on the run's own thread, handed over from the fault
+// scheduler: restarting the embedded cluster (a postmaster's parent-death
+// signal follows the thread that started it, and that thread is this one).
+class MainThreadTasks {
+ public:
+  // From another thread: runs `task` on the main thread and returns its result.
+  std::string Run(std::function<std::string()> task) {
+    std::packaged_task<std::string()> job(std::move(task));
+    std::future<std::string> result = job.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return "the run was ending";
+      jobs_.push_back(std::move(job));
+    }
+    return result.get();
+  }
+  // On the main thread.
+  void RunPending() {
+    std::vector<std::packaged_task<std::string()>> jobs;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs.swap(jobs_);
+    }
+    for (auto& job : jobs) job();
+  }
+  void Close() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+    }
+    RunPending();
+  }
+
+ private:
+  std::mutex mu_;
+  bool closed_ = false;
+  std::vector<std::packaged_task<std::string()>> jobs_;
+};
+
+// The same server and credentials, another database.
+std::string WithDatabase(const std::string& conninfo, const std::string& database) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (!opts) {
+    PQfreemem(err);
+    return conninfo;
+  }
+  std::string out;
+  for (PQconninfoOption* o = opts; o->keyword; ++o) {
+    std::string value = std::string(o->keyword) == "dbname" ? database : (o->val ? o->val : "");
+    if (value.empty()) continue;
+    std::string quoted;
+    for (char c : value) {
+      if (c == '\\' || c == '\'') quoted += '\\';
+      quoted += c;
+    }
+    out += fmt::format("{}='{}' ", o->keyword, quoted);
+  }
+  PQconninfoFree(opts);
+  return out;
+}
+
+// db: terminate_sessions / cancel_queries on the run's sessions.
+std::string DbSessionFault(const std::string& admin, const std::string& database,
+                           DbAction action) {
+  try {
+    pqxx::connection c(admin);
+    pqxx::nontransaction tx(c);
+    const char* fn =
+        action == DbAction::kTerminateSessions ? "pg_terminate_backend" : "pg_cancel_backend";
+    const std::string only_active = action == DbAction::kCancelQueries ? " AND state = 'active'" : "";
+    tx.exec(fmt::format("SELECT {}(pid) FROM pg_stat_activity WHERE datname = {} AND "
+                        "backend_type = 'client backend' AND pid <> pg_backend_pid(){}",
+                        fn, tx.quote(database), only_active));
+    return {};
+  } catch (const std::exception& e) {
+    return fmt::format("db: {}: {}", ToString(action), e.what());
+  }
+}
+
+// db: {block: D}: an ACCESS EXCLUSIVE lock on every table of the run's
+// database, held for D on a connection of its own.
+class DbBlocker {
+ public:
+  explicit DbBlocker(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+  ~DbBlocker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // Returns once the locks are held (or "" / why not).
+  std::string Block(Duration d) {
+    if (thread_.joinable()) return "db: block: a block is already held";
+    std::promise<std::string> locked;
+    std::future<std::string> result = locked.get_future();
+    thread_ = std::thread([this, d, locked = std::move(locked)]() mutable {
+      pthread_setname_np(pthread_self(), "gc-dbblock");
+      try {
+        pqxx::connection c(conninfo_);
+        pqxx::work tx(c);
+        pqxx::result tables = tx.exec(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')");
+        if (tables.empty()) {
+          locked.set_value("db: block: the run's database has no table to lock");
+          return;
+        }
+        std::string names;
+        for (const auto& row : tables) names += (names.empty() ? "" : ", ") + row[0].as<std::string>();
+        tx.exec("LOCK TABLE " + names + " IN ACCESS EXCLUSIVE MODE");
+        locked.set_value("");
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, d, [this] { return stop_; });
+        tx.abort();
+      } catch (const std::exception& e) {
+        try {
+          locked.set_value(fmt::format("db: block: {}", e.what()));
+        } catch (const std::future_error&) {
+        }
+      }
+    });
+    return result.get();
+  }
+
+ private:
+  std::string conninfo_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+};
 
 }  // namespace
 
@@ -114,6 +255,8 @@ Timeline RunScenario(const RunConfig& config) {
   }
 
   std::atomic<Nanos> first_fault{kNever};
+  MainThreadTasks main_thread;
+  DbBlocker blocker(WithDatabase(config.server->AdminConnString(), db->name()));
   FaultHooks hooks;
   hooks.send = [&](int sig, bool group) { return process.Signal(sig, group); };
   hooks.target_running = [&] { return !process.exited(); };
@@ -122,7 +265,35 @@ Timeline RunScenario(const RunConfig& config) {
     proc_probe.SetDense();
     if (load) load->MarkFault(t);
   };
-  FaultScheduler faults(scenario.faults, time_zero, epoch, hooks);
+  hooks.db = [&](DbAction action, Duration duration) -> std::string {
+    if (action == DbAction::kRestart) {
+      auto* embedded = dynamic_cast<EmbeddedPostgres*>(config.server);
+      if (!embedded) return "db: restart needs the embedded cluster (not --pg-url)";
+      return main_thread.Run([embedded] {
+        embedded->Restart();
+        return std::string();
+      });
+    }
+    if (action == DbAction::kBlock) return blocker.Block(duration);
+    return DbSessionFault(config.server->AdminConnString(), db->name(), action);
+  };
+  hooks.load = [&](LoadAction action, double rate) -> std::string {
+    if (!load) return "the scenario has no load";
+    if (action == LoadAction::kStop) {
+      load->Stop();
+      return {};
+    }
+    return load->SetRate(rate) ? "" : "load: rate applies to the open model only";
+  };
+  std::vector<std::string> patterns;
+  for (const Fault& f : scenario.faults) CollectLogPatterns(f.trigger, &patterns);
+  LogWatch log_watch({target.stdout_path, target.stderr_path}, patterns, epoch);
+  TriggerInputs inputs;
+  inputs.completed = [&] { return load ? load->completed() : std::uint64_t{0}; };
+  inputs.inflight = [&] { return load ? load->inflight() : 0; };
+  inputs.db_active = [&] { return db_probe.Latest().active; };
+  inputs.log_matched = [&] { return log_watch.Matched(); };
+  FaultScheduler faults(scenario.faults, time_zero, tl.ready, epoch, hooks, inputs, config.seed);
   faults.Start();
 
   // Wait for the exit, or declare a hang: no exit within `exit.within` of
@@ -131,6 +302,7 @@ Timeline RunScenario(const RunConfig& config) {
   Nanos last_status = 0;
   bool hung = false;
   while (!process.WaitExit(10ms)) {
+    main_thread.RunPending();
     interrupt::ThrowIfRequested();
     const Nanos t = now();
     const Nanos ff = first_fault.load();
@@ -166,6 +338,7 @@ Timeline RunScenario(const RunConfig& config) {
     process.WaitExit(5s);
   }
 
+  main_thread.Close();  // a fault waiting on the main thread gets an answer now
   faults.Stop();
   faults.Join();
   if (load) {
@@ -180,6 +353,11 @@ Timeline RunScenario(const RunConfig& config) {
   const Nanos exit_or_now = process.exited() ? process.exit_time() : now();
   tl.db_sessions_gone =
       db_probe.WaitSessionsGone(exit_or_now, scenario.expect.db_sessions.settle);
+  if (tl.db_sessions_gone == kNever) {
+    // Sessions linger: make sure a sample at exit + settle shows them before
+    // the leftovers (which may hold them) are killed.
+    db_probe.WaitSampleAt(exit_or_now + scenario.expect.db_sessions.settle.count(), 200ms);
+  }
 
   // Leftovers: the group and every descendant ever seen (a hung target was
   // killed above, with its group).
@@ -205,7 +383,7 @@ Timeline RunScenario(const RunConfig& config) {
   tl.process_events = process.events();
   tl.faults = faults.TakeRecords();
   for (const FaultRecord& f : tl.faults) {
-    if (f.delivered != kNever) {
+    if (f.delivered != kNever && f.signal != 0) {
       tl.first_fault = f.delivered;
       break;
     }

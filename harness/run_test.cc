@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -128,9 +129,22 @@ TEST_P(ShippedScenarioTest, RefapiPasses) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Catalogue, ShippedScenarioTest,
-                         ::testing::Values("sigterm-idle", "sigterm-mid-load", "sigint-mid-load",
-                                           "sigterm-keepalive-storm", "sigterm-then-sigkill"));
+// Every scenario shipped in scenarios/, so that a new one is covered at once.
+std::vector<std::string> ShippedScenarios() {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(fs::path(SOURCE_DIR) / "scenarios")) {
+    if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Catalogue, ShippedScenarioTest, ::testing::ValuesIn(ShippedScenarios()),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           std::string name = param.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 TEST_F(RunTest, MidLoadRunHasThousandsOfRequestsAndSomeInFlightAtTheSignal) {
   CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--requests-out",

@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <csignal>
 #include <limits>
+#include <regex>
 #include <sstream>
 #include <tuple>
 
@@ -148,17 +150,25 @@ const std::vector<std::string> kLoadKeys = {"model",      "rate",    "connection
                                             "keep_alive", "timeout", "requests"};
 const std::vector<std::string> kRequestKeys = {"weight",  "method",    "path",         "body",
                                                "headers", "write_key", "expect_status"};
-const std::vector<std::string> kFaultKeys = {"name", "at", "send", "to", "if_running", "tolerance"};
-// Trigger keys: supported now, and recognized but not yet supported.
-const std::vector<std::string> kTriggerKeys = {"after", "delay"};
-const std::vector<std::string> kFutureTriggerKeys = {"requests", "inflight", "db_active", "log",
-                                                     "between"};
+const std::vector<std::string> kFaultKeys = {"name",  "at",   "timeout",    "send",     "repeat",
+                                             "every", "pause", "kill_after", "db",       "load",
+                                             "to",    "if_running", "tolerance"};
+// One trigger kind per mapping (combine kinds with all/any); `delay` goes
+// with `after`, `since` with `time`.
+const std::vector<std::string> kTriggerKeys = {"time",     "since",     "after", "delay",
+                                               "requests", "inflight",  "db_active", "log",
+                                               "between",  "all",       "any"};
+const std::vector<std::string> kTriggerKinds = {"time",      "after", "requests", "inflight",
+                                                "db_active", "log",   "between",  "all", "any"};
+const std::vector<std::string> kActionKeys = {"send", "pause", "kill_after", "db", "load"};
+const std::vector<std::string> kDbActions = {"terminate_sessions", "cancel_queries", "restart"};
+const std::vector<std::string> kSinceChoices = {"load", "ready"};
 const std::vector<std::string> kExpectKeys = {
     "dropped", "dropped_after_signal", "allow_after_signal", "exit", "threads", "db_sessions",
     "writes"};
 const std::vector<std::string> kExitKeys = {"code", "signal", "within"};
 const std::vector<std::string> kThreadKeys = {"growth", "at_exit"};
-const std::vector<std::string> kDbKeys = {"after_exit", "abandoned", "closed_before_drain",
+const std::vector<std::string> kDbKeys = {"after_exit", "abandoned", "closed_before_drain", "orphaned_queries",
                                           "settle"};
 const std::vector<std::string> kWritesKeys = {"lost", "verify_sql"};
 const std::vector<std::string> kSignalTargets = {"process", "group"};
@@ -381,6 +391,7 @@ class Parser {
   void ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fault>* faults);
   void ReadTrigger(const Entry& e, const std::string& path, const std::vector<Fault>& earlier,
                    const std::vector<std::string>& earlier_names, Trigger* trigger);
+  void ReadAction(const Map& m, const YAML::Node& item, const std::string& path, Fault* fault);
   void ReadExpect(const Entry& e, Expectations* expect);
 
   std::string file_;
@@ -859,6 +870,19 @@ void Parser::ReadRequest(const YAML::Node& node, const std::string& path, Reques
 
 // ----------------------------------------------------------------- faults
 
+// "SIGTERM", "pause", "kill_after", "db terminate_sessions", "load stop".
+std::string DefaultFaultName(const Fault& f) {
+  switch (f.action) {
+    case ActionKind::kSend: return SignalName(f.signal);
+    case ActionKind::kPause: return "pause";
+    case ActionKind::kKillAfter: return "kill_after";
+    case ActionKind::kDb: return "db " + std::string(ToString(f.db_action));
+    case ActionKind::kLoad: return f.load_action == LoadAction::kStop ? "load stop" : "load rate";
+  }
+  return "fault";
+}
+
+
 void Parser::ReadTrigger(const Entry& e, const std::string& path, const std::vector<Fault>& earlier,
                          const std::vector<std::string>& earlier_names, Trigger* trigger) {
   if (e.value.IsScalar()) {
@@ -866,70 +890,239 @@ void Parser::ReadTrigger(const Entry& e, const std::string& path, const std::vec
     return;
   }
   if (!e.value.IsMap()) {
-    Error(Where(e), fmt::format("{}: expected a duration (1.5s) or {{after: previous, delay: "
-                                "D}}, got {}",
+    Error(Where(e), fmt::format("{}: expected a duration (1.5s) or a trigger mapping such as "
+                                "{{after: previous, delay: D}}, {{requests: N}} or {{any: [...]}}, "
+                                "got {}",
                                 path, Describe(e.value)));
     return;
   }
-  std::optional<Map> m = ReadMap(e.value, Where(e), path, kTriggerKeys, kFutureTriggerKeys);
+  std::optional<Map> m = ReadMap(e.value, Where(e), path, kTriggerKeys);
   if (!m) return;
-  const Entry* after = m->Find("after");
-  const Entry* delay = m->Find("delay");
-  if (!after) {
-    // Unknown and not-yet-supported keys were reported by ReadMap.
+  std::vector<const Entry*> kinds;
+  for (const std::string& k : kTriggerKinds) {
+    if (const Entry* x = m->Find(k)) kinds.push_back(x);
+  }
+  if (kinds.empty()) {
     if (e.value.size() == 0) {
-      Error(Where(e), fmt::format("{}: empty trigger (write a duration such as 1.5s, or "
+      Error(Where(e), fmt::format("{}: empty trigger (write a duration such as 1.5s, or e.g. "
                                   "{{after: previous, delay: D}})",
                                   path));
-    } else if (delay) {
+    } else if (m->Find("delay")) {
       Missing(e.key_node.Mark(), path, "after",
               " (after: previous, or the name of an earlier fault)");
+    } else if (m->Find("since")) {
+      Missing(e.key_node.Mark(), path, "time", " (e.g. {time: 1s, since: ready})");
     }
     return;
   }
-  AfterFault result{0, Duration::zero()};
-  bool ok = true;
-  if (std::optional<std::string> ref = ReadText(*after, path + ".after")) {
-    if (*ref == "previous") {
-      if (earlier.empty()) {
-        Error(Where(*after), path + ".after: the first fault has no previous fault");
-        ok = false;
-      } else {
-        result.fault = earlier.size() - 1;
-      }
-    } else {
-      auto it = std::find(earlier_names.begin(), earlier_names.end(), *ref);
-      if (it != earlier_names.end()) {
-        result.fault = static_cast<std::size_t>(it - earlier_names.begin());
-      } else {
-        std::string message = fmt::format(
-            "{}.after: no earlier fault is named '{}' (write previous, or the name "
-            "of a fault above this one)",
-            path, *ref);
-        std::vector<std::string> candidates = earlier_names;
-        candidates.push_back("previous");
-        if (auto guess = SpellCheck(*ref, candidates)) {
-          message = fmt::format("{}.after: no earlier fault is named '{}' (did you mean '{}'?)",
-                                path, *ref, *guess);
-        }
-        Error(Where(*after), std::move(message));
-        ok = false;
+  if (kinds.size() > 1) {
+    Error(kinds[1]->key_node.Mark(),
+          fmt::format("{}: one trigger kind per mapping, got '{}' and '{}' (combine them with "
+                      "all: [...] or any: [...])",
+                      path, kinds[0]->key, kinds[1]->key));
+    return;
+  }
+  const Entry& k = *kinds[0];
+  const std::string kpath = path + "." + k.key;
+  if (k.key != "after" && m->Find("delay")) {
+    Error(m->Find("delay")->key_node.Mark(), path + ".delay: goes with 'after' only");
+  }
+  if (k.key != "time" && m->Find("since")) {
+    Error(m->Find("since")->key_node.Mark(), path + ".since: goes with 'time' only");
+  }
+  if (k.key == "time") {
+    std::optional<Duration> d = ReadDuration(k, kpath, false);
+    bool since_ready = false;
+    if (const Entry* since = m->Find("since")) {
+      if (auto v = ReadChoice(*since, path + ".since", kSinceChoices)) since_ready = *v == "ready";
+    }
+    if (d) *trigger = AtTime{*d, since_ready};
+  } else if (k.key == "requests") {
+    if (auto n = ReadInt(k, kpath, 1, std::numeric_limits<std::int64_t>::max())) {
+      *trigger = AfterRequests{static_cast<std::uint64_t>(*n)};
+    }
+  } else if (k.key == "inflight") {
+    if (auto n = ReadInt(k, kpath, 1, 1000000)) *trigger = AtInflight{static_cast<int>(*n)};
+  } else if (k.key == "db_active") {
+    if (auto n = ReadInt(k, kpath, 1, 100000)) *trigger = AtDbActive{static_cast<int>(*n)};
+  } else if (k.key == "log") {
+    if (auto text = ReadText(k, kpath)) {
+      try {
+        std::regex compiled(*text, std::regex::ECMAScript);
+        *trigger = OnLog{*text};
+      } catch (const std::regex_error& err) {
+        Error(Where(k), fmt::format("{}: not a regular expression ({})", kpath, err.what()));
       }
     }
-  } else {
-    ok = false;
-  }
-  if (delay) {
-    if (auto d = ReadDuration(*delay, path + ".delay", false)) {
-      result.delay = *d;
+  } else if (k.key == "between") {
+    if (!k.value.IsSequence() || k.value.size() != 2) {
+      Error(Where(k), fmt::format("{}: expected [EARLIEST, LATEST], e.g. [1s, 3s], got {}", kpath,
+                                  Describe(k.value)));
+      return;
+    }
+    Entry lo{k.key, k.key_node, k.value[0]};
+    Entry hi{k.key, k.key_node, k.value[1]};
+    std::optional<Duration> a = ReadDuration(lo, kpath + "[0]", false);
+    std::optional<Duration> b = ReadDuration(hi, kpath + "[1]", false);
+    if (a && b) {
+      if (*b < *a) {
+        Error(Where(k), fmt::format("{}: the latest ({}) is before the earliest ({})", kpath,
+                                    FormatDuration(*b), FormatDuration(*a)));
+      } else {
+        *trigger = Between{*a, *b};
+      }
+    }
+  } else if (k.key == "all" || k.key == "any") {
+    if (!ExpectList(k, kpath)) return;
+    if (k.value.size() == 0) {
+      Error(Where(k), kpath + ": empty list (give the triggers to combine)");
+      return;
+    }
+    std::vector<Trigger> parts;
+    bool ok = true;
+    std::size_t i = 0;
+    for (const auto& item : k.value) {
+      Entry part{k.key, k.key_node, item};
+      Trigger t;
+      const std::size_t before = errors_.size();
+      ReadTrigger(part, fmt::format("{}[{}]", kpath, i++), earlier, earlier_names, &t);
+      ok = ok && errors_.size() == before;
+      parts.push_back(std::move(t));
+    }
+    if (!ok) return;
+    if (k.key == "all") {
+      *trigger = AllOf{std::move(parts)};
+    } else {
+      *trigger = AnyOf{std::move(parts)};
+    }
+  } else {  // after
+    const Entry* after = &k;
+    const Entry* delay = m->Find("delay");
+    AfterFault result{0, Duration::zero()};
+    bool ok = true;
+    if (std::optional<std::string> ref = ReadText(*after, path + ".after")) {
+      if (*ref == "previous") {
+        if (earlier.empty()) {
+          Error(Where(*after), path + ".after: the first fault has no previous fault");
+          ok = false;
+        } else {
+          result.fault = earlier.size() - 1;
+        }
+      } else {
+        auto it = std::find(earlier_names.begin(), earlier_names.end(), *ref);
+        if (it != earlier_names.end()) {
+          result.fault = static_cast<std::size_t>(it - earlier_names.begin());
+        } else {
+          std::string message = fmt::format(
+              "{}.after: no earlier fault is named '{}' (write previous, or the name "
+              "of a fault above this one)",
+              path, *ref);
+          std::vector<std::string> candidates = earlier_names;
+          candidates.push_back("previous");
+          if (auto guess = SpellCheck(*ref, candidates)) {
+            message = fmt::format("{}.after: no earlier fault is named '{}' (did you mean '{}'?)",
+                                  path, *ref, *guess);
+          }
+          Error(Where(*after), std::move(message));
+          ok = false;
+        }
+      }
     } else {
       ok = false;
     }
-  } else {
-    Missing(e.key_node.Mark(), path, "delay", " (e.g. delay: 2s)");
-    ok = false;
+    if (delay) {
+      if (auto d = ReadDuration(*delay, path + ".delay", false)) {
+        result.delay = *d;
+      } else {
+        ok = false;
+      }
+    } else {
+      Missing(e.key_node.Mark(), path, "delay", " (e.g. delay: 2s)");
+      ok = false;
+    }
+    if (ok) *trigger = result;
   }
-  if (ok) *trigger = result;
+}
+
+// The action of a fault: exactly one of send, pause, kill_after, db, load.
+void Parser::ReadAction(const Map& m, const YAML::Node& item, const std::string& path,
+                        Fault* fault) {
+  std::vector<const Entry*> actions;
+  for (const std::string& k : kActionKeys) {
+    if (const Entry* x = m.Find(k)) actions.push_back(x);
+  }
+  if (actions.empty()) {
+    Missing(item.Mark(), path, "send",
+            " (e.g. send: SIGTERM; or pause: D, kill_after: D, db: ..., load: ...)");
+    return;
+  }
+  if (actions.size() > 1) {
+    Error(actions[1]->key_node.Mark(),
+          fmt::format("{}: one action per fault, got '{}' and '{}' (make two faults, the second "
+                      "at: {{after: previous, delay: 0s}})",
+                      path, actions[0]->key, actions[1]->key));
+    return;
+  }
+  const Entry& a = *actions[0];
+  const std::string apath = path + "." + a.key;
+  if (a.key != "send") {
+    for (const char* only : {"repeat", "every"}) {
+      if (const Entry* x = m.Find(only)) {
+        Error(x->key_node.Mark(), fmt::format("{}.{}: goes with 'send' only", path, only));
+      }
+    }
+  }
+  if (a.key == "send") {
+    fault->action = ActionKind::kSend;
+    if (auto sig = ReadSignal(a, apath)) fault->signal = *sig;
+    if (const Entry* r = m.Find("repeat")) {
+      if (auto n = ReadInt(*r, path + ".repeat", 1, 100)) fault->repeat = static_cast<int>(*n);
+    }
+    ReadDurationInto(m, "every", path, true, &fault->every);
+  } else if (a.key == "pause" || a.key == "kill_after") {
+    fault->action = a.key == "pause" ? ActionKind::kPause : ActionKind::kKillAfter;
+    fault->signal = a.key == "pause" ? SIGSTOP : SIGTERM;
+    if (auto d = ReadDuration(a, apath, true)) fault->duration = *d;
+  } else if (a.key == "db") {
+    fault->action = ActionKind::kDb;
+    if (a.value.IsMap()) {
+      std::optional<Map> db = ReadMap(a.value, Where(a), apath, {"block"});
+      if (!db) return;
+      const Entry* block = db->Find("block");
+      if (!block) {
+        Missing(a.key_node.Mark(), apath, "block", " (e.g. db: {block: 2s})");
+        return;
+      }
+      fault->db_action = DbAction::kBlock;
+      if (auto d = ReadDuration(*block, apath + ".block", true)) fault->duration = *d;
+    } else if (auto v = ReadChoice(a, apath, kDbActions)) {
+      fault->db_action = *v == "terminate_sessions" ? DbAction::kTerminateSessions
+                         : *v == "cancel_queries"   ? DbAction::kCancelQueries
+                                                    : DbAction::kRestart;
+    }
+  } else {  // load
+    fault->action = ActionKind::kLoad;
+    if (a.value.IsMap()) {
+      std::optional<Map> lm = ReadMap(a.value, Where(a), apath, {"rate"});
+      if (!lm) return;
+      const Entry* r = lm->Find("rate");
+      if (!r) {
+        Missing(a.key_node.Mark(), apath, "rate", " (e.g. load: {rate: 100/s})");
+        return;
+      }
+      std::string why;
+      std::optional<Rate> rate =
+          r->value.IsScalar() ? ParseRate(r->value.Scalar(), &why) : std::nullopt;
+      if (!rate) {
+        Error(Where(*r), apath + ".rate: " + (why.empty() ? "expected a rate such as 100/s" : why));
+        return;
+      }
+      fault->load_action = LoadAction::kRate;
+      fault->rate_per_second = rate->per_second;
+    } else if (ReadChoice(a, apath, {"stop"})) {
+      fault->load_action = LoadAction::kStop;
+    }
+  }
 }
 
 void Parser::ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fault>* faults) {
@@ -967,10 +1160,9 @@ void Parser::ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fau
       } else {
         Missing(item.Mark(), path, "at", " (e.g. at: 1.5s)");
       }
-      if (const Entry* send = m->Find("send")) {
-        if (auto sig = ReadSignal(*send, path + ".send")) fault.signal = *sig;
-      } else {
-        Missing(item.Mark(), path, "send", " (e.g. send: SIGTERM)");
+      ReadAction(*m, item, path, &fault);
+      if (const Entry* t = m->Find("timeout")) {
+        if (auto d = ReadDuration(*t, path + ".timeout", true)) fault.timeout = *d;
       }
       if (const Entry* to = m->Find("to")) {
         if (auto v = ReadChoice(*to, path + ".to", kSignalTargets)) {
@@ -1000,9 +1192,9 @@ void Parser::ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fau
   std::vector<std::size_t> same(faults->size(), 0);
   for (std::size_t k = 0; k < faults->size(); ++k) {
     if (!(*faults)[k].name.empty()) continue;
-    const std::string base = SignalName((*faults)[k].signal);
+    const std::string base = DefaultFaultName((*faults)[k]);
     for (const Fault& other : *faults) {
-      if ((other.name.empty() && other.signal == (*faults)[k].signal) || other.name == base) {
+      if ((other.name.empty() && DefaultFaultName(other) == base) || other.name == base) {
         ++same[k];
       }
     }
@@ -1010,7 +1202,7 @@ void Parser::ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fau
   for (std::size_t k = 0; k < faults->size(); ++k) {
     Fault& f = (*faults)[k];
     if (!f.name.empty()) continue;
-    const std::string base = SignalName(f.signal);
+    const std::string base = DefaultFaultName(f);
     f.name = same[k] > 1 ? fmt::format("{} #{}", base, k + 1) : base;
   }
 }
@@ -1077,6 +1269,7 @@ void Parser::ReadExpect(const Entry& e, Expectations* expect) {
     if (std::optional<Map> db = ReadMap(d->value, Where(*d), "expect.db_sessions", kDbKeys)) {
       const std::string p = "expect.db_sessions";
       ReadIntInto(*db, "after_exit", p, 0, 100000, &expect->db_sessions.after_exit);
+      ReadIntInto(*db, "orphaned_queries", p, 0, 100000, &expect->db_sessions.orphaned_queries);
       ReadIntInto(*db, "abandoned", p, 0, 100000, &expect->db_sessions.abandoned);
       ReadIntInto(*db, "closed_before_drain", p, 0, 100000,
                   &expect->db_sessions.closed_before_drain);
@@ -1264,6 +1457,27 @@ std::optional<TargetOverride> ParseTargetOverride(std::string_view spec,
 void ApplyTargetOverride(const TargetOverride& target, Scenario* scenario) {
   scenario->target.command = target.command;
   scenario->target.shell = false;
+}
+
+std::string_view ToString(ActionKind action) {
+  switch (action) {
+    case ActionKind::kSend: return "send";
+    case ActionKind::kPause: return "pause";
+    case ActionKind::kKillAfter: return "kill_after";
+    case ActionKind::kDb: return "db";
+    case ActionKind::kLoad: return "load";
+  }
+  return "?";
+}
+
+std::string_view ToString(DbAction action) {
+  switch (action) {
+    case DbAction::kTerminateSessions: return "terminate_sessions";
+    case DbAction::kCancelQueries: return "cancel_queries";
+    case DbAction::kRestart: return "restart";
+    case DbAction::kBlock: return "block";
+  }
+  return "?";
 }
 
 }  // namespace gracecheck

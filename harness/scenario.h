@@ -56,6 +56,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -154,27 +155,74 @@ struct LoadSpec {
   std::vector<RequestSpec> requests;  // at least one
 };
 
-// When a fault fires: one alternative per kind of trigger. Later kinds
-// ({requests: N}, {inflight: K}, {db_active: K}, {log: REGEX},
-// {between: [A, B]}) are further alternatives.
+// When a fault fires: one alternative per kind of trigger.
 struct AtTime {
-  Duration offset;  // after time 0
+  Duration offset;           // after time 0
+  bool since_ready = false;  // count from the target's readiness instead of load start
 };
 struct AfterFault {
   std::size_t fault;  // index into Scenario::faults, always an earlier one
-  Duration delay;     // after that fault's trigger time (whether or not it was sent)
+  Duration delay;     // after that fault's trigger was met (whether or not it was sent)
 };
-using Trigger = std::variant<AtTime, AfterFault>;
+struct AfterRequests {
+  std::uint64_t count;  // completed requests, whatever their outcome
+};
+struct AtInflight {
+  int count;  // at least this many requests in flight at the harness
+};
+struct AtDbActive {
+  int count;  // at least this many of the run's sessions 'active' in pg_stat_activity
+};
+struct OnLog {
+  std::string pattern;  // ECMAScript regex, searched in each line of the target's stdout/stderr
+};
+struct Between {
+  Duration lo, hi;  // a time after time 0 drawn uniformly from [lo, hi] with the run's seed
+};
+struct Trigger;
+struct AllOf {
+  std::vector<Trigger> triggers;  // met when every one is (at the last one's time)
+};
+struct AnyOf {
+  std::vector<Trigger> triggers;  // met when the first one is
+};
+struct Trigger : std::variant<AtTime, AfterFault, AfterRequests, AtInflight, AtDbActive, OnLog,
+                              Between, AllOf, AnyOf> {
+  using variant::variant;
+  Trigger() : variant(AtTime{Duration::zero()}) {}
+};
+
+// What a fault does when its trigger is met.
+enum class ActionKind {
+  kSend,       // send `signal` to `to`, `repeat` times `every` apart
+  kPause,      // SIGSTOP, then SIGCONT after `duration`
+  kKillAfter,  // SIGTERM now, SIGKILL to the group after `duration` if still running
+  kDb,         // a database fault (db_action)
+  kLoad,       // change the load (load_action)
+};
+enum class DbAction { kTerminateSessions, kCancelQueries, kRestart, kBlock };
+enum class LoadAction { kStop, kRate };
 
 struct Fault {
   std::string name;  // unique within the scenario
   Trigger trigger;
+  std::optional<Duration> timeout;  // fail faults.delivered if the trigger is not met by then (after time 0)
+  ActionKind action = ActionKind::kSend;
   int signal = 15;
+  int repeat = 1;                   // kSend
+  Duration every = std::chrono::milliseconds(100);  // kSend with repeat > 1
+  Duration duration{};              // kPause: how long stopped; kKillAfter: grace; kDb/kBlock: held
+  DbAction db_action = DbAction::kTerminateSessions;
+  LoadAction load_action = LoadAction::kStop;
+  double rate_per_second = 0;       // kLoad/kRate
   SignalTarget to = SignalTarget::kProcess;
   bool if_running = false;  // true: skip, without failing, if the target already exited
   Duration tolerance = std::chrono::milliseconds(100);
   SourcePos pos;  // of the list item
 };
+
+std::string_view ToString(ActionKind action);  // "send", "pause", "kill_after", "db", "load"
+std::string_view ToString(DbAction action);    // "terminate_sessions", ...
 
 struct ExitExpectation {
   bool signaled = false;  // false: exits with `code`; true: killed by `signal`
@@ -192,6 +240,7 @@ struct DbSessionExpectation {
   int after_exit = 0;
   int abandoned = 0;
   int closed_before_drain = 0;
+  int orphaned_queries = 0;  // sessions allowed to stay active after the exit (a forced exit)
   Duration settle = std::chrono::seconds(1);  // wait this long for sessions to go
 };
 

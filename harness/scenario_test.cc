@@ -108,10 +108,20 @@ TEST(ShippedScenariosTest, EachEndsItsScriptWithinFiveSeconds) {
     Duration end = s.load ? s.load->duration : Duration::zero();
     std::vector<Duration> fired;
     for (const Fault& f : s.faults) {
-      Duration at = std::holds_alternative<AtTime>(f.trigger)
-                        ? std::get<AtTime>(f.trigger).offset
-                        : fired[std::get<AfterFault>(f.trigger).fault] +
-                              std::get<AfterFault>(f.trigger).delay;
+      // The latest a fault can fire: its time, or, for a trigger on live
+      // state, its timeout (which a shipped scenario must then have).
+      Duration at = Duration::zero();
+      if (const auto* t = std::get_if<AtTime>(&f.trigger)) {
+        at = t->offset;
+      } else if (const auto* a = std::get_if<AfterFault>(&f.trigger)) {
+        at = fired[a->fault] + a->delay;
+      } else if (const auto* b = std::get_if<Between>(&f.trigger)) {
+        at = b->hi;
+      } else if (f.timeout) {
+        at = *f.timeout;
+      } else {
+        ADD_FAILURE() << file << ": fault " << f.name << " waits on live state without a timeout";
+      }
       fired.push_back(at);
       // A SIGKILL that only fires if the target hangs is not part of the normal run.
       if (!f.if_running) end = std::max(end, at);

@@ -20,6 +20,7 @@
 #include "http_response.h"
 #include "interrupt.h"
 #include "procfs.h"
+#include "watchdog.h"
 
 namespace gracecheck {
 
@@ -132,6 +133,7 @@ TargetProcess::TargetProcess(const TargetOptions& options, Clock::time_point epo
     throw TargetError(fmt::format("cannot start the target: {}", e.what()));
   }
   pid_ = process_->pid();
+  watchdog::WatchGroup(pid_);
   Record(ProcessEvent::Kind::kSpawned, pid_);
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
   reaper_ = std::thread([this] {
@@ -142,6 +144,7 @@ TargetProcess::TargetProcess(const TargetOptions& options, Clock::time_point epo
 
 TargetProcess::~TargetProcess() {
   KillLeftovers();
+  watchdog::ForgetGroup(pid_);
   if (reaper_.joinable()) {
     std::uint64_t one = 1;
     ssize_t n = ::write(wake_fd_, &one, sizeof(one));

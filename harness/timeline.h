@@ -100,13 +100,16 @@ const char* ProcessEventName(ProcessEvent::Kind k);
 // A scripted fault and what became of it.
 struct FaultRecord {
   std::string name;
-  int signal = 0;
+  std::string action = "send";  // send, pause, kill_after, db, load
+  int signal = 0;             // the signal its action sends first; 0 for db and load faults
   bool to_group = false;
-  Nanos scheduled = kNever;   // when its trigger said it should fire
-  Nanos delivered = kNever;   // when the signal was sent; kNever if it was not
+  Nanos scheduled = kNever;   // when its trigger was met (for a time trigger: the exact time)
+  Nanos delivered = kNever;   // when the action went out; kNever if it did not
+  int deliveries = 0;         // signals sent (repeat, pause's SIGCONT, kill_after's SIGKILL)
   bool skipped = false;       // if_running and the target had already exited
   Duration tolerance{};
   std::string error;          // why it could not be delivered, if it was not
+  std::string detail;         // what happened, e.g. "exited 1.2s after SIGTERM, no SIGKILL needed"
   Nanos lag() const { return delivered == kNever || scheduled == kNever ? kNever : delivered - scheduled; }
 };
 
