@@ -5,7 +5,8 @@
 # scenario, 3 infrastructure, 130 interrupted).
 #   ci/main-job.sh                            every scenario in scenarios/
 #   ci/main-job.sh scenarios/sigterm-mid-load.yaml   just one
-# Reports and the target's logs go to out/ (report.json, one dir per run).
+# Reports and the target's logs go to out/ (report.html, report.md, junit.xml,
+# report.json; one dir per run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

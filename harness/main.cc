@@ -25,11 +25,14 @@
 #include "interrupt.h"
 #include "json.h"
 #include "postgres.h"
+#include "report_files.h"
+#include "report_view.h"
 #include "requests_out.h"
 #include "run.h"
 #include "scenario.h"
 #include "subprocess.h"
 #include "target_process.h"
+#include "watchdog.h"
 
 namespace gracecheck {
 namespace {
@@ -84,6 +87,7 @@ struct WithDb {
       Error(e.what());
       return kExitUsage;
     }
+    watchdog::WatchGroup(child->pgid());
     std::optional<ExitStatus> status;
     while (!(status = child->WaitFor(50ms))) {
       if (interrupt::Requested()) {
@@ -114,10 +118,19 @@ std::map<std::string, std::string> BuiltBinaries() {
   return out;
 }
 
+bool DumbTerminal() {
+  const char* term = std::getenv("TERM");
+  return term != nullptr && std::string(term) == "dumb";
+}
+
 bool UseColor() {
   const char* no_color = std::getenv("NO_COLOR");
-  return (no_color == nullptr || *no_color == '\0') && ::isatty(STDOUT_FILENO);
+  return (no_color == nullptr || *no_color == '\0') && ::isatty(STDOUT_FILENO) && !DumbTerminal();
 }
+
+// Whether stderr can take the refreshing status line (\r and erase-line);
+// NO_COLOR does not forbid it (it is about color), TERM=dumb does.
+bool LiveStatus() { return ::isatty(STDERR_FILENO) && !DumbTerminal(); }
 
 void PrintErrors(const std::vector<ScenarioError>& errors) {
   for (const ScenarioError& e : errors) fmt::print(stderr, "{}\n", e.ToString());
@@ -181,7 +194,7 @@ struct RunCommand {
   std::optional<std::uint64_t> seed;
   std::optional<std::string> pg_url;
   std::string out_dir;
-  std::string json_path;
+  ReportFiles report_files;
   std::string requests_out;
 
   void Setup(CLI::App& app) {
@@ -192,9 +205,30 @@ struct RunCommand {
     app.add_option("--seed", seed, "random seed (printed in every report, to replay a run)");
     app.add_option("--pg-url", pg_url, "external PostgreSQL (default: embedded cluster)")
         ->envname("GRACECHECK_PG_URL");
-    app.add_option("--out", out_dir, "directory for target logs and reports (default: none kept)");
-    app.add_option("--json", json_path, "write the JSON report here");
+    app.add_option("--out", out_dir,
+                   "keep target logs, the cluster's log and every report here (report.json, "
+                   "report.html, report.md, junit.xml; requests.jsonl per run)");
+    app.add_option("--json", report_files.json, "write the JSON report here");
+    app.add_option("--html", report_files.html, "write the HTML report (timeline charts) here");
+    app.add_option("--junit", report_files.junit, "write JUnit XML here (one test case per check)");
+    app.add_option("--markdown", report_files.markdown,
+                   "write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)");
     app.add_option("--requests-out", requests_out, "write every request record here (JSON lines)");
+  }
+
+  // With --out, every report goes there unless its own flag names a file.
+  ReportFiles OutputFiles() const {
+    ReportFiles out = report_files;
+    if (out_dir.empty()) return out;
+    const fs::path dir(out_dir);
+    auto fill = [&](std::string* path, const char* name) {
+      if (path->empty()) *path = (dir / name).string();
+    };
+    fill(&out.json, "report.json");
+    fill(&out.html, "report.html");
+    fill(&out.markdown, "report.md");
+    fill(&out.junit, "junit.xml");
+    return out;
   }
 
   int Run() {
@@ -244,11 +278,14 @@ struct RunCommand {
       embedded->set_keep_log_as(out.path() / "postgresql.json");
     }
 
-    std::vector<std::unique_ptr<Timeline>> timelines;
-    std::vector<RunReport> reports;
+    // Each run becomes its part of the JSON report as soon as it is judged;
+    // everything shown (console now, the report files at the end) is
+    // rendered from that JSON, as `gracecheck report` renders a saved one.
+    nlohmann::json runs = nlohmann::json::array();
     bool all_passed = true;
     const bool color = UseColor();
-    const bool tty = ::isatty(STDERR_FILENO);
+    // On a terminal, a live status line; otherwise (CI logs) plain phase lines.
+    const bool tty = LiveStatus();
     int index = 0;
     for (const Scenario& original : scenarios) {
       const std::size_t n_targets = overrides.empty() ? 1 : overrides.size();
@@ -280,27 +317,35 @@ struct RunCommand {
           fmt::print(stderr, "gracecheck: running {} against {} (seed {}){}\n", scenario.name,
                      target_name, config.seed,
                      repeat > 1 ? fmt::format(", run {} of {}", r + 1, repeat) : "");
-          auto timeline = std::make_unique<Timeline>(RunScenario(config));
+          const Timeline timeline = RunScenario(config);
           if (tty) fmt::print(stderr, "\r\033[K");
-          std::vector<CheckResult> checks = RunChecks(*timeline, scenario.expect);
-          for (const CheckResult& c : checks) all_passed = all_passed && c.passed;
-          PrintConsoleReport(stdout, *timeline, checks, color);
-          if (!AllPassed(checks)) {
+          std::vector<CheckResult> checks = RunChecks(timeline, scenario.expect);
+          const bool passed = AllPassed(checks);
+          all_passed = all_passed && passed;
+          nlohmann::json run = AsReadBack(RunJson({&timeline, std::move(checks)}));
+          PrintConsoleReport(stdout, run, color);
+          if (!passed) {
             fmt::print("  {}'s output (last lines; all of it in {}):\n{}", target_name,
-                       out_dir.empty() ? "--out DIR" : dir.string(), timeline->target_log_tail);
+                       out_dir.empty() ? "--out DIR" : dir.string(),
+                       run["target_log_tail"].get<std::string>());
           }
           std::fflush(stdout);
           if (!requests_out.empty()) {
             WriteRequestRecords(index == 0 ? requests_out
                                            : fmt::format("{}.{}", requests_out, index + 1),
-                                *timeline);
+                                timeline);
           }
-          reports.push_back({timeline.get(), std::move(checks)});
-          timelines.push_back(std::move(timeline));
+          if (!out_dir.empty()) WriteRequestRecords((dir / "requests.jsonl").string(), timeline);
+          runs.push_back(std::move(run));
         }
       }
     }
-    if (!json_path.empty()) WriteJsonReport(json_path, reports);
+    const ReportFiles outputs = OutputFiles();
+    WriteReportFiles(ReportJsonOfRuns(std::move(runs)), outputs);
+    for (const std::string* path :
+         {&outputs.html, &outputs.markdown, &outputs.junit, &outputs.json}) {
+      if (!path->empty()) fmt::print(stderr, "gracecheck: wrote {}\n", *path);
+    }
     return all_passed ? kExitPassed : kExitCheckFailed;
   }
 
@@ -335,6 +380,47 @@ struct RunCommand {
   };
 };
 
+// gracecheck report RESULT.json [--html F] [--junit F] [--markdown F] [--console]
+// Renders a saved JSON report; it never runs anything. Exit 0 when every run
+// in it passed, 1 when one failed, 2 when the file is not a report.
+struct ReportCommand {
+  std::string input;
+  ReportFiles files;
+  bool console = false;
+
+  void Setup(CLI::App& app) {
+    app.add_option("report", input,
+                   "a JSON report (gracecheck run --json F, or --out DIR's report.json)")
+        ->required();
+    app.add_option("--html", files.html, "write the HTML report (timeline charts) here");
+    app.add_option("--junit", files.junit, "write JUnit XML here");
+    app.add_option("--markdown", files.markdown, "write a Markdown summary here");
+    app.add_flag("--console", console,
+                 "print the console report (the default without other outputs)");
+  }
+
+  int Run() {
+    nlohmann::json report;
+    try {
+      report = LoadReportFile(input);
+    } catch (const ReportError& e) {
+      Error(e.what());
+      return kExitUsage;
+    }
+    const bool any_file = !files.html.empty() || !files.junit.empty() || !files.markdown.empty();
+    if (console || !any_file) {
+      const bool color = UseColor();
+      for (const nlohmann::json& run : report["runs"]) PrintConsoleReport(stdout, run, color);
+      std::fflush(stdout);
+    }
+    WriteReportFiles(report, files);
+    for (const RunView& run : ReadReport(report, input).runs) {
+      if (!run.passed) return kExitCheckFailed;
+    }
+    return kExitPassed;
+  }
+};
+
 struct Version {
   void Setup(CLI::App&) {}
   int Run() {
@@ -360,10 +446,13 @@ int Main(int argc, char** argv) {
   Validate validate;
   List list;
   WithDb with_db;
+  ReportCommand report;
   Version version;
   const std::vector<Subcommand> subcommands = {
       {"run", "run scenarios against their targets and judge the shutdown",
        [&](CLI::App& a) { run.Setup(a); }, [&] { return run.Run(); }},
+      {"report", "render a saved JSON report as HTML, JUnit, Markdown or console text",
+       [&](CLI::App& a) { report.Setup(a); }, [&] { return report.Run(); }},
       {"validate", "check scenario files without running them",
        [&](CLI::App& a) { validate.Setup(a); }, [&] { return validate.Run(); }},
       {"list", "list the scenarios in a directory", [&](CLI::App& a) { list.Setup(a); },
@@ -413,4 +502,11 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace gracecheck
 
-int main(int argc, char** argv) { return gracecheck::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // First, while gracecheck is one thread: the process that cleans up if
+  // gracecheck is SIGKILLed (see watchdog.h).
+  gracecheck::watchdog::Start();
+  const int code = gracecheck::Main(argc, argv);
+  gracecheck::watchdog::Goodbye();
+  return code;
+}

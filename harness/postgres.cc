@@ -330,6 +330,7 @@ int EmbeddedPostgres::RemoveStaleClusters(const fs::path& temp_root) {
       if (!WaitGone(pid, 5s)) ::kill(pid, SIGKILL);
       WaitGone(pid, 2s);
     }
+    KillProcessesWorkingIn(dir.string());
     fs::remove_all(dir, ec);
     if (!ec) ++removed;
   }
@@ -449,6 +450,9 @@ void EmbeddedPostgres::StopPostmaster() {
   while (::kill(-group, 0) == 0 && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
   ::kill(-group, SIGKILL);
   postmaster_.reset();
+  // Its children are session leaders of their own (setsid): a backend that
+  // missed the shutdown would not get the group's SIGKILL.
+  KillProcessesWorkingIn(dir_.string());
 }
 
 void EmbeddedPostgres::Restart() {

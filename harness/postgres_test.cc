@@ -283,14 +283,41 @@ TEST_F(PostgresTest, WithDbInterruptedCleansUpAndExits130) {
   }
 }
 
-// SIGKILLed: the postmaster dies with it, and the next start removes the dir.
+// SIGKILLed: the watchdog kills what gracecheck started (grandchildren too)
+// and removes the cluster's dir.
+TEST_F(PostgresTest, WatchdogCleansUpAfterAKilledGracecheck) {
+  const fs::path marker = root_.path() / "started";
+  const fs::path pidfile = root_.path() / "grandchild";
+  // A grandchild: the parent-death signal reaches only the direct child.
+  auto p = Subprocess::Start(
+      {.argv = {Gracecheck(), "with-db", "--", "sh", "-c",
+                "sleep 30 & echo $! > " + pidfile.string() + "; touch " + marker.string() +
+                    "; wait"},
+       .env = {"GRACECHECK_TMPDIR=" + root_.path().string()}});
+  for (int i = 0; i < 3000 && !fs::exists(marker); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(fs::exists(marker));
+  pid_t grandchild = 0;
+  std::ifstream(pidfile) >> grandchild;
+  ASSERT_TRUE(Alive(grandchild));
+  fs::remove(marker);
+  fs::remove(pidfile);
+  p->Kill();
+  for (int i = 0; i < 1000 && (Alive(grandchild) || root_.Entries() > 0); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_FALSE(Alive(grandchild)) << "the target's grandchild outlived gracecheck";
+  EXPECT_EQ(root_.Entries(), 0) << "the cluster dir outlived gracecheck";
+}
+
+// Without the watchdog (it was killed too): the postmaster dies with
+// gracecheck, and the next start removes the dir.
 TEST_F(PostgresTest, StaleClusterOfAKilledGracecheckIsRemoved) {
   const fs::path marker = root_.path() / "started";
-  // exec: the command itself gets with-db's parent-death signal (a grandchild
-  // of a SIGKILLed gracecheck would not; that is the reliability issue's).
+  // exec: the command itself gets with-db's parent-death signal.
   auto p = Subprocess::Start({.argv = {Gracecheck(), "with-db", "--", "sh", "-c",
                                        "touch " + marker.string() + "; exec sleep 30"},
-                              .env = {"GRACECHECK_TMPDIR=" + root_.path().string()}});
+                              .env = {"GRACECHECK_TMPDIR=" + root_.path().string(),
+                                      "GRACECHECK_NO_WATCHDOG=1"}});
   for (int i = 0; i < 3000 && !fs::exists(marker); ++i) std::this_thread::sleep_for(10ms);
   ASSERT_TRUE(fs::exists(marker));
   fs::remove(marker);

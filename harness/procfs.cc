@@ -1,9 +1,12 @@
 #include "procfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 namespace gracecheck {
 
@@ -21,6 +24,33 @@ std::string ReadProcFile(const std::string& path, std::size_t max) {
   ::close(fd);
   if (out.size() > max) out.resize(max);
   return out;
+}
+
+int KillProcessesWorkingIn(const std::string& dir) {
+  if (dir.empty() || dir == "/") return 0;
+  int killed = 0;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return 0;
+  while (dirent* e = ::readdir(proc)) {
+    const int pid = std::atoi(e->d_name);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    char buf[4096];
+    const std::string link = "/proc/" + std::string(e->d_name) + "/cwd";
+    const ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
+    if (n <= 0) continue;
+    std::string cwd(buf, static_cast<std::size_t>(n));
+    const std::string deleted = " (deleted)";
+    if (cwd.size() > deleted.size() &&
+        cwd.compare(cwd.size() - deleted.size(), deleted.size(), deleted) == 0) {
+      cwd.resize(cwd.size() - deleted.size());
+    }
+    if (cwd == dir || (cwd.size() > dir.size() && cwd.compare(0, dir.size(), dir) == 0 &&
+                       cwd[dir.size()] == '/')) {
+      if (::kill(pid, SIGKILL) == 0) ++killed;
+    }
+  }
+  ::closedir(proc);
+  return killed;
 }
 
 }  // namespace gracecheck

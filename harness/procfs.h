@@ -13,4 +13,10 @@ namespace gracecheck {
 // The file's contents (at most `max` bytes); empty if it cannot be read.
 std::string ReadProcFile(const std::string& path, std::size_t max = 1 << 20);
 
+// SIGKILLs every process whose working directory is `dir` or below it, and
+// returns how many there were. PostgreSQL's processes all run in their data
+// dir, and each child calls setsid(), so a signal to the postmaster's group
+// misses them; this finds a backend or logger that outlived its postmaster.
+int KillProcessesWorkingIn(const std::string& dir);
+
 }  // namespace gracecheck

@@ -18,7 +18,8 @@
 namespace gracecheck::watchdog {
 
 // Call first thing in main, before any thread is created. Returns false if
-// the watchdog could not be started (gracecheck then works without it).
+// the watchdog could not be started (gracecheck then works without it) or
+// GRACECHECK_NO_WATCHDOG=1.
 bool Start();
 void WatchGroup(pid_t pgid);
 void ForgetGroup(pid_t pgid);

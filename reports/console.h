@@ -1,29 +1,30 @@
 // The console report: one run, judged, for a person at a terminal or in a CI
 // log. A header (scenario, target, seed, start time), every check with a
 // ✓/✗, what it expected and observed, the evidence of each failure, then the
-// run in figures (requests by outcome and latency before and after the
-// signal, time from signal to exit, threads and database sessions at chosen
-// moments) and a PASS/FAIL verdict line. Every figure comes from Summarize()
-// (harness/summary.h).
+// run in figures (figures.h: requests by outcome and latency before and after
+// the signal, time from signal to exit, threads and database sessions at
+// chosen moments) and a PASS/FAIL verdict line.
+//
+// Like every renderer it reads the JSON report (report_view.h): `gracecheck
+// run` prints each run's JSON as it finishes, `gracecheck report --console`
+// prints a saved report's runs.
 //
 // Threading: a pure rendering of read-only inputs; writes only to `out`.
 #pragma once
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
-#include <vector>
 
-#include "checks.h"
-#include "timeline.h"
+#include "report_view.h"
 
 namespace gracecheck {
 
 // `color`: ANSI colors (the CLI passes false when NO_COLOR is set or the
 // output is not a TTY).
-void PrintConsoleReport(FILE* out, const Timeline& tl, const std::vector<CheckResult>& checks,
-                        bool color);
-
-// The same report as a string.
-std::string ConsoleReport(const Timeline& tl, const std::vector<CheckResult>& checks, bool color);
+std::string ConsoleReport(const RunView& run, bool color);
+// `run`: one element of the JSON report's "runs".
+std::string ConsoleReport(const nlohmann::json& run, bool color);
+void PrintConsoleReport(FILE* out, const nlohmann::json& run, bool color);
 
 }  // namespace gracecheck

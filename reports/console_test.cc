@@ -1,4 +1,5 @@
-// The console report against golden files, and its color switch.
+// The console report against golden files (rendered from the JSON report,
+// the same as before the renderers read JSON), and its color switch.
 #include "console.h"
 
 #include <gtest/gtest.h>
@@ -6,13 +7,15 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "json.h"
 #include "report_fixture.h"
 
 namespace gracecheck {
 namespace {
 
+// The console renders a run of the JSON report, as `gracecheck run` does.
 std::string Render(const Timeline& tl, bool color) {
-  return ConsoleReport(tl, RunChecks(tl, testing::FixtureExpectations()), color);
+  return ConsoleReport(testing::RunJsonOf(tl), color);
 }
 
 TEST(ConsoleReportTest, PassingRunMatchesGolden) {
@@ -45,24 +48,24 @@ TEST(ConsoleReportTest, NoSecretFromTheTargetLog) {
 }
 
 TEST(ConsoleReportTest, PrintWritesTheReport) {
-  const Timeline tl = testing::PassingRun();
-  const std::vector<CheckResult> checks = RunChecks(tl, testing::FixtureExpectations());
+  const nlohmann::json run = testing::RunJsonOf(testing::PassingRun());
   char* buffer = nullptr;
   std::size_t size = 0;
   FILE* out = open_memstream(&buffer, &size);
   ASSERT_NE(out, nullptr) << "open_memstream failed";
-  PrintConsoleReport(out, tl, checks, false);
+  PrintConsoleReport(out, run, false);
   std::fclose(out);
   const std::string printed(buffer, size);
   std::free(buffer);
-  EXPECT_EQ(printed, ConsoleReport(tl, checks, false));
+  EXPECT_EQ(printed, ConsoleReport(run, false));
 }
 
 TEST(ConsoleReportTest, RunWithoutLoadOrFault) {
   Timeline tl;
   tl.scenario = "idle";
   tl.target_name = "t";
-  const std::string text = ConsoleReport(tl, RunChecks(tl, Expectations{}), false);
+  const std::string text = ConsoleReport(
+      AsReadBack(ReportJson({{&tl, RunChecks(tl, Expectations{})}}))["runs"][0], false);
   EXPECT_NE(text.find("requests      none"), std::string::npos) << text;
   EXPECT_NE(text.find("no fault delivered; the target was still running"), std::string::npos)
       << text;

@@ -2,12 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <algorithm>
 #include <regex>
-#include <stdexcept>
 
+#include "report_files.h"
+#include "request_series.h"
 #include "subprocess.h"
 #include "summary.h"
 
@@ -70,8 +69,11 @@ json Faults(const Timeline& tl) {
   json j = json::array();
   for (const FaultRecord& f : tl.faults) {
     j.push_back({{"name", f.name},
-                 {"signal", SignalName(f.signal)},
+                 {"action", f.action},
+                 {"signal", f.signal == 0 ? json(nullptr) : json(SignalName(f.signal))},
                  {"signal_number", f.signal},
+                 {"deliveries", f.deliveries},
+                 {"detail", f.detail.empty() ? json(nullptr) : json(f.detail)},
                  {"to_group", f.to_group},
                  {"scheduled_ms", Ms(f.scheduled)},
                  {"delivered_ms", Ms(f.delivered)},
@@ -96,6 +98,78 @@ json ProcessEvents(const Timeline& tl) {
   return j;
 }
 
+// Requests per bucket (request_series.h): started and finished by outcome,
+// and the most in flight, as rows under named columns like the samples.
+void AddRequestSeries(const Timeline& tl, json* series) {
+  const RequestSeries rs = BucketRequests(tl);
+  json outcome_columns = {"t_ms"};
+  for (int i = 0; i < kOutcomeCount; ++i)
+    outcome_columns.push_back(OutcomeName(static_cast<Outcome>(i)));
+  json started = json::array();
+  json finished = json::array();
+  json in_flight = json::array();
+  for (const RequestBucket& b : rs.buckets) {
+    json s = {Ms(b.t)};
+    json f = {Ms(b.t)};
+    for (std::size_t i = 0; i < b.started.size(); ++i) {
+      s.push_back(b.started[i]);
+      f.push_back(b.finished[i]);
+    }
+    started.push_back(std::move(s));
+    finished.push_back(std::move(f));
+    in_flight.push_back({Ms(b.t), b.in_flight_max});
+  }
+  const json width = Ms(rs.bucket);
+  (*series)["requests_started"] = {
+      {"bucket_ms", width}, {"columns", outcome_columns}, {"rows", started}};
+  (*series)["requests_finished"] = {
+      {"bucket_ms", width}, {"columns", outcome_columns}, {"rows", finished}};
+  (*series)["requests_in_flight"] = {
+      {"bucket_ms", width}, {"columns", {"t_ms", "max"}}, {"rows", in_flight}};
+}
+
+// The first refused connection attempt: the listener was closed by then.
+Nanos FirstRefused(const Timeline& tl) {
+  Nanos t = kNever;
+  for (const RequestRecord& r : tl.requests) {
+    if (r.outcome == Outcome::kRefused && r.done != kNever && (t == kNever || r.done < t))
+      t = r.done;
+  }
+  return t;
+}
+
+// The last complete response (ok or http_error).
+Nanos LastResponse(const Timeline& tl) {
+  Nanos t = kNever;
+  for (const RequestRecord& r : tl.requests) {
+    if ((r.outcome == Outcome::kOk || r.outcome == Outcome::kHttpError) && r.done != kNever) {
+      t = std::max(t, r.done);
+    }
+  }
+  return t;
+}
+
+// The first database sample, after the first fault (after the load when no
+// fault was delivered), from which on the run's database shows no session:
+// the pool was closed (or its last connection ended) before it. kNever when
+// sessions remain in the last sample, or there never was one.
+Nanos DbPoolClosed(const Timeline& tl) {
+  const Nanos from = tl.first_fault != kNever ? tl.first_fault : tl.load_end;
+  if (from == kNever) return kNever;
+  bool had_sessions = false;
+  Nanos closed = kNever;
+  for (const DbSample& s : tl.db_samples) {
+    had_sessions = had_sessions || s.total() > 0;
+    if (s.t < from) continue;
+    if (s.total() > 0) {
+      closed = kNever;
+    } else if (closed == kNever) {
+      closed = s.t;
+    }
+  }
+  return had_sessions ? closed : kNever;
+}
+
 json Series(const Timeline& tl) {
   json proc_rows = json::array();
   for (const ProcSample& s : tl.proc_samples) {
@@ -105,11 +179,14 @@ json Series(const Timeline& tl) {
   for (const DbSample& s : tl.db_samples) {
     db_rows.push_back({Ms(s.t), s.active, s.idle, s.idle_in_transaction, s.other});
   }
-  return {{"proc_samples",
-           {{"columns", {"t_ms", "threads", "fds", "rss_kb", "children"}}, {"rows", proc_rows}}},
-          {"db_samples",
-           {{"columns", {"t_ms", "active", "idle", "idle_in_transaction", "other"}},
-            {"rows", db_rows}}}};
+  json series = {
+      {"proc_samples",
+       {{"columns", {"t_ms", "threads", "fds", "rss_kb", "children"}}, {"rows", proc_rows}}},
+      {"db_samples",
+       {{"columns", {"t_ms", "active", "idle", "idle_in_transaction", "other"}},
+        {"rows", db_rows}}}};
+  AddRequestSeries(tl, &series);
+  return series;
 }
 
 json DbSessions(const Timeline& tl) {
@@ -154,7 +231,10 @@ json RunJson(const RunReport& run) {
                      {"load_end", Ms(tl.load_end)},
                      {"first_fault", Ms(tl.first_fault)},
                      {"exited", Ms(tl.exited)},
-                     {"db_sessions_gone", Ms(tl.db_sessions_gone)}};
+                     {"db_sessions_gone", Ms(tl.db_sessions_gone)},
+                     {"first_refused", Ms(FirstRefused(tl))},
+                     {"last_response", Ms(LastResponse(tl))},
+                     {"db_pool_closed", Ms(DbPoolClosed(tl))}};
   j["exit"] = {{"exited", tl.exited != kNever},
                {"status", tl.exited != kNever ? json(FormatExitStatus(tl.exit_signaled,
                                                                       tl.exit_code, tl.exit_signal))
@@ -210,28 +290,34 @@ json RunJson(const RunReport& run) {
   return j;
 }
 
-json ReportJson(const std::vector<RunReport>& runs) {
+json ReportJsonOfRuns(json runs) {
   json j;
   j["schema"] = kReportSchema;
   j["gracecheck_version"] = GRACECHECK_VERSION;
   j["time_unit"] = "ms";
-  json list = json::array();
-  for (const RunReport& r : runs) list.push_back(RunJson(r));
-  j["runs"] = std::move(list);
+  j["runs"] = std::move(runs);
   return j;
 }
 
-void WriteJsonReport(const std::string& path, const std::vector<RunReport>& runs) {
+json ReportJson(const std::vector<RunReport>& runs) {
+  json list = json::array();
+  for (const RunReport& r : runs) list.push_back(RunJson(r));
+  return ReportJsonOfRuns(std::move(list));
+}
+
+std::string JsonReportText(const json& report) {
   // Invalid UTF-8 from the target (log tail, queries) is replaced, never fatal.
-  const std::string text =
-      ReportJson(runs).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (out) out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  if (out) out.flush();
-  if (!out) {
-    throw std::runtime_error(
-        fmt::format("cannot write the JSON report to {}: {}", path, std::strerror(errno)));
-  }
+  return report.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+json AsReadBack(const json& report) { return json::parse(JsonReportText(report)); }
+
+void WriteJsonReport(const std::string& path, const json& report) {
+  WriteReportFile(path, JsonReportText(report), "the JSON report");
+}
+
+void WriteJsonReport(const std::string& path, const std::vector<RunReport>& runs) {
+  WriteJsonReport(path, ReportJson(runs));
 }
 
 }  // namespace gracecheck

@@ -33,9 +33,20 @@ constexpr const char* kReportSchema = "gracecheck/report/v1";
 nlohmann::json ReportJson(const std::vector<RunReport>& runs);
 // One element of "runs".
 nlohmann::json RunJson(const RunReport& run);
+// The report around elements of "runs" made earlier (one RunJson per run, as
+// `gracecheck run` goes).
+nlohmann::json ReportJsonOfRuns(nlohmann::json runs);
 
-// Writes ReportJson(runs), indented, to `path`; throws std::runtime_error
-// naming the path when it cannot.
+// The report as written to a file: indented, invalid UTF-8 replaced.
+std::string JsonReportText(const nlohmann::json& report);
+// The report (or any part of it) as a reader gets it back from the file:
+// invalid UTF-8 replaced, numbers as they print. `gracecheck run` renders
+// this, so that it shows exactly what `gracecheck report RESULT.json` would.
+nlohmann::json AsReadBack(const nlohmann::json& report);
+
+// Write JsonReportText to `path`; throw std::runtime_error naming the path
+// when they cannot.
+void WriteJsonReport(const std::string& path, const nlohmann::json& report);
 void WriteJsonReport(const std::string& path, const std::vector<RunReport>& runs);
 
 // Masks passwords in URLs (postgres://user:secret@host → postgres://user:***@host)

@@ -1,10 +1,16 @@
 #include "report_fixture.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include "checks.h"
+#include "json.h"
 
 namespace gracecheck::testing {
 
@@ -188,6 +194,56 @@ Expectations FixtureExpectations() {
   e.threads = ThreadExpectation{2, 2};
   e.writes = WritesExpectation{};
   return e;
+}
+
+nlohmann::json RunJsonOf(const Timeline& tl) {
+  nlohmann::json report = ReportJson({{&tl, RunChecks(tl, FixtureExpectations())}});
+  return AsReadBack(report)["runs"][0];
+}
+
+nlohmann::json FixtureReport() {
+  const Timeline pass = PassingRun();
+  const Timeline fail = FailingRun();
+  nlohmann::json report = ReportJson({{&pass, RunChecks(pass, FixtureExpectations())},
+                                      {&fail, RunChecks(fail, FixtureExpectations())}});
+  report["gracecheck_version"] = "(version)";
+  return AsReadBack(report);
+}
+
+std::string ReadTestdata(const std::string& name) {
+  const std::string path = std::string(GRACECHECK_REPORTS_TESTDATA) + "/" + name;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int Xmllint(const std::string& args, const std::string& document, std::string* output) {
+  char path[] = "/tmp/gracecheck-xmllint-XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) {
+    ADD_FAILURE() << "mkstemp failed";
+    return -1;
+  }
+  ::close(fd);
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << document;
+  }
+  const std::string command = std::string(GRACECHECK_XMLLINT) + " " + args + " " + path + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "cannot run " << command;
+    std::remove(path);
+    return -1;
+  }
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+    output->append(buffer, n);
+  const int status = ::pclose(pipe);
+  std::remove(path);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 void ExpectGolden(const std::string& name, const std::string& actual) {

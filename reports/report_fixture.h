@@ -8,6 +8,7 @@
 // Threading: test-only; single-threaded.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "scenario.h"
@@ -23,6 +24,22 @@ Timeline PassingRun();
 Timeline FailingRun();
 // The expectations both are judged against.
 Expectations FixtureExpectations();
+
+// One run judged against FixtureExpectations(), as an element of the JSON
+// report's "runs" read back from its file (NormalizedReport).
+nlohmann::json RunJsonOf(const Timeline& tl);
+// The JSON report of PassingRun() and FailingRun(), as read back from its
+// file, with "(version)" for the gracecheck version (goldens outlive
+// releases).
+nlohmann::json FixtureReport();
+
+// The contents of reports/testdata/`name`; fails the test when missing.
+std::string ReadTestdata(const std::string& name);
+
+// Runs xmllint (GRACECHECK_XMLLINT) with `args` on `document` (written to a
+// temp file); returns its exit status and appends what it printed to
+// `output`. `--noout` checks well-formedness, `--schema X.xsd` validates.
+int Xmllint(const std::string& args, const std::string& document, std::string* output);
 
 // Compares `actual` with reports/testdata/`name`; with
 // GRACECHECK_UPDATE_GOLDEN set, rewrites the file instead.

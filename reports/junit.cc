@@ -1,0 +1,120 @@
+#include "junit.h"
+
+#include <fmt/format.h>
+
+#include <iterator>
+#include <map>
+#include <utility>
+
+#include "figures.h"
+#include "markup.h"
+
+namespace gracecheck {
+
+namespace {
+
+std::string Attr(std::string_view text) { return EscapeXml(text, /*attribute=*/true); }
+
+// Seconds with millisecond precision, as JUnit's time attributes want them.
+std::string Seconds(Nanos d) {
+  return fmt::format("{:.3f}", d <= 0 ? 0.0 : static_cast<double>(d) / 1e9);
+}
+
+// Ant's timestamp: ISO 8601 without a zone (ours is UTC).
+std::string Timestamp(const RunView& run) {
+  return FormatUnixMillis(run.epoch_unix_ms).substr(0, 19);
+}
+
+// JUnit wants names: a report that lacks one (hand-made, truncated) still
+// validates.
+std::string NameOr(const std::string& name) { return name.empty() ? "unnamed" : name; }
+
+// "sigterm-mid-load (refapi)", and ", run 2" when the same pair ran again.
+std::vector<std::string> SuiteNames(const ReportView& report) {
+  std::map<std::pair<std::string, std::string>, int> total, seen;
+  for (const RunView& r : report.runs) ++total[{r.scenario, r.target}];
+  std::vector<std::string> names;
+  for (const RunView& r : report.runs) {
+    const int n = ++seen[{r.scenario, r.target}];
+    names.push_back(total[{r.scenario, r.target}] > 1
+                        ? fmt::format("{} ({}, run {})", NameOr(r.scenario), NameOr(r.target), n)
+                        : fmt::format("{} ({})", NameOr(r.scenario), NameOr(r.target)));
+  }
+  return names;
+}
+
+Nanos RunTime(const RunView& r) {
+  const Nanos last = r.LastMoment();
+  if (last == kNever) return 0;
+  return last - (r.spawned == kNever ? 0 : r.spawned);
+}
+
+}  // namespace
+
+std::string JunitReport(const ReportView& report) {
+  std::string out;
+  auto it = std::back_inserter(out);
+  int tests = 0;
+  int failures = 0;
+  Nanos time = 0;
+  for (const RunView& r : report.runs) {
+    tests += static_cast<int>(r.checks.size());
+    failures += r.FailedChecks();
+    time += RunTime(r);
+  }
+  fmt::format_to(it, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  fmt::format_to(it,
+                 "<testsuites name=\"gracecheck\" tests=\"{}\" failures=\"{}\" errors=\"0\" "
+                 "time=\"{}\">\n",
+                 tests, failures, Seconds(time));
+  const std::vector<std::string> names = SuiteNames(report);
+  for (std::size_t i = 0; i < report.runs.size(); ++i) {
+    const RunView& r = report.runs[i];
+    fmt::format_to(
+        it,
+        "  <testsuite name=\"{}\" package=\"{}\" id=\"{}\" tests=\"{}\" failures=\"{}\" "
+        "errors=\"0\" skipped=\"0\" time=\"{}\" timestamp=\"{}\" hostname=\"localhost\">\n",
+        Attr(names[i]), Attr(NameOr(r.scenario)), i, r.checks.size(), r.FailedChecks(),
+        Seconds(RunTime(r)), Timestamp(r));
+    fmt::format_to(it, "    <properties>\n");
+    const std::pair<const char*, std::string> properties[] = {
+        {"scenario", r.scenario},
+        {"target", r.target},
+        {"seed", std::to_string(r.seed)},
+        {"started", r.epoch},
+        {"target_pid", std::to_string(r.target_pid)},
+        {"verdict", r.passed ? "pass" : "fail"},
+        {"gracecheck_version", report.gracecheck_version},
+    };
+    for (const auto& [name, value] : properties) {
+      fmt::format_to(it, "      <property name=\"{}\" value=\"{}\"/>\n", name, Attr(value));
+    }
+    fmt::format_to(it, "    </properties>\n");
+    for (const CheckResult& c : r.checks) {
+      fmt::format_to(it, "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
+                     Attr(NameOr(r.scenario)), Attr(NameOr(c.name)));
+      if (c.passed) {
+        fmt::format_to(it, "/>\n");
+        continue;
+      }
+      std::string body = fmt::format("expected: {}\nobserved: {}\n", c.expected, c.observed);
+      if (!c.evidence.empty()) body += "evidence:\n";
+      for (const std::string& line : c.evidence) body += "  " + line + "\n";
+      fmt::format_to(it,
+                     ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
+                     Attr(c.name), Attr(fmt::format("{} (expected {})", c.observed, c.expected)),
+                     EscapeXml(body));
+    }
+    std::string figures;
+    for (const Figure& f : KeyFigures(r)) figures += fmt::format("{:<13} {}\n", f.label, f.text);
+    fmt::format_to(it, "    <system-out>{}</system-out>\n", EscapeXml(figures));
+    fmt::format_to(it, "    <system-err>{}</system-err>\n", EscapeXml(r.target_log_tail));
+    fmt::format_to(it, "  </testsuite>\n");
+  }
+  fmt::format_to(it, "</testsuites>\n");
+  return out;
+}
+
+std::string JunitReport(const nlohmann::json& report) { return JunitReport(ReadReport(report)); }
+
+}  // namespace gracecheck

@@ -1,0 +1,138 @@
+#include "markdown.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+
+#include "figures.h"
+#include "json.h"
+#include "markup.h"
+
+namespace gracecheck {
+
+namespace {
+
+constexpr const char* kPass = "✅";
+constexpr const char* kFail = "❌";
+
+std::string Cell(std::string_view text) { return EscapeMarkdownCell(text); }
+
+// A code fence longer than any run of backticks in `text`.
+std::string Fence(const std::string& text) {
+  std::size_t longest = 0;
+  std::size_t run = 0;
+  for (char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  return std::string(std::max<std::size_t>(3, longest + 1), '`');
+}
+
+std::string CodeBlock(const std::string& text) {
+  std::string body = text;
+  if (!body.empty() && body.back() != '\n') body += '\n';
+  const std::string fence = Fence(body);
+  return fence + "text\n" + CleanText(body) + fence + "\n";
+}
+
+std::string ChecksText(const RunView& r) {
+  const int n = static_cast<int>(r.checks.size());
+  const int failed = r.FailedChecks();
+  if (failed == 0) return fmt::format("{} passed", n);
+  return fmt::format("{} of {} failed", failed, n);
+}
+
+// "exit 0 after 189.8ms"; "no exit".
+std::string ExitText(const RunView& r) {
+  if (r.exited == kNever) return "no exit (killed by gracecheck)";
+  if (r.summary.fault_to_exit == kNever) return r.exit_status;
+  return fmt::format("{} after {}", r.exit_status, FormatMillis(r.summary.fault_to_exit));
+}
+
+std::string Latency(const LatencySummary& l) {
+  if (l.count == 0) return "–";
+  return fmt::format("{} · {} · {} · {}", FormatMillis(l.p50), FormatMillis(l.p90),
+                     FormatMillis(l.p99), FormatMillis(l.max));
+}
+
+void Run(const RunView& r, std::string* out) {
+  auto it = std::back_inserter(*out);
+  fmt::format_to(it, "### {} {}\n\n", r.passed ? kPass : kFail, Cell(RunTitle(r)));
+  fmt::format_to(it, "seed `{}` · started {} · pid {}\n\n", r.seed, Cell(r.epoch), r.target_pid);
+
+  fmt::format_to(it, "| | check | observed | expected |\n| :---: | --- | --- | --- |\n");
+  for (const CheckResult& c : r.checks) {
+    fmt::format_to(it, "| {} | `{}` | {} | {} |\n", c.passed ? kPass : kFail, c.name,
+                   Cell(c.observed), Cell(c.expected));
+  }
+  fmt::format_to(it, "\n");
+  for (const CheckResult& c : r.checks) {
+    if (c.passed || c.evidence.empty()) continue;
+    std::string lines;
+    for (const std::string& line : c.evidence) lines += line + "\n";
+    fmt::format_to(it, "**{} `{}`**\n\n{}\n", kFail, c.name, CodeBlock(lines));
+  }
+
+  const Summary& s = r.summary;
+  if (s.all.total > 0) {
+    fmt::format_to(it,
+                   "| requests | before the signal | after the signal |\n| --- | ---: | ---: |\n");
+    for (int i = 0; i < kOutcomeCount; ++i) {
+      const Outcome o = static_cast<Outcome>(i);
+      if (s.before.count(o) == 0 && s.after.count(o) == 0) continue;
+      fmt::format_to(it, "| {} | {} | {} |\n", OutcomeName(o), s.before.count(o), s.after.count(o));
+    }
+    fmt::format_to(it, "| **total** | **{}** | **{}** |\n", s.before.total, s.after.total);
+    fmt::format_to(it, "| **dropped** | **{}** | **{}** |\n", s.before.dropped, s.after.dropped);
+    fmt::format_to(it, "| latency of ok: p50 · p90 · p99 · max | {} | {} |\n\n",
+                   Latency(s.before.latency), Latency(s.after.latency));
+  } else {
+    fmt::format_to(it, "No request was sent.\n\n");
+  }
+  fmt::format_to(it, "- **signal → exit:** {}\n", Cell(SignalToExitText(r)));
+  fmt::format_to(it, "- **threads:** {}\n", Cell(ThreadsText(r)));
+  fmt::format_to(it, "- **DB sessions:** {}\n\n", Cell(DbSessionsText(r)));
+
+  if (!r.passed && !r.target_log_tail.empty()) {
+    fmt::format_to(it, "<details><summary>{}'s last output lines</summary>\n\n{}\n</details>\n\n",
+                   EscapeXml(r.target), CodeBlock(r.target_log_tail));
+  }
+}
+
+}  // namespace
+
+std::string MarkdownReport(const ReportView& report) {
+  std::string out;
+  auto it = std::back_inserter(out);
+  const int runs = static_cast<int>(report.runs.size());
+  const int failed = static_cast<int>(std::count_if(report.runs.begin(), report.runs.end(),
+                                                    [](const RunView& r) { return !r.passed; }));
+  if (failed == 0) {
+    fmt::format_to(it, "## {} gracecheck: {} {} passed\n\n", kPass, runs,
+                   runs == 1 ? "run" : "runs");
+  } else {
+    fmt::format_to(it, "## {} gracecheck: {} of {} {} failed\n\n", kFail, failed, runs,
+                   runs == 1 ? "run" : "runs");
+  }
+  fmt::format_to(it,
+                 "| run | verdict | checks | requests before / after the signal | dropped | "
+                 "signal → exit |\n| --- | :---: | --- | ---: | ---: | --- |\n");
+  for (const RunView& r : report.runs) {
+    fmt::format_to(it, "| {} | {} {} | {} | {} / {} | {} | {} |\n", Cell(RunTitle(r)),
+                   r.passed ? kPass : kFail, r.passed ? "pass" : "fail", ChecksText(r),
+                   r.summary.before.total, r.summary.after.total, r.summary.all.dropped,
+                   Cell(ExitText(r)));
+  }
+  fmt::format_to(it, "\n");
+  for (const RunView& r : report.runs) Run(r, &out);
+  fmt::format_to(it, "<sub>gracecheck {} · {}</sub>\n", Cell(report.gracecheck_version),
+                 kReportSchema);
+  return out;
+}
+
+std::string MarkdownReport(const nlohmann::json& report) {
+  return MarkdownReport(ReadReport(report));
+}
+
+}  // namespace gracecheck
