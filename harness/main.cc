@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "checks.h"
+#include "compare.h"
 #include "console.h"
 #include "exit_codes.h"
 #include "interrupt.h"
@@ -111,7 +112,7 @@ std::map<std::string, std::string> BuiltBinaries() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return out;
-  for (const char* name : {"refapi"}) {
+  for (const char* name : {"refapi", "go-article", "go-fixed"}) {
     const fs::path candidate = self.parent_path() / name;
     if (::access(candidate.c_str(), X_OK) == 0) out[name] = candidate.string();
   }
@@ -187,6 +188,7 @@ struct List {
 
 // gracecheck run SCENARIO... [--target NAME=CMD]... [--repeat N] [--seed S] ...
 struct RunCommand {
+  bool compare = false;  // gracecheck compare: at least two targets, and the side-by-side table
   std::vector<std::string> files;
   std::vector<std::string> targets;
   std::vector<std::string> bins;
@@ -268,6 +270,10 @@ struct RunCommand {
       PrintErrors(errors);
       return kExitUsage;
     }
+    if (compare && overrides.size() < 2) {
+      Error("compare needs at least two --target NAME=CMD (e.g. --target a='{refapi} ...')");
+      return kExitUsage;
+    }
 
     const std::uint64_t base_seed = seed ? *seed : std::random_device{}();
     TempOrKeptDir out(out_dir);
@@ -341,7 +347,15 @@ struct RunCommand {
       }
     }
     const ReportFiles outputs = OutputFiles();
-    WriteReportFiles(ReportJsonOfRuns(std::move(runs)), outputs);
+    nlohmann::json report = ReportJsonOfRuns(std::move(runs));
+    if (compare) {
+      const CompareTable table = BuildCompareTable(ReadReport(report));
+      report["compare"] = CompareJson(table);
+      fmt::print("\nSide by side ({} run{} per scenario and target):\n{}", repeat,
+                 repeat == 1 ? "" : "s", CompareText(table));
+      std::fflush(stdout);
+    }
+    WriteReportFiles(report, outputs);
     for (const std::string* path :
          {&outputs.html, &outputs.markdown, &outputs.junit, &outputs.json}) {
       if (!path->empty()) fmt::print(stderr, "gracecheck: wrote {}\n", *path);
@@ -443,6 +457,8 @@ int Main(int argc, char** argv) {
   CLI::App app{"gracecheck: proves that HTTP API servers backed by PostgreSQL shut down gracefully"};
   app.require_subcommand(1);
   RunCommand run;
+  RunCommand compare;
+  compare.compare = true;
   Validate validate;
   List list;
   WithDb with_db;
@@ -453,6 +469,8 @@ int Main(int argc, char** argv) {
        [&](CLI::App& a) { run.Setup(a); }, [&] { return run.Run(); }},
       {"report", "render a saved JSON report as HTML, JUnit, Markdown or console text",
        [&](CLI::App& a) { report.Setup(a); }, [&] { return report.Run(); }},
+      {"compare", "run scenarios against several targets and compare them side by side",
+       [&](CLI::App& a) { compare.Setup(a); }, [&] { return compare.Run(); }},
       {"validate", "check scenario files without running them",
        [&](CLI::App& a) { validate.Setup(a); }, [&] { return validate.Run(); }},
       {"list", "list the scenarios in a directory", [&](CLI::App& a) { list.Setup(a); },

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -89,7 +90,7 @@ class RunTest : public ::testing::Test {
     MakeTmp();
     const fs::path json = dir_ / "report.json";
     fs::remove(json);
-    args.insert(args.begin(), "run");
+    if (args.empty() || args[0] != "compare") args.insert(args.begin(), "run");
     args.push_back("--json");
     args.push_back(json.string());
     auto p = Start(args);
@@ -190,6 +191,29 @@ TEST_F(RunTest, TargetThatExitsAtOnceFailsRequestsDropped) {
   const nlohmann::json& dropped = Check(r.report, "requests.dropped");
   EXPECT_FALSE(dropped.value("passed", true)) << Describe(r);
   EXPECT_FALSE(dropped.value("evidence", nlohmann::json::array()).empty()) << dropped.dump(2);
+}
+
+// compare: the buggy target is told apart from the correct one, in the table.
+TEST_F(RunTest, CompareTellsABuggyTargetFromACorrectOne) {
+  const std::string base = "{refapi} --listen 127.0.0.1:{port} --db {database_url} --pool 16";
+  CliResult r = Run({"compare", "scenarios/sigterm-mid-load.yaml", "--target", "good=" + base,
+                     "--target", "abrupt=" + base + " --bug=exit-immediately"});
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  ASSERT_TRUE(r.report.contains("compare")) << Describe(r);
+  const nlohmann::json& table = r.report["compare"];
+  EXPECT_EQ(table["targets"], nlohmann::json({"good", "abrupt"}));
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& row : table["rows"]) rows[row["row"].get<std::string>()] = row["targets"];
+  ASSERT_TRUE(rows.count("requests.dropped")) << table.dump(2);
+  EXPECT_FALSE(rows["requests.dropped"]["good"]["failed"].get<bool>()) << table.dump(2);
+  EXPECT_TRUE(rows["requests.dropped"]["abrupt"]["failed"].get<bool>()) << table.dump(2);
+  EXPECT_FALSE(rows["requests.dropped"]["abrupt"].value("evidence", "").empty());
+  EXPECT_EQ(rows["all checks passed"]["good"]["value"], "1/1 runs");
+  EXPECT_EQ(rows["all checks passed"]["abrupt"]["value"], "0/1 runs");
+  EXPECT_NE(r.out.find("Side by side"), std::string::npos) << r.out;
+
+  CliResult one = Run({"compare", "scenarios/sigterm-idle.yaml", "--target", "only=" + base});
+  EXPECT_EQ(one.status.ToString(), "exit 2") << Describe(one);
 }
 
 TEST_F(RunTest, InvalidScenarioIsExit2WithPosition) {

@@ -1,5 +1,7 @@
 #include "markdown.h"
 
+#include "compare.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -132,7 +134,16 @@ std::string MarkdownReport(const ReportView& report) {
 }
 
 std::string MarkdownReport(const nlohmann::json& report) {
-  return MarkdownReport(ReadReport(report));
+  const ReportView view = ReadReport(report);
+  std::string out = MarkdownReport(view);
+  // A compare report: the side-by-side table after the headline.
+  if (report.contains("compare")) {
+    const std::size_t end_of_headline = out.find("\n\n");
+    const std::string table =
+        "\n### Side by side\n" + CompareMarkdown(BuildCompareTable(view)) + "\n";
+    out.insert(end_of_headline == std::string::npos ? out.size() : end_of_headline + 1, table);
+  }
+  return out;
 }
 
 }  // namespace gracecheck
