@@ -356,7 +356,9 @@ void FaultScheduler::Loop() {
   std::lock_guard<std::mutex> lock(mu_);
   for (std::size_t i = 0; i < faults_.size(); ++i) {
     if (done_[i]) continue;
-    if (faults_[i].if_running) {
+    // A load change has nothing to act on once the run is over (the load
+    // ends with it), like a fault meant only for a running target.
+    if (faults_[i].if_running || faults_[i].action == ActionKind::kLoad) {
       records_[i].skipped = true;
     } else if (records_[i].error.empty()) {
       records_[i].error = "the run ended before its trigger was met";

@@ -251,9 +251,14 @@ TEST(FaultSchedulerTest, LiveTriggerFiresWhenTheStateGetsThere) {
 
 TEST(FaultSchedulerTest, RunEndingBeforeTheTriggerIsRecorded) {
   FakeTarget t;
-  auto r = Schedule({Send(AtTime{Duration(10s)}, SIGTERM)}, &t, {}, 20ms);
+  Fault stop_load = Send(AtTime{Duration(10s)}, 0);
+  stop_load.name = "stop";
+  stop_load.action = ActionKind::kLoad;
+  auto r = Schedule({Send(AtTime{Duration(10s)}, SIGTERM), stop_load}, &t, {}, 20ms);
   EXPECT_EQ(r[0].delivered, kNever);
   EXPECT_EQ(r[0].error, "the run ended before its trigger was met");
+  EXPECT_TRUE(r[1].skipped) << "a load change after the run has nothing to act on";
+  EXPECT_EQ(r[1].error, "");
 }
 
 }  // namespace
