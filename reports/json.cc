@@ -65,6 +65,18 @@ json Checks(const std::vector<CheckResult>& checks) {
   return j;
 }
 
+// Trigger met -> action delivered, over the faults that were delivered:
+// nearest-rank p50/p99 and the max (null when none was delivered).
+json FaultLag(const Timeline& tl) {
+  std::vector<Nanos> lags;
+  for (const FaultRecord& f : tl.faults) {
+    if (f.lag() != kNever) lags.push_back(f.lag());
+  }
+  if (lags.empty()) return nullptr;
+  const LatencySummary s = Percentiles(&lags);
+  return {{"count", s.count}, {"p50", Ms(s.p50)}, {"p99", Ms(s.p99)}, {"max", Ms(s.max)}};
+}
+
 json Faults(const Timeline& tl) {
   json j = json::array();
   for (const FaultRecord& f : tl.faults) {
@@ -245,6 +257,7 @@ json RunJson(const RunReport& run) {
                {"fault_to_exit_ms", Ms(s.fault_to_exit)},
                {"orphans", tl.orphans}};
   j["faults"] = Faults(tl);
+  j["fault_lag_ms"] = FaultLag(tl);
   j["process_events"] = ProcessEvents(tl);
   j["outcomes"] = {
       {"before_fault", Phase(s.before)}, {"after_fault", Phase(s.after)}, {"all", Phase(s.all)}};
