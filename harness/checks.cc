@@ -116,9 +116,15 @@ const ProcSample* LastProcSampleBeforeExit(const Timeline& tl) {
   return last;
 }
 
+// "GET /slow?ms=300" for a request of that kind, as the scenario wrote it.
+std::string KindOf(const RequestRecord& r, const Timeline& tl) {
+  return r.kind < tl.request_kinds.size() ? tl.request_kinds[r.kind]
+                                          : fmt::format("kind {}", r.kind);
+}
+
 std::string DropLine(const RequestRecord& r, const Timeline& tl) {
-  std::string line = fmt::format("request {} (kind {}) on connection {} reuse {}: {}, ", r.id,
-                                 r.kind, r.connection, r.reuse, OutcomeName(r.outcome));
+  std::string line = fmt::format("request {} ({}) on connection {} reuse {}: {}, ", r.id,
+                                 KindOf(r, tl), r.connection, r.reuse, OutcomeName(r.outcome));
   line += r.status != 0 ? fmt::format("status {}", r.status) : "no status";
   if (r.written != kNever) {
     line +=
@@ -136,6 +142,57 @@ std::string DropLine(const RequestRecord& r, const Timeline& tl) {
   if (r.has(RequestRecord::kWriteFailed)) line += " [write failed]";
   if (r.has(RequestRecord::kClosedBeforeWrite))
     line += " [sent on a new connection: the reused one was closed]";
+  return line;
+}
+
+bool IsIdleInTransaction(const std::string& state) {
+  return state.rfind("idle in transaction", 0) == 0;
+}
+
+// The server log's account of each session, by pid (a pid reused within the
+// run keeps its latest session).
+std::unordered_map<int, const DbSessionEnd*> EndsByPid(const Timeline& tl) {
+  std::unordered_map<int, const DbSessionEnd*> by_pid;
+  for (const DbSessionEnd& e : tl.db_session_ends) by_pid[e.pid] = &e;
+  return by_pid;
+}
+
+// When a session went away, as closely as the timeline knows: from the
+// server log's disconnection line (within kLogTimeError), else between its
+// last sighting and the next sample.
+struct SessionGone {
+  Nanos lower = kNever;  // still there at this moment
+  Nanos upper = kNever;  // gone by this one; kNever: still there in the last sample
+  Nanos at = kNever;     // the best single estimate
+  bool from_log = false;
+  bool unclean = false;  // the log says its client vanished, or the server ended it
+};
+
+SessionGone WhenGone(const DbSession& s, const Timeline& tl, const DbSessionEnd* end) {
+  SessionGone g;
+  if (end && end->ended != kNever) {
+    g.lower = end->ended - kLogTimeError;
+    g.upper = end->ended + kLogTimeError;
+    g.at = end->ended;
+    g.from_log = true;
+    g.unclean = end->client_vanished || end->terminated;
+    return g;
+  }
+  auto next = std::upper_bound(tl.db_samples.begin(), tl.db_samples.end(), s.last_seen,
+                               [](Nanos t, const DbSample& d) { return t < d.t; });
+  if (s.last_seen == kNever || next == tl.db_samples.end()) return g;
+  g.lower = s.last_seen;
+  g.upper = next->t;
+  g.at = next->t;
+  return g;
+}
+
+std::string RequestLine(const RequestRecord& r, const Timeline& tl) {
+  std::string line =
+      fmt::format("request {} ({}): {}", r.id, KindOf(r, tl), OutcomeName(r.outcome));
+  if (r.status != 0) line += fmt::format(" {}", r.status);
+  line +=
+      fmt::format(", written {}, done {}", FormatMoment(r.written, tl), FormatMoment(r.done, tl));
   return line;
 }
 
@@ -205,6 +262,58 @@ CheckResult CheckRequestsDropped(const Timeline& tl, const Expectations& e) {
   return c;
 }
 
+CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& e) {
+  CheckResult c;
+  c.name = "requests.lame_duck";
+  const Duration lame_duck = e.lame_duck.value_or(Duration::zero());
+  c.expected =
+      fmt::format("no connection refused within {} of the signal", FormatDuration(lame_duck));
+  if (tl.first_fault == kNever) {
+    c.passed = true;
+    c.observed = "not measurable: no signal was delivered";
+    return c;
+  }
+  const Nanos until = tl.first_fault + lame_duck.count();
+  int started = 0;
+  Nanos first_refused = kNever;
+  std::vector<const RequestRecord*> refused;
+  for (const RequestRecord& r : tl.requests) {
+    if (r.intended >= tl.first_fault && r.intended < until) ++started;
+    if (r.outcome != Outcome::kRefused || r.done == kNever || r.done < tl.first_fault) continue;
+    if (first_refused == kNever || r.done < first_refused) first_refused = r.done;
+    // A refusal the client saw before `until` happened at the server before it.
+    if (r.done < until) refused.push_back(&r);
+  }
+  const std::string first = first_refused == kNever
+                                ? "none refused at all"
+                                : fmt::format("the first refused {} after the signal",
+                                              FormatMillis(first_refused - tl.first_fault));
+  if (!refused.empty()) {
+    c.passed = false;
+    c.observed = fmt::format("{} refused within {} ({}; {} requests started in it)",
+                             Plural(static_cast<int>(refused.size()), "connection", "connections"),
+                             FormatDuration(lame_duck), first, started);
+  } else if (started == 0) {
+    c.passed = true;
+    c.observed = fmt::format("not measurable: no request started within {} of the signal ({})",
+                             FormatDuration(lame_duck), first);
+    return c;
+  } else {
+    c.passed = true;
+    c.observed = fmt::format("none refused within {} ({} requests started in it; {})",
+                             FormatDuration(lame_duck), started, first);
+  }
+  std::sort(refused.begin(), refused.end(),
+            [](const RequestRecord* a, const RequestRecord* b) { return a->done < b->done; });
+  std::vector<std::string> lines;
+  for (const RequestRecord* r : refused) {
+    lines.push_back(fmt::format("request {} ({}): connection refused at {}", r->id, KindOf(*r, tl),
+                                FormatMoment(r->done, tl)));
+  }
+  AddEvidence(&c.evidence, std::move(lines));
+  return c;
+}
+
 CheckResult CheckWritesLost(const Timeline& tl, const Expectations& e) {
   CheckResult c;
   c.name = "writes.lost";
@@ -258,10 +367,16 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
     if (tl.exited == kNever) {
       c.passed = false;
       c.observed = "still running (no fault was delivered)";
+    } else if (!tl.faults.empty()) {
+      // Faults were scripted and none went out: the target ended on its own,
+      // mid-run, which no graceful server does.
+      c.passed = false;
+      c.observed = fmt::format("{} at {}, on its own: before its first fault ({}) was delivered",
+                               status, FormatMoment(tl.exited, tl), tl.faults.front().name);
     } else {
       c.passed = ExitMatches(tl, e.exit);
       c.observed =
-          fmt::format("{} at {} (no fault was delivered)", status, FormatMoment(tl.exited, tl));
+          fmt::format("{} at {} (no fault was scripted)", status, FormatMoment(tl.exited, tl));
     }
   } else if (tl.exited == kNever) {
     c.passed = false;
@@ -460,12 +575,10 @@ CheckResult CheckDbOrphanedQueries(const Timeline& tl, const Expectations& expec
   CheckResult c;
   c.name = "db.orphaned_queries";
   const int allowed = expect.db_sessions.orphaned_queries;
-  c.expected =
-      allowed == 0
-          ? fmt::format("none active {} after the exit",
-                        FormatDuration(Duration(kOrphanedQuerySettle)))
-          : fmt::format("<= {} active {} after the exit", allowed,
-                        FormatDuration(Duration(kOrphanedQuerySettle)));
+  c.expected = allowed == 0 ? fmt::format("none active {} after the exit",
+                                          FormatDuration(Duration(kOrphanedQuerySettle)))
+                            : fmt::format("<= {} active {} after the exit", allowed,
+                                          FormatDuration(Duration(kOrphanedQuerySettle)));
   if (tl.exited == kNever) {
     c.passed = true;
     c.observed = "not measurable: the target did not exit (see process.exit)";
@@ -500,6 +613,225 @@ CheckResult CheckDbOrphanedQueries(const Timeline& tl, const Expectations& expec
                     FormatMillis(last_active - tl.exited));
   } else {
     c.observed = fmt::format("{} active after the exit", Plural(sessions, "session", "sessions"));
+  }
+  AddEvidence(&c.evidence, std::move(lines));
+  return c;
+}
+
+CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) {
+  CheckResult c;
+  c.name = "db.closed_before_drain";
+  const int allowed = e.db_sessions.closed_before_drain;
+  c.expected =
+      allowed == 0
+          ? std::string("no request served or in flight once the pool began closing")
+          : fmt::format("<= {} requests served or in flight once the pool began closing", allowed);
+  if (tl.first_fault == kNever) {
+    c.passed = true;
+    c.observed = "not measurable: no signal was delivered";
+    return c;
+  }
+  // The sessions the target closed itself after the first fault: by the
+  // log, a clean close (a client that vanished at its exit, or a session
+  // the server ended, was not closed by the target); without it, seen gone
+  // before the exit.
+  const auto ends = EndsByPid(tl);
+  int closed = 0;
+  bool all_from_log = true;
+  SessionGone first, last;
+  const DbSession* first_session = nullptr;
+  for (const DbSession& s : tl.db_sessions) {
+    auto it = ends.find(s.pid);
+    const SessionGone g = WhenGone(s, tl, it == ends.end() ? nullptr : it->second);
+    if (g.upper == kNever || g.upper <= tl.first_fault) continue;
+    if (g.from_log ? g.unclean : (tl.exited != kNever && g.upper > tl.exited)) continue;
+    ++closed;
+    all_from_log = all_from_log && g.from_log;
+    if (!first_session || g.upper < first.upper) {
+      first = g;
+      first_session = &s;
+    }
+    if (last.upper == kNever || g.upper > last.upper) {
+      last.upper = g.upper;
+      last.at = g.at;
+    }
+    last.lower = std::max(last.lower, g.lower);
+  }
+  if (closed == 0) {
+    c.passed = true;
+    c.observed =
+        "the target closed no session after the signal (none was open, or they ended "
+        "with the process)";
+    return c;
+  }
+
+  // Requests the server took (written) that show the pool closed first:
+  // - a 5xx to a request written after the first session went: the server
+  //   still served, and failed for want of its database;
+  // - any answer to a request written after the last one went;
+  // - a request written before the last one went and answered (or left)
+  //   after it, beyond what the client's own lag explains.
+  // The bounds point the safe way: "after" uses the latest moment a session
+  // could have gone, "before" the earliest.
+  int count = 0;
+  Nanos last_response = kNever;
+  std::vector<std::string> lines;
+  for (const RequestRecord& r : tl.requests) {
+    if (r.written == kNever || r.outcome == Outcome::kRefused ||
+        r.outcome == Outcome::kIdleClosed) {
+      continue;
+    }
+    const bool answered =
+        (r.outcome == Outcome::kOk || r.outcome == Outcome::kHttpError) && r.done != kNever;
+    if (answered) last_response = std::max(last_response, r.done);
+    const char* why = nullptr;
+    if (answered && r.status >= 500 && r.written > first.upper + kWriteStampAllowance) {
+      why = "written after the pool began closing";
+    } else if (answered && r.written > last.upper + kWriteStampAllowance) {
+      why = "written after the pool closed";
+    } else if (r.written < last.lower &&
+               (r.done == kNever || r.done > last.upper + kResponseLagAllowance)) {
+      why = "in flight when the pool closed";
+    }
+    if (!why) continue;
+    ++count;
+    lines.push_back(RequestLine(r, tl) + ": " + why);
+  }
+  c.passed = count <= allowed;
+  const std::string source = all_from_log ? "server log" : "pg_stat_activity samples";
+  std::string pool =
+      fmt::format("{} closed from {} to {} ({})", Plural(closed, "session", "sessions"),
+                  FormatMoment(first.at, tl), FormatMoment(last.at, tl), source);
+  if (last_response != kNever) {
+    const Nanos d = first.at - last_response;
+    pool += fmt::format("; the last response came {} {} the first closed",
+                        FormatMillis(std::llabs(d)), d >= 0 ? "before" : "after");
+  }
+  c.observed = fmt::format("{} served or in flight once the pool began closing; {}",
+                           Plural(count, "request", "requests"), pool);
+  if (count > 0) {
+    c.evidence.push_back(fmt::format(
+        "pool began closing {}: session pid {} went away ({}); the last of {} went {}",
+        FormatMoment(first.at, tl), first_session->pid,
+        first.from_log ? "server log"
+                       : fmt::format("last seen {}", FormatMoment(first_session->last_seen, tl)),
+        Plural(closed, "session", "sessions"), FormatMoment(last.at, tl)));
+  }
+  AddEvidence(&c.evidence, std::move(lines));
+  return c;
+}
+
+CheckResult CheckDbIdleInTransaction(const Timeline& tl, const Expectations& e) {
+  CheckResult c;
+  c.name = "db.idle_in_transaction";
+  const int allowed = e.db_sessions.idle_in_transaction;
+  c.expected = allowed == 0 ? std::string("no transaction left open at the exit")
+                            : fmt::format("<= {} transactions left open at the exit", allowed);
+  std::map<int, std::string> open;  // pid -> evidence
+  // The server's own word: the client vanished mid-transaction.
+  for (const DbSessionEnd& end : tl.db_session_ends) {
+    if (!end.open_transaction) continue;
+    std::string line = fmt::format("session pid {}: \"{}\" (server log", end.pid, end.message);
+    if (!end.state.empty()) line += ", state " + end.state;
+    if (end.ended != kNever) line += ", ended " + FormatMoment(end.ended, tl);
+    open[end.pid] = line + ")";
+  }
+  // Still idle in transaction once the process was gone.
+  std::map<int, const DbSession*> sessions;
+  for (const DbSession& s : tl.db_sessions) sessions[s.pid] = &s;
+  if (tl.exited != kNever) {
+    for (const DbSession& s : tl.db_sessions) {
+      if (!IsIdleInTransaction(s.last_state) || s.last_seen <= tl.exited) continue;
+      open.emplace(s.pid, fmt::format("session pid {} still idle in transaction {} after the exit "
+                                      "(since {})",
+                                      s.pid, FormatMillis(s.last_seen - tl.exited),
+                                      FormatMoment(s.state_since, tl)));
+    }
+  }
+  // Without the log: idle in transaction in every sample from the first
+  // fault to the last one before the exit.
+  if (!tl.db_log_read && tl.first_fault != kNever && tl.exited != kNever) {
+    Nanos last_before_exit = kNever;
+    for (const DbSample& d : tl.db_samples) {
+      if (d.t < tl.exited) last_before_exit = d.t;
+    }
+    for (const DbSession& s : tl.db_sessions) {
+      if (!IsIdleInTransaction(s.last_state) || s.state_since > tl.first_fault ||
+          last_before_exit == kNever || s.last_seen < last_before_exit) {
+        continue;
+      }
+      open.emplace(s.pid, fmt::format("session pid {} idle in transaction from {} to {}, the last "
+                                      "sample before the exit",
+                                      s.pid, FormatMoment(s.state_since, tl),
+                                      FormatMoment(s.last_seen, tl)));
+    }
+  }
+  const int n = static_cast<int>(open.size());
+  c.passed = n <= allowed;
+  if (n > 0) {
+    c.observed = fmt::format("{} left open", Plural(n, "transaction", "transactions"));
+  } else if (tl.db_log_read) {
+    int ended = 0;
+    for (const DbSessionEnd& end : tl.db_session_ends) ended += end.ended != kNever ? 1 : 0;
+    c.observed = fmt::format("none left open (server log: {} ended, none with an open transaction)",
+                             Plural(ended, "session", "sessions"));
+  } else {
+    c.observed = "none seen (pg_stat_activity samples only: an external server's log is not read)";
+  }
+  std::vector<std::string> lines;
+  for (auto& [pid, line] : open) {
+    auto it = sessions.find(pid);
+    if (it != sessions.end() && !it->second->last_query.empty()) {
+      line += ": " + Shorten(it->second->last_query, 80);
+    }
+    lines.push_back(std::move(line));
+  }
+  AddEvidence(&c.evidence, std::move(lines));
+  return c;
+}
+
+CheckResult CheckDbMaxSessions(const Timeline& tl, const Expectations& e) {
+  CheckResult c;
+  c.name = "db.max_sessions";
+  const int max = e.db_sessions.max.value_or(0);
+  c.expected = fmt::format("<= {} sessions at once", max);
+  if (tl.db_samples.empty()) {
+    c.passed = true;
+    c.observed = "not measurable: no pg_stat_activity sample";
+    return c;
+  }
+  const DbSample* peak = &tl.db_samples.front();
+  Nanos first_over = kNever;
+  for (const DbSample& d : tl.db_samples) {
+    if (d.total() > peak->total()) peak = &d;
+    if (first_over == kNever && d.total() > max) first_over = d.t;
+  }
+  c.passed = peak->total() <= max;
+  c.observed = fmt::format(
+      "at most {} at once ({}: {} active, {} idle, {} idle in transaction, "
+      "{} other)",
+      peak->total(), FormatMoment(peak->t, tl), peak->active, peak->idle, peak->idle_in_transaction,
+      peak->other);
+  if (c.passed) return c;
+  c.evidence.push_back(fmt::format("more than {} from {}", max, FormatMoment(first_over, tl)));
+  // The sessions open at the peak, grouped by what they last ran: a leak
+  // shows as a crowd of one query.
+  std::map<std::string, std::pair<int, Nanos>> by_query;  // query -> (count, first opened)
+  for (const DbSession& s : tl.db_sessions) {
+    if (s.first_seen == kNever || s.first_seen > peak->t || s.last_seen < peak->t) continue;
+    auto& [n, opened] = by_query.try_emplace(Shorten(s.last_query, 80), 0, kNever).first->second;
+    ++n;
+    if (opened == kNever || s.first_seen < opened) opened = s.first_seen;
+  }
+  std::vector<std::pair<std::string, std::pair<int, Nanos>>> groups(by_query.begin(),
+                                                                    by_query.end());
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  std::vector<std::string> lines;
+  for (const auto& [query, v] : groups) {
+    lines.push_back(fmt::format("{} open at the peak, first opened {}, last query: {}",
+                                Plural(v.first, "session", "sessions"), FormatMoment(v.second, tl),
+                                query.empty() ? "(none)" : query));
   }
   AddEvidence(&c.evidence, std::move(lines));
   return c;
@@ -553,6 +885,7 @@ CheckResult CheckFaultsDelivered(const Timeline& tl, const Expectations&) {
 std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& e) {
   std::vector<CheckResult> results;
   results.push_back(CheckRequestsDropped(tl, e));
+  if (e.lame_duck) results.push_back(CheckRequestsLameDuck(tl, e));
   if (e.writes && tl.writes_verified) results.push_back(CheckWritesLost(tl, e));
   results.push_back(CheckProcessExit(tl, e));
   results.push_back(CheckProcessOrphans(tl, e));
@@ -561,8 +894,21 @@ std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& e) {
   results.push_back(CheckDbSessionsAfterExit(tl, e));
   results.push_back(CheckDbAbandoned(tl, e));
   results.push_back(CheckDbOrphanedQueries(tl, e));
+  results.push_back(CheckDbClosedBeforeDrain(tl, e));
+  results.push_back(CheckDbIdleInTransaction(tl, e));
+  if (e.db_sessions.max) results.push_back(CheckDbMaxSessions(tl, e));
   results.push_back(CheckFaultsDelivered(tl, e));
   return results;
+}
+
+const std::vector<std::string>& CheckOrder() {
+  static const std::vector<std::string> kOrder = {
+      "requests.dropped",    "requests.lame_duck",     "writes.lost",
+      "process.exit",        "process.orphans",        "threads.growth",
+      "threads.at_exit",     "db.sessions_after_exit", "db.abandoned",
+      "db.orphaned_queries", "db.closed_before_drain", "db.idle_in_transaction",
+      "db.max_sessions",     "faults.delivered"};
+  return kOrder;
 }
 
 bool AllPassed(const std::vector<CheckResult>& results) {

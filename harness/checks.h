@@ -30,14 +30,23 @@ struct CheckResult {
 
 // Every check that applies, in the order of DESIGN.md's table.
 // `threads.*` only when expect.threads sets them; `writes.lost` only when
-// expect.writes is set and the writes were verified.
+// expect.writes is set and the writes were verified; `requests.lame_duck`
+// only with expect.lame_duck; `db.max_sessions` only with
+// expect.db_sessions.max.
 std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& expect);
 
 // The run's verdict: every check passed.
 bool AllPassed(const std::vector<CheckResult>& results);
 
+// Every check's name, in the order RunChecks emits those it runs (DESIGN.md's
+// order). Renderers of a saved report, whose JSON keeps checks sorted by
+// name, put them back in this order.
+const std::vector<std::string>& CheckOrder();
+
 // Each check on its own (for tests and for reports that want one).
 CheckResult CheckRequestsDropped(const Timeline& tl, const Expectations& expect);
+// No connection refused within expect.lame_duck of the first fault.
+CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& expect);
 CheckResult CheckWritesLost(const Timeline& tl, const Expectations& expect);
 CheckResult CheckProcessExit(const Timeline& tl, const Expectations& expect);
 CheckResult CheckProcessOrphans(const Timeline& tl, const Expectations& expect);
@@ -46,12 +55,32 @@ CheckResult CheckThreadsAtExit(const Timeline& tl, const Expectations& expect);
 CheckResult CheckDbSessionsAfterExit(const Timeline& tl, const Expectations& expect);
 CheckResult CheckDbAbandoned(const Timeline& tl, const Expectations& expect);
 CheckResult CheckDbOrphanedQueries(const Timeline& tl, const Expectations& expect);
+// The pool closed before the HTTP drain: after the first fault, sessions the
+// target closed itself went away while it still served (a 5xx to a request
+// written after the first of them went, any answer to one written after the
+// last went) or while requests it had accepted were still in flight.
+CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& expect);
+// Transactions left open at the exit: the server log says the client
+// vanished "with an open transaction", or a session is still idle in
+// transaction after the exit; without the log (external server), also a
+// session idle in transaction from the first fault to the last sample before
+// the exit.
+CheckResult CheckDbIdleInTransaction(const Timeline& tl, const Expectations& expect);
+// More sessions of the run's database at once than expect.db_sessions.max.
+CheckResult CheckDbMaxSessions(const Timeline& tl, const Expectations& expect);
 CheckResult CheckFaultsDelivered(const Timeline& tl, const Expectations& expect);
 
 // Samples taken within this time after the exit may still show a session
 // `active` (pg_stat_activity lags the client's exit by a few ms); later ones
 // count for db.orphaned_queries.
 constexpr Nanos kOrphanedQuerySettle = 100'000'000;
+
+// db.closed_before_drain: how late a client may see a response the server
+// sent before its pool began closing (the load generator's own lag in
+// reading it; measured: see docs/DESIGN.md), and how late its stamp of a
+// request's write may be.
+constexpr Nanos kResponseLagAllowance = 50'000'000;
+constexpr Nanos kWriteStampAllowance = 5'000'000;
 
 // Lines of evidence a check gives at most (the last may say "… and N more").
 constexpr int kMaxEvidence = 10;

@@ -149,6 +149,18 @@ TEST(RequestsDroppedTest, ServerDyingMidRequestFailsWithEvidence) {
       << Describe(c);
 }
 
+TEST(RequestsDroppedTest, EvidenceNamesTheRequestAsTheScenarioWroteIt) {
+  Timeline tl = CorrectRun();
+  tl.request_kinds = {"GET /slow?ms={random:100..300}", "POST /items"};
+  RequestRecord r = Request(9001, Outcome::kEof, 1210 * kMs, true);
+  r.kind = 1;
+  tl.requests.push_back(r);
+  const CheckResult c = CheckRequestsDropped(tl, DefaultExpect());
+  ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_EQ(c.evidence[0].substr(0, c.evidence[0].find(" on ")), "request 9001 (POST /items)")
+      << Describe(c);
+}
+
 TEST(RequestsDroppedTest, HttpErrorsAndTimeoutsAreDrops) {
   Timeline tl = CorrectRun();
   tl.requests.push_back(Request(9001, Outcome::kHttpError, 500 * kMs, false, 500));
@@ -347,16 +359,34 @@ TEST(ProcessExitTest, HangIsReported) {
   EXPECT_EQ(c.evidence.back(), "+10.001s killed by SIGKILL") << Describe(c);
 }
 
-TEST(ProcessExitTest, WithoutFaultOnlyTheStatusIsJudged) {
+TEST(ProcessExitTest, WithoutFaultScriptedOnlyTheStatusIsJudged) {
   Timeline tl = CorrectRun();
   tl.first_fault = kNever;
+  tl.faults.clear();
   CheckResult c = CheckProcessExit(tl, DefaultExpect());
   EXPECT_TRUE(c.passed) << Describe(c);
-  EXPECT_EQ(c.observed, "exit 0 at t=1.500s (no fault was delivered)") << Describe(c);
+  EXPECT_EQ(c.observed, "exit 0 at t=1.500s (no fault was scripted)") << Describe(c);
   tl.exited = kNever;
   c = CheckProcessExit(tl, DefaultExpect());
   EXPECT_FALSE(c.passed) << Describe(c);
   EXPECT_EQ(c.observed, "still running (no fault was delivered)") << Describe(c);
+}
+
+// A server that exits 0 by itself mid-run, before the SIGTERM it was meant
+// to get: its exit status is right, and it is still a failure.
+TEST(ProcessExitTest, ExitOnItsOwnBeforeTheFirstFaultFails) {
+  Timeline tl = CorrectRun();
+  ASSERT_FALSE(tl.faults.empty());
+  tl.first_fault = kNever;
+  tl.faults[0].delivered = kNever;
+  tl.faults[0].scheduled = kNever;
+  tl.exited = 564 * kMs;
+  const CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "exit 0 at t=564.0ms, on its own: before its first fault (SIGTERM) was "
+            "delivered")
+      << Describe(c);
 }
 
 // --- process.orphans -----------------------------------------------------------
@@ -606,6 +636,375 @@ TEST(FaultsDeliveredTest, UndeliveredFaultFailsAndSkippedDoesNot) {
       << Describe(c);
 }
 
+// --- requests.lame_duck ----------------------------------------------------------
+
+Expectations LameDuck(Nanos d) {
+  Expectations e;
+  e.lame_duck = Duration(d);
+  return e;
+}
+
+TEST(RequestsLameDuckTest, RefusalsAfterTheLameDuckPeriodPass) {
+  // CorrectRun refuses from +250ms on: a 200ms lame duck was kept.
+  const CheckResult c = CheckRequestsLameDuck(CorrectRun(), LameDuck(200 * kMs));
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "no connection refused within 200ms of the signal") << Describe(c);
+  EXPECT_EQ(c.observed,
+            "none refused within 200ms (21 requests started in it; the first refused 252.0ms "
+            "after the signal)")
+      << Describe(c);
+  EXPECT_TRUE(c.evidence.empty()) << Describe(c);
+}
+
+// The bug (refapi --bug=no-lame-duck): the listener closes the instant the
+// signal arrives although --lame-duck asked for more.
+TEST(RequestsLameDuckTest, RefusalWithinTheLameDuckPeriodFails) {
+  const CheckResult c = CheckRequestsLameDuck(CorrectRun(), LameDuck(1000 * kMs));
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "75 connections refused within 1s (the first refused 252.0ms after the signal; 101 "
+            "requests started in it)")
+      << Describe(c);
+  ASSERT_EQ(c.evidence.size(), static_cast<std::size_t>(kMaxEvidence)) << Describe(c);
+  EXPECT_EQ(c.evidence[0], "request 126 (kind 0): connection refused at +252.0ms") << Describe(c);
+}
+
+TEST(RequestsLameDuckTest, RefusalsBeforeTheSignalDoNotCount) {
+  Timeline tl = CorrectRun();
+  tl.requests.push_back(Request(9000, Outcome::kRefused, 300 * kMs, false));
+  EXPECT_TRUE(CheckRequestsLameDuck(tl, LameDuck(200 * kMs)).passed);
+}
+
+TEST(RequestsLameDuckTest, NoRequestInThePeriodOrNoSignalIsNotMeasurable) {
+  Timeline tl = CorrectRun();
+  tl.requests.erase(std::remove_if(tl.requests.begin(), tl.requests.end(),
+                                   [](const RequestRecord& r) { return r.intended >= 1200 * kMs; }),
+                    tl.requests.end());
+  CheckResult c = CheckRequestsLameDuck(tl, LameDuck(200 * kMs));
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed.rfind("not measurable: no request started within 200ms", 0), 0u)
+      << Describe(c);
+  tl = CorrectRun();
+  tl.first_fault = kNever;
+  c = CheckRequestsLameDuck(tl, LameDuck(200 * kMs));
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "not measurable: no signal was delivered") << Describe(c);
+}
+
+// --- db.closed_before_drain ---------------------------------------------------------
+
+// The server log's account of CorrectRun's pool: each session closed cleanly
+// at `at` (ms since the epoch).
+void LogCleanCloses(Timeline* tl, Nanos at) {
+  tl->db_log_read = true;
+  for (const DbSession& s : tl->db_sessions) {
+    DbSessionEnd end;
+    end.pid = s.pid;
+    end.ended = at;
+    tl->db_session_ends.push_back(end);
+  }
+}
+
+TEST(DbClosedBeforeDrainTest, PoolClosedAfterTheLastResponsePasses) {
+  // From the samples: the sessions were last seen at +250ms, gone at +300ms.
+  CheckResult c = CheckDbClosedBeforeDrain(CorrectRun(), DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "no request served or in flight once the pool began closing")
+      << Describe(c);
+  EXPECT_EQ(c.observed,
+            "0 requests served or in flight once the pool began closing; 8 sessions closed from "
+            "+300.0ms to +300.0ms (pg_stat_activity samples); the last response came 58.0ms "
+            "before the first closed")
+      << Describe(c);
+  EXPECT_TRUE(c.evidence.empty()) << Describe(c);
+
+  // From the server log: closed at +260ms, 18ms after the last response.
+  Timeline tl = CorrectRun();
+  LogCleanCloses(&tl, 1460 * kMs);
+  c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_NE(c.observed.find("8 sessions closed from +260.0ms to +260.0ms (server log); the last "
+                            "response came 18.0ms before the first closed"),
+            std::string::npos)
+      << Describe(c);
+}
+
+// The bug (refapi --bug=db-first): the pool closes at the signal while HTTP
+// still serves; the requests that need the database answer 503.
+Timeline PoolClosedFirst() {
+  Timeline tl = CorrectRun();
+  tl.requests.erase(std::remove_if(tl.requests.begin(), tl.requests.end(),
+                                   [](const RequestRecord& r) {
+                                     return r.outcome == Outcome::kOk && r.intended >= 1200 * kMs;
+                                   }),
+                    tl.requests.end());
+  LogCleanCloses(&tl, 1201 * kMs);
+  tl.db_session_ends.back().ended = 1230 * kMs;  // the last lease came back later
+  std::uint32_t id = 8000;
+  for (Nanos t = 1210 * kMs; t < 1260 * kMs; t += 10 * kMs) {
+    tl.requests.push_back(Request(id++, Outcome::kHttpError, t, true, 503));
+  }
+  return tl;
+}
+
+TEST(DbClosedBeforeDrainTest, FiveHundredsWhileThePoolClosesFail) {
+  const CheckResult c = CheckDbClosedBeforeDrain(PoolClosedFirst(), DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed.rfind("5 requests served or in flight once the pool began closing; 8 "
+                             "sessions closed from +1.00ms to +30.0ms (server log)",
+                             0),
+            0u)
+      << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 6u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "pool began closing +1.00ms: session pid 5000 went away (server log); the last of 8 "
+            "sessions went +30.0ms")
+      << Describe(c);
+  EXPECT_EQ(c.evidence[1],
+            "request 8000 (kind 0): http_error 503, written +10.1ms, done +12.0ms: written after "
+            "the pool began closing")
+      << Describe(c);
+  Expectations e;
+  e.db_sessions.closed_before_drain = 5;
+  EXPECT_TRUE(CheckDbClosedBeforeDrain(PoolClosedFirst(), e).passed);
+}
+
+TEST(DbClosedBeforeDrainTest, FiveHundredsWhileThePoolClosesFailFromSamplesAlone) {
+  // An external server: no log; the samples show the pool gone at +50ms.
+  Timeline tl = CorrectRun();
+  for (DbSession& s : tl.db_sessions) s.last_seen = 1200 * kMs;
+  for (DbSample& d : tl.db_samples) {
+    if (d.t > 1200 * kMs) d = DbSample{d.t};
+  }
+  std::uint32_t id = 8000;
+  for (Nanos t = 1260 * kMs; t < 1300 * kMs; t += 10 * kMs) {
+    tl.requests.push_back(Request(id++, Outcome::kHttpError, t, true, 503));
+  }
+  const CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_NE(c.observed.find("(pg_stat_activity samples)"), std::string::npos) << Describe(c);
+  EXPECT_NE(c.evidence[0].find("last seen +0.000ms"), std::string::npos) << Describe(c);
+}
+
+TEST(DbClosedBeforeDrainTest, RequestInFlightWhenThePoolClosedFails) {
+  Timeline tl = CorrectRun();
+  LogCleanCloses(&tl, 1460 * kMs);
+  RequestRecord slow = Request(9000, Outcome::kOk, 1100 * kMs, false);
+  slow.done = 1580 * kMs;  // answered 120ms after the pool closed
+  tl.requests.push_back(slow);
+  const CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
+  EXPECT_EQ(c.evidence[1],
+            "request 9000 (kind 0): ok 200, written -99.9ms, done +380.0ms: in flight when the "
+            "pool closed")
+      << Describe(c);
+}
+
+// A response the server sent just before closing its pool reaches the
+// client's records a little later: within kResponseLagAllowance it is not a
+// failure.
+TEST(DbClosedBeforeDrainTest, ResponseSeenWithinTheClientsLagAllowanceIsNotAFailure) {
+  Timeline tl = CorrectRun();
+  LogCleanCloses(&tl, 1460 * kMs);
+  RequestRecord late = Request(9000, Outcome::kOk, 1440 * kMs, true);
+  late.done = 1460 * kMs + kLogTimeError + kResponseLagAllowance - kMs;
+  tl.requests.push_back(late);
+  CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  tl.requests.back().done += 2 * kMs;
+  c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+}
+
+// refapi --bug=cancel-inflight: in-flight queries are cancelled (503s) but
+// the pool closes after the drain; that is requests.dropped's to catch.
+TEST(DbClosedBeforeDrainTest, FiveHundredsBeforeThePoolClosesPass) {
+  Timeline tl = CorrectRun();
+  LogCleanCloses(&tl, 1460 * kMs);
+  tl.requests.push_back(Request(9000, Outcome::kHttpError, 1205 * kMs, true, 503));
+  const CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+}
+
+// refapi --bug=exit-immediately or no-db-close: the sessions end with the
+// process (the log says the client vanished); the pool was never closed.
+TEST(DbClosedBeforeDrainTest, SessionsThatEndedWithTheProcessWereNotClosedByIt) {
+  Timeline tl = CorrectRun();
+  LogCleanCloses(&tl, 1201 * kMs);
+  for (DbSessionEnd& end : tl.db_session_ends) {
+    end.client_vanished = true;
+    end.message = "unexpected EOF on client connection";
+  }
+  tl.requests.push_back(Request(9000, Outcome::kHttpError, 1210 * kMs, true, 503));
+  CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed.rfind("the target closed no session after the signal", 0), 0u)
+      << Describe(c);
+
+  // Without the log: sessions first seen gone after the exit.
+  tl = CorrectRun();
+  for (DbSample& d : tl.db_samples) {
+    if (d.t == 1500 * kMs) d.idle = 8;
+  }
+  for (DbSession& s : tl.db_sessions) s.last_seen = 1500 * kMs;
+  tl.requests.push_back(Request(9000, Outcome::kHttpError, 1210 * kMs, true, 503));
+  c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+}
+
+TEST(DbClosedBeforeDrainTest, WithoutSignalIsNotMeasurable) {
+  Timeline tl = PoolClosedFirst();
+  tl.first_fault = kNever;
+  const CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "not measurable: no signal was delivered") << Describe(c);
+}
+
+// --- db.idle_in_transaction ---------------------------------------------------------
+
+TEST(DbIdleInTransactionTest, CleanClosesPass) {
+  Timeline tl = CorrectRun();
+  LogCleanCloses(&tl, 1460 * kMs);
+  CheckResult c = CheckDbIdleInTransaction(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "no transaction left open at the exit") << Describe(c);
+  EXPECT_EQ(c.observed,
+            "none left open (server log: 8 sessions ended, none with an open transaction)")
+      << Describe(c);
+  c = CheckDbIdleInTransaction(CorrectRun(), DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "none seen (pg_stat_activity samples only: an external server's log is not read)")
+      << Describe(c);
+}
+
+// The bug (refapi --bug=idle-in-transaction): a connection taken out of the
+// pool during the shutdown runs BEGIN and never commits; the exit drops it.
+Timeline TransactionLeftOpen() {
+  Timeline tl = CorrectRun();
+  LogCleanCloses(&tl, 1460 * kMs);
+  DbSession s;
+  s.pid = 5100;
+  s.first_seen = 250 * kMs;
+  s.last_seen = 1450 * kMs;
+  s.last_state = "idle in transaction";
+  s.state_since = 1450 * kMs;
+  s.last_query = "SELECT pg_advisory_xact_lock(hashtext('refapi-shutdown'))";
+  tl.db_sessions.push_back(s);
+  DbSessionEnd end;
+  end.pid = 5100;
+  end.ended = 1501 * kMs;
+  end.client_vanished = true;
+  end.open_transaction = true;
+  end.state = "idle in transaction";
+  end.message = "unexpected EOF on client connection with an open transaction";
+  tl.db_session_ends.push_back(end);
+  return tl;
+}
+
+TEST(DbIdleInTransactionTest, ClientVanishingWithAnOpenTransactionFails) {
+  const CheckResult c = CheckDbIdleInTransaction(TransactionLeftOpen(), DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "1 transaction left open") << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "session pid 5100: \"unexpected EOF on client connection with an open transaction\" "
+            "(server log, state idle in transaction, ended +301.0ms): SELECT "
+            "pg_advisory_xact_lock(hashtext('refapi-shutdown'))")
+      << Describe(c);
+  Expectations e;
+  e.db_sessions.idle_in_transaction = 1;
+  EXPECT_TRUE(CheckDbIdleInTransaction(TransactionLeftOpen(), e).passed);
+}
+
+TEST(DbIdleInTransactionTest, StillIdleInTransactionAfterTheExitFails) {
+  Timeline tl = TransactionLeftOpen();
+  tl.db_session_ends.clear();
+  tl.db_log_read = false;
+  tl.db_sessions.back().last_seen = 1550 * kMs;  // a leftover process holds it
+  const CheckResult c = CheckDbIdleInTransaction(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_EQ(c.evidence[0].rfind("session pid 5100 still idle in transaction 50.0ms after the exit "
+                                "(since +250.0ms)",
+                                0),
+            0u)
+      << Describe(c);
+}
+
+TEST(DbIdleInTransactionTest, WithoutTheLogATransactionOpenThroughTheShutdownFails) {
+  Timeline tl = TransactionLeftOpen();
+  tl.db_session_ends.clear();
+  tl.db_log_read = false;
+  // Idle in transaction since before the signal, and in the last sample
+  // before the exit.
+  tl.db_sessions.back().state_since = 1100 * kMs;
+  CheckResult c = CheckDbIdleInTransaction(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.evidence[0].rfind("session pid 5100 idle in transaction from -100.0ms to +250.0ms, "
+                                "the last sample before the exit",
+                                0),
+            0u)
+      << Describe(c);
+  // One that became idle in transaction during the shutdown may still have
+  // committed after the last sample: not a failure without the log.
+  tl.db_sessions.back().state_since = 1400 * kMs;
+  c = CheckDbIdleInTransaction(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+}
+
+// --- db.max_sessions ----------------------------------------------------------------
+
+Expectations MaxSessions(int max) {
+  Expectations e;
+  e.db_sessions.max = max;
+  return e;
+}
+
+TEST(DbMaxSessionsTest, PoolWithinItsSizePasses) {
+  const CheckResult c = CheckDbMaxSessions(CorrectRun(), MaxSessions(8));
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "<= 8 sessions at once") << Describe(c);
+  EXPECT_EQ(c.observed,
+            "at most 8 at once (-950.0ms: 3 active, 5 idle, 0 idle in transaction, 0 other)")
+      << Describe(c);
+}
+
+// The bug (refapi --bug=leak-sessions): every 20th request opens a
+// connection of its own and forgets it.
+TEST(DbMaxSessionsTest, LeakedConnectionsFailGroupedByQuery) {
+  Timeline tl = CorrectRun();
+  for (int i = 0; i < 12; ++i) {
+    DbSession s;
+    s.pid = 6000 + i;
+    s.first_seen = (400 + 50 * i) * kMs;
+    s.last_seen = 1550 * kMs;
+    s.last_state = "idle";
+    s.last_query = "SELECT 1";
+    tl.db_sessions.push_back(s);
+  }
+  for (DbSample& d : tl.db_samples) {
+    for (int i = 0; i < 12; ++i) {
+      if (d.t >= (400 + 50 * i) * kMs && d.t <= 1550 * kMs) ++d.idle;
+    }
+  }
+  const CheckResult c = CheckDbMaxSessions(tl, MaxSessions(8));
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "at most 20 at once (-250.0ms: 3 active, 17 idle, 0 idle in transaction, 0 other)")
+      << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 3u) << Describe(c);
+  EXPECT_EQ(c.evidence[0], "more than 8 from -800.0ms") << Describe(c);
+  EXPECT_EQ(c.evidence[1],
+            "12 sessions open at the peak, first opened -800.0ms, last query: SELECT 1")
+      << Describe(c);
+  EXPECT_EQ(c.evidence[2],
+            "8 sessions open at the peak, first opened -950.0ms, last query: SELECT value FROM "
+            "items WHERE id = $1")
+      << Describe(c);
+}
+
 // --- RunChecks -------------------------------------------------------------
 
 std::vector<std::string> Names(const std::vector<CheckResult>& results) {
@@ -620,11 +1019,12 @@ TEST(RunChecksTest, CorrectRunPassesEveryCheck) {
   e.threads = ThreadExpectation{2, 2};
   e.writes = WritesExpectation{};
   const std::vector<CheckResult> results = RunChecks(tl, e);
-  EXPECT_EQ(Names(results),
-            (std::vector<std::string>{"requests.dropped", "writes.lost", "process.exit",
-                                      "process.orphans", "threads.growth", "threads.at_exit",
-                                      "db.sessions_after_exit", "db.abandoned",
-                                      "db.orphaned_queries", "faults.delivered"}))
+  EXPECT_EQ(
+      Names(results),
+      (std::vector<std::string>{
+          "requests.dropped", "writes.lost", "process.exit", "process.orphans", "threads.growth",
+          "threads.at_exit", "db.sessions_after_exit", "db.abandoned", "db.orphaned_queries",
+          "db.closed_before_drain", "db.idle_in_transaction", "faults.delivered"}))
       << fmt::format("{}", fmt::join(Names(results), ", "));
   for (const CheckResult& c : results) EXPECT_TRUE(c.passed) << Describe(c);
 }
@@ -634,8 +1034,28 @@ TEST(RunChecksTest, OptionalChecksOnlyWhenExpected) {
   const std::vector<std::string> names = Names(RunChecks(tl, DefaultExpect()));
   EXPECT_EQ(names, (std::vector<std::string>{"requests.dropped", "process.exit", "process.orphans",
                                              "db.sessions_after_exit", "db.abandoned",
-                                             "db.orphaned_queries", "faults.delivered"}))
+                                             "db.orphaned_queries", "db.closed_before_drain",
+                                             "db.idle_in_transaction", "faults.delivered"}))
       << fmt::format("{}", fmt::join(names, ", "));
+
+  // The lame duck and the session limit only when the scenario sets them.
+  Expectations all;
+  all.lame_duck = Duration(200 * kMs);
+  all.db_sessions.max = 8;
+  const std::vector<std::string> more = Names(RunChecks(tl, all));
+  EXPECT_EQ(more, (std::vector<std::string>{
+                      "requests.dropped", "requests.lame_duck", "process.exit", "process.orphans",
+                      "db.sessions_after_exit", "db.abandoned", "db.orphaned_queries",
+                      "db.closed_before_drain", "db.idle_in_transaction", "db.max_sessions",
+                      "faults.delivered"}))
+      << fmt::format("{}", fmt::join(more, ", "));
+
+  // With every optional check asked for, RunChecks emits CheckOrder().
+  all.writes = WritesExpectation{};
+  all.threads = ThreadExpectation{2, 2};
+  tl.writes_verified = true;
+  EXPECT_EQ(Names(RunChecks(tl, all)), CheckOrder());
+  tl.writes_verified = false;
 
   // Writes expected but not verified: no writes.lost.
   Expectations e;
@@ -656,8 +1076,20 @@ TEST(RunChecksTest, EveryEvidenceListIsShort) {
     s.last_seen = 2600 * kMs;
     s.last_state = "active";
     tl.db_sessions.push_back(s);
+    DbSessionEnd end;
+    end.pid = static_cast<int>(7000 + i);
+    end.ended = 1201 * kMs;
+    end.open_transaction = i % 2 == 0;
+    end.message = "unexpected EOF on client connection with an open transaction";
+    tl.db_session_ends.push_back(end);
+    tl.requests.push_back(Request(9100 + i, Outcome::kRefused, 1210 * kMs, true));
+    tl.requests.push_back(Request(9200 + i, Outcome::kHttpError, 1220 * kMs, true, 503));
   }
-  for (const CheckResult& c : RunChecks(tl, DefaultExpect())) {
+  tl.db_log_read = true;
+  Expectations e;
+  e.lame_duck = Duration(500 * kMs);
+  e.db_sessions.max = 1;
+  for (const CheckResult& c : RunChecks(tl, e)) {
     EXPECT_LE(c.evidence.size(), static_cast<std::size_t>(kMaxEvidence)) << Describe(c);
   }
 }

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -68,6 +69,13 @@ struct LoadOptions {
   std::string key_prefix = "gc";  // {key} = key_prefix + "-" + request id
   Duration race_window = std::chrono::milliseconds(2);
 };
+
+// The outcome of a request whose connection could not be established, by
+// the connect error: kRefused when the server never took the connection
+// (ECONNREFUSED; or ECONNRESET/ECONNABORTED, a handshake cut short because
+// the listener closed with the connection still in its queue: nothing was
+// written, so a client retries it like a refusal); kReset otherwise.
+Outcome ConnectFailureOutcome(const boost::system::error_code& ec);
 
 // Binds a scenario's load section for one run.
 std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,

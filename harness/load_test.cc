@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include <boost/asio/error.hpp>
 #include <gtest/gtest.h>
 
 namespace gracecheck {
@@ -214,6 +215,19 @@ TEST(LoadTest, NoListenerIsRefused) {
     EXPECT_EQ(rec.outcome, Outcome::kRefused) << OutcomeName(rec.outcome);
     EXPECT_FALSE(rec.dropped());
   }
+}
+
+// Regression (db-block-during-drain against the correct refapi, 2 of 50
+// runs): a connection whose handshake the server's closing listener cut
+// short was counted as a dropped request, though not a byte of it was sent.
+TEST(LoadTest, ConnectResetByAClosingListenerIsRefusedNotADrop) {
+  namespace error = boost::asio::error;
+  EXPECT_EQ(ConnectFailureOutcome(error::connection_refused), Outcome::kRefused);
+  EXPECT_EQ(ConnectFailureOutcome(error::connection_reset), Outcome::kRefused);
+  EXPECT_EQ(ConnectFailureOutcome(error::connection_aborted), Outcome::kRefused);
+  EXPECT_FALSE(IsDropped(ConnectFailureOutcome(error::connection_reset)));
+  // Anything else is not the server declining the connection.
+  EXPECT_EQ(ConnectFailureOutcome(error::network_unreachable), Outcome::kReset);
 }
 
 TEST(LoadTest, ConnectionClosedWhileIdleIsNoticedBeforeReuse) {

@@ -3,11 +3,16 @@
 #include <dirent.h>
 #include <pthread.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <unordered_map>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "procfs.h"
@@ -56,7 +61,10 @@ void ProcProbe::Start() {
 }
 
 void ProcProbe::SetDense() {
-  dense_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);  // not between Loop's check and its wait
+    dense_ = true;
+  }
   cv_.notify_all();
 }
 
@@ -70,7 +78,11 @@ void ProcProbe::Loop() {
   for (std::uint64_t n = 0; !stop_; ++n) {
     if (!SampleOnce()) return;  // the process is gone
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, dense_ ? dense_interval_ : interval_, [this] { return stop_.load(); });
+    // SetDense wakes the wait: the shutdown it announces may be over in
+    // less than one sparse interval.
+    const bool dense = dense_;
+    cv_.wait_for(lock, dense ? dense_interval_ : interval_,
+                 [this, dense] { return stop_.load() || dense_.load() != dense; });
   }
 }
 
@@ -159,7 +171,10 @@ void DbProbe::Start() {
                         "SELECT pid, backend_start::text, coalesce(state, ''), "
                         "coalesce(client_port, 0), left(coalesce(query, ''), 120) "
                         "FROM pg_stat_activity WHERE datname = $1 "
-                        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()");
+                        "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                        // The harness's own sessions on the run's database
+                        // (a db: {block: D} fault) are not the target's.
+                        "AND usename IS DISTINCT FROM current_user");
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("database probe: {}", e.what()));
   }
@@ -212,6 +227,7 @@ void DbProbe::Loop() {
         session.first_seen = s.t;
       }
       session.last_seen = s.t;
+      if (session.state_since == kNever || session.last_state != state) session.state_since = s.t;
       session.last_state = state;
       session.last_query = query;
     }
@@ -270,6 +286,87 @@ long long DbProbe::SessionsAbandoned() {
   } catch (const std::exception&) {
     return -1;
   }
+}
+
+namespace {
+
+// "2026-11-24 19:38:05.068 UTC" (log_timezone's wall clock) -> Unix ms.
+std::optional<std::int64_t> LogTimeMs(const std::string& text, long utc_offset_s) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%d %d:%d:%d.%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const std::time_t local = ::timegm(&tm);
+  return (static_cast<std::int64_t>(local) - utc_offset_s) * 1000 + ms;
+}
+
+bool StartsWith(const std::string& s, std::string_view prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+std::vector<DbSessionEnd> ParseDbSessionEnds(std::string_view jsonl, const std::string& database,
+                                             std::int64_t epoch_unix_ms, long utc_offset_s) {
+  std::vector<DbSessionEnd> ends;
+  std::unordered_map<std::string, std::size_t> by_session;  // session_id -> index
+  std::size_t pos = 0;
+  while (pos < jsonl.size()) {
+    std::size_t eol = jsonl.find('\n', pos);
+    if (eol == std::string_view::npos) eol = jsonl.size();
+    const std::string_view line = jsonl.substr(pos, eol - pos);
+    pos = eol + 1;
+    // Cheap filter first: most lines are other databases' or the server's own.
+    if (line.find(database) == std::string_view::npos) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || j.value("dbname", "") != database ||
+        j.value("backend_type", "") != "client backend") {
+      continue;
+    }
+    const std::string session = j.value("session_id", "");
+    auto [it, added] = by_session.emplace(session, ends.size());
+    if (added) {
+      ends.emplace_back();
+      ends.back().pid = j.value("pid", 0);
+    }
+    DbSessionEnd& end = ends[it->second];
+    const std::string message = j.value("message", "");
+    if (StartsWith(message, "disconnection:")) {
+      if (std::optional<std::int64_t> ms = LogTimeMs(j.value("timestamp", ""), utc_offset_s)) {
+        end.ended = (*ms - epoch_unix_ms) * 1'000'000;
+      }
+      continue;
+    }
+    const bool vanished = StartsWith(message, "unexpected EOF on client connection") ||
+                          StartsWith(message, "could not receive data from client") ||
+                          StartsWith(message, "could not send data to client") ||
+                          StartsWith(message, "connection to client lost");
+    const bool terminated = StartsWith(message, "terminating connection");
+    if (!vanished && !terminated) continue;
+    end.client_vanished = end.client_vanished || vanished;
+    end.terminated = end.terminated || terminated;
+    if (message.find("with an open transaction") != std::string::npos) end.open_transaction = true;
+    if (end.message.empty()) {
+      end.message = message;
+      end.state = j.value("ps", "");
+    }
+  }
+  return ends;
+}
+
+std::vector<DbSessionEnd> ReadDbSessionEnds(const std::string& path, std::uintmax_t offset,
+                                            const std::string& database, std::int64_t epoch_unix_ms,
+                                            long utc_offset_s) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseDbSessionEnds(text.str(), database, epoch_unix_ms, utc_offset_s);
 }
 
 }  // namespace gracecheck

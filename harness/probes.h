@@ -9,7 +9,8 @@
 // DbProbe samples pg_stat_activity for the run's database from its own
 // monitor connection (autocommit, so each sample is a fresh snapshot):
 // sessions by state, and each session's identity (pid, backend_start) so
-// that its first and last sighting are known.
+// that its first and last sighting are known. Sessions of the harness's own
+// role (a db: {block: D} fault's) are not counted.
 //
 // Threading: each probe samples on its own thread; Start/SetDense/Stop and
 // the accessors may be called from any other thread; Take* after Stop.
@@ -22,6 +23,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -106,5 +108,19 @@ class DbProbe {
   struct Connection;
   std::unique_ptr<Connection> conn_;
 };
+
+// The embedded cluster's log (PostgreSQL's jsonlog: one JSON object per
+// line, log_disconnections on): how each client session of `database` ended,
+// in the order the sessions first appear. `epoch_unix_ms` and `utc_offset_s`
+// (log_timezone's offset from UTC, in seconds) put the log's wall-clock times
+// on the run's clock. Lines that are not JSON (the last one, cut short while
+// the server writes it) are skipped.
+std::vector<DbSessionEnd> ParseDbSessionEnds(std::string_view jsonl, const std::string& database,
+                                             std::int64_t epoch_unix_ms, long utc_offset_s);
+// The same, from the log file, starting at byte `offset` (its size when the
+// run began). Empty when the file cannot be read.
+std::vector<DbSessionEnd> ReadDbSessionEnds(const std::string& path, std::uintmax_t offset,
+                                            const std::string& database, std::int64_t epoch_unix_ms,
+                                            long utc_offset_s);
 
 }  // namespace gracecheck

@@ -53,4 +53,26 @@ int KillProcessesWorkingIn(const std::string& dir) {
   return killed;
 }
 
+std::vector<int> ProcessesWithEnvironment(const std::string& entry) {
+  std::vector<int> pids;
+  DIR* proc = ::opendir("/proc");
+  while (dirent* e = proc ? ::readdir(proc) : nullptr) {
+    const int pid = std::atoi(e->d_name);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    const std::string env = ReadProcFile("/proc/" + std::to_string(pid) + "/environ");
+    bool found = false;
+    for (std::size_t at = 0; at < env.size() && !found;) {  // NUL-separated entries
+      std::size_t end = env.find('\0', at);
+      if (end == std::string::npos) end = env.size();
+      found = env.compare(at, end - at, entry) == 0;
+      at = end + 1;
+    }
+    if (!found) continue;
+    // A zombie has no environ to read, so whatever matched is alive.
+    pids.push_back(pid);
+  }
+  if (proc) ::closedir(proc);
+  return pids;
+}
+
 }  // namespace gracecheck

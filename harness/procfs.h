@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace gracecheck {
 
@@ -18,5 +19,10 @@ std::string ReadProcFile(const std::string& path, std::size_t max = 1 << 20);
 // dir, and each child calls setsid(), so a signal to the postmaster's group
 // misses them; this finds a backend or logger that outlived its postmaster.
 int KillProcessesWorkingIn(const std::string& dir);
+
+// Live processes (other than this one) whose environment holds `entry`
+// ("NAME=value"): everything a process starts inherits its environment, so a
+// marker set for it finds all its descendants, wherever they went.
+std::vector<int> ProcessesWithEnvironment(const std::string& entry);
 
 }  // namespace gracecheck

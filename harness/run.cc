@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -181,6 +182,48 @@ class DbBlocker {
   bool stop_ = false;
 };
 
+// log_timezone's offset from UTC in seconds (the embedded cluster's log
+// stamps its lines in that zone); 0 if it cannot be read.
+long LogUtcOffset(const std::string& admin) {
+  try {
+    pqxx::connection c(admin);
+    pqxx::nontransaction tx(c);
+    return tx
+        .exec1(
+            "SELECT EXTRACT(EPOCH FROM (now() AT TIME ZONE current_setting('log_timezone')) "
+            "- (now() AT TIME ZONE 'UTC'))::bigint")[0]
+        .as<long>();
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+// The embedded cluster's account of how the run's sessions ended. The log
+// reaches its file through the server's logging collector, a little after
+// the sessions are gone from pg_stat_activity: read until every session the
+// probe saw go has its disconnection line (or 1 s passed).
+std::vector<DbSessionEnd> ReadSessionEnds(const EmbeddedPostgres& server, std::uintmax_t offset,
+                                          const std::string& database, const Timeline& tl) {
+  const long utc_offset = LogUtcOffset(server.AdminConnString());
+  const Nanos last_sample = tl.db_samples.empty() ? kNever : tl.db_samples.back().t;
+  std::vector<DbSessionEnd> ends;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(20ms);
+    ends = ReadDbSessionEnds(server.log_path().string(), offset, database, tl.epoch_unix_ms,
+                             utc_offset);
+    std::unordered_set<int> ended;
+    for (const DbSessionEnd& e : ends) {
+      if (e.ended != kNever) ended.insert(e.pid);
+    }
+    bool complete = true;
+    for (const DbSession& s : tl.db_sessions) {
+      if (s.last_seen < last_sample && ended.count(s.pid) == 0) complete = false;
+    }
+    if (complete) break;
+  }
+  return ends;
+}
+
 }  // namespace
 
 Timeline RunScenario(const RunConfig& config) {
@@ -191,12 +234,25 @@ Timeline RunScenario(const RunConfig& config) {
   tl.scenario = scenario.name;
   tl.target_name = config.target_name;
   tl.seed = config.seed;
+  if (scenario.load) {
+    for (const RequestSpec& r : scenario.load->requests) {
+      tl.request_kinds.push_back(r.method + " " + r.path.source());
+    }
+  }
   tl.epoch_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
 
   std::unique_ptr<RunDatabase> db = RunDatabase::Create(*config.server, scenario.name);
   interrupt::ThrowIfRequested();
+  // Where this run's part of the embedded cluster's log begins.
+  const auto* embedded_server = dynamic_cast<const EmbeddedPostgres*>(config.server);
+  std::uintmax_t log_offset = 0;
+  if (embedded_server) {
+    std::error_code ec;
+    log_offset = std::filesystem::file_size(embedded_server->log_path(), ec);
+    if (ec) log_offset = 0;
+  }
 
   RunValues values;
   values.port = PickFreePort();
@@ -395,6 +451,10 @@ Timeline RunScenario(const RunConfig& config) {
   tl.proc_samples = proc_probe.TakeSamples();
   tl.db_samples = db_probe.TakeSamples();
   tl.db_sessions = db_probe.TakeSessions();
+  if (embedded_server) {
+    tl.db_session_ends = ReadSessionEnds(*embedded_server, log_offset, db->name(), tl);
+    tl.db_log_read = true;
+  }
 
   // Idle threads after the load: only measurable if the load ended before
   // the first fault.

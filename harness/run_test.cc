@@ -2,20 +2,21 @@
 // embedded PostgreSQL, refapi (or a misbehaving wrapper of it) as the target,
 // real signals (ctest label "pg").
 #include <dirent.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "procfs.h"
 #include "subprocess.h"
@@ -31,21 +32,6 @@ std::string ReadFile(const fs::path& p) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// Live processes whose environment holds `marker` (everything a run started
-// inherits gracecheck's environment).
-std::vector<int> ProcessesWithMarker(const std::string& marker) {
-  std::vector<int> pids;
-  DIR* proc = ::opendir("/proc");
-  while (dirent* e = proc ? ::readdir(proc) : nullptr) {
-    const int pid = std::atoi(e->d_name);
-    if (pid <= 0 || pid == ::getpid()) continue;
-    const std::string env = ReadProcFile(fmt::format("/proc/{}/environ", pid));
-    if (env.find(marker) != std::string::npos && ProcessAlive(pid)) pids.push_back(pid);
-  }
-  if (proc) ::closedir(proc);
-  return pids;
 }
 
 struct CliResult {
@@ -65,7 +51,7 @@ class RunTest : public ::testing::Test {
     marker_ = fmt::format("GC_RUN_TEST_MARKER={:x}", std::random_device{}());
   }
   void TearDown() override {
-    EXPECT_TRUE(ProcessesWithMarker(marker_).empty()) << "a process of the run outlived it";
+    EXPECT_TRUE(ProcessesWithEnvironment(marker_).empty()) << "a process of the run outlived it";
     fs::remove_all(dir_);
   }
 
@@ -78,12 +64,12 @@ class RunTest : public ::testing::Test {
   // Starts gracecheck with `args`; the caller waits.
   std::unique_ptr<Subprocess> Start(std::vector<std::string> args) {
     args.insert(args.begin(), GRACECHECK_BIN);
-    return Subprocess::Start({.argv = args,
-                              .env = {marker_, "NO_COLOR=1",
-                                      "GRACECHECK_TMPDIR=" + (dir_ / "tmp").string()},
-                              .working_dir = SOURCE_DIR,
-                              .stdout_path = (dir_ / "stdout").string(),
-                              .stderr_path = (dir_ / "stderr").string()});
+    return Subprocess::Start(
+        {.argv = args,
+         .env = {marker_, "NO_COLOR=1", "GRACECHECK_TMPDIR=" + (dir_ / "tmp").string()},
+         .working_dir = SOURCE_DIR,
+         .stdout_path = (dir_ / "stdout").string(),
+         .stderr_path = (dir_ / "stderr").string()});
   }
 
   CliResult Run(std::vector<std::string> args, Duration timeout = 120s) {
@@ -148,8 +134,8 @@ INSTANTIATE_TEST_SUITE_P(Catalogue, ShippedScenarioTest, ::testing::ValuesIn(Shi
                          });
 
 TEST_F(RunTest, MidLoadRunHasThousandsOfRequestsAndSomeInFlightAtTheSignal) {
-  CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--requests-out",
-                     (dir_ / "requests.jsonl").string()});
+  CliResult r = Run(
+      {"scenarios/sigterm-mid-load.yaml", "--requests-out", (dir_ / "requests.jsonl").string()});
   ASSERT_EQ(r.status.ToString(), "exit 0") << Describe(r);
   std::ifstream in(dir_ / "requests.jsonl");
   int requests = 0, in_flight = 0;
@@ -171,10 +157,12 @@ TEST_F(RunTest, MidLoadRunHasThousandsOfRequestsAndSomeInFlightAtTheSignal) {
 // A server that ignores SIGTERM (as PID 1 in a container without a handler
 // would): gracecheck must call it a hang, kill it, and fail process.exit.
 TEST_F(RunTest, TargetThatIgnoresSigtermFailsProcessExit) {
-  // The shell is the target's pid and ignores SIGTERM; refapi is its child.
+  // The shell is the target's pid and ignores every signal it can (only
+  // SIGKILL and SIGSTOP cannot be); refapi is its child.
   CliResult r = Run({"scenarios/sigterm-idle.yaml", "--target",
-                     "deaf=sh -c 'trap \"\" TERM; \"$0\" \"$@\" & wait' {refapi} --listen "
-                     "127.0.0.1:{port} --db {database_url}"});
+                     "deaf=sh -c 'trap \"\" TERM INT HUP QUIT USR1 USR2 PIPE ALRM; \"$0\" \"$@\" & "
+                     "wait' {refapi} --listen 127.0.0.1:{port} --db {database_url}"},
+                    30s);
   EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
   const nlohmann::json& exit = Check(r.report, "process.exit");
   EXPECT_FALSE(exit.value("passed", true)) << Describe(r);
@@ -235,6 +223,110 @@ TEST_F(RunTest, TargetThatCannotStartIsExit3) {
   EXPECT_NE(r.err.find("boom"), std::string::npos) << "no log tail in: " << r.err;
 }
 
+// --- Misbehaving targets: each gets a clear verdict or error, in bounded time.
+// harness/testdata/misbehaving.yaml is a 1 s load and a SIGTERM at 1.5 s.
+
+constexpr char kMisbehaving[] = "harness/testdata/misbehaving.yaml";
+constexpr char kRefapi[] = "{refapi} --listen 127.0.0.1:{port} --db {database_url}";
+
+TEST_F(RunTest, TargetThatNeverAnswersOnItsPortIsExit3SayingWhereItListens) {
+  CliResult r = Run({kMisbehaving, "--target", "mute=sleep 600"}, 20s);
+  EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
+  EXPECT_NE(r.err.find("not ready within 3s"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("it listens on no TCP port"), std::string::npos) << r.err;
+
+  r = Run({kMisbehaving, "--target", "elsewhere=python3 -m http.server --bind 127.0.0.1 0"}, 20s);
+  EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
+  EXPECT_NE(r.err.find("it listens on 127.0.0.1:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" instead of 127.0.0.1:"), std::string::npos) << r.err;
+}
+
+// A server that forks into the background: the parent exits 0 at once, the
+// child serves. Exit 3 with the reason, and the child does not outlive the
+// run (TearDown looks for it).
+TEST_F(RunTest, TargetThatDaemonizesIsExit3AndItsChildIsKilled) {
+  CliResult r = Run(
+      {kMisbehaving, "--target", fmt::format("daemon=sh -c '\"$0\" \"$@\" & exit 0' {}", kRefapi)},
+      20s);
+  EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
+  EXPECT_NE(r.err.find("exited before it was ready (exit 0) and left a process of its group "
+                       "running"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("fork into the background"), std::string::npos) << r.err;
+}
+
+// Exits 0 on its own, half a second into the load: the status is right, and
+// process.exit still fails, since nobody asked it to stop.
+TEST_F(RunTest, TargetThatExitsBeforeTheSignalFailsProcessExit) {
+  CliResult r = Run(
+      {kMisbehaving, "--target",
+       fmt::format("quitter=sh -c '\"$0\" \"$@\" & sleep 0.5; kill -TERM $!; wait' {}", kRefapi)},
+      30s);
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  const nlohmann::json& exit = Check(r.report, "process.exit");
+  EXPECT_FALSE(exit.value("passed", true)) << Describe(r);
+  EXPECT_NE(exit.value("observed", "").find("on its own: before its first fault (SIGTERM)"),
+            std::string::npos)
+      << exit.dump(2);
+}
+
+// Answers every request with bytes that are not HTTP: each is dropped.
+TEST_F(RunTest, TargetThatAnswersGarbageHasEveryRequestDropped) {
+  CliResult r = Run({kMisbehaving, "--target",
+                     "garbage=python3 harness/testdata/misbehaving_server.py garbage {port}"},
+                    30s);
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  const nlohmann::json& dropped = Check(r.report, "requests.dropped");
+  EXPECT_FALSE(dropped.value("passed", true)) << Describe(r);
+  const nlohmann::json& all = r.report["runs"][0]["outcomes"]["all"];
+  EXPECT_GT(all.value("total", 0), 100) << all.dump();
+  EXPECT_EQ(all.value("ok", -1), 0) << all.dump();
+  EXPECT_EQ(all.value("dropped", 0), all.value("total", -1)) << all.dump();
+  EXPECT_TRUE(Check(r.report, "process.exit").value("passed", false)) << Describe(r);
+}
+
+// Holds every connection open and never answers: the requests time out
+// (300 ms each), the run still ends on time.
+TEST_F(RunTest, TargetThatNeverAnswersTimesOutEveryRequest) {
+  const auto start = std::chrono::steady_clock::now();
+  CliResult r = Run({kMisbehaving, "--target",
+                     "silent=python3 harness/testdata/misbehaving_server.py silent {port}"},
+                    30s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  const nlohmann::json& all = r.report["runs"][0]["outcomes"]["all"];
+  EXPECT_GT(all.value("timeout", 0), 10) << all.dump();
+  EXPECT_EQ(all.value("ok", -1), 0) << all.dump();
+  EXPECT_FALSE(Check(r.report, "requests.dropped").value("passed", true)) << Describe(r);
+}
+
+// Floods stdout and stderr (about a gigabyte each in the run, from children
+// in its group): each file keeps 64 MiB, the report says how much was
+// dropped, and the flooders are killed as orphans.
+TEST_F(RunTest, TargetThatFloodsItsOutputIsCapped) {
+  const fs::path out = dir_ / "out";
+  CliResult r = Run({kMisbehaving, "--out", out.string(), "--target",
+                     fmt::format("flood=sh -c 'yes flood-flood & yes err-err >&2 & exec \"$0\" "
+                                 "\"$@\"' {}",
+                                 kRefapi)},
+                    60s);
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  EXPECT_FALSE(Check(r.report, "process.orphans").value("passed", true)) << Describe(r);
+  EXPECT_TRUE(Check(r.report, "process.exit").value("passed", false)) << Describe(r);
+  int files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(out)) {
+    const std::string name = e.path().filename().string();
+    if (name != "flood.stdout" && name != "flood.stderr") continue;
+    ++files;
+    EXPECT_LE(fs::file_size(e.path()), 64u << 20) << e.path();
+  }
+  EXPECT_EQ(files, 2);
+  const std::string tail = r.report["runs"][0].value("target_log_tail", "");
+  EXPECT_NE(tail.find("the target's stdout passed 64 MiB"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("the target's stderr passed 64 MiB"), std::string::npos) << tail;
+}
+
 TEST_F(RunTest, UnknownFlagIsExit2) {
   CliResult r = Run({"scenarios/sigterm-idle.yaml", "--no-such-flag"});
   EXPECT_EQ(r.status.ToString(), "exit 2") << Describe(r);
@@ -259,9 +351,59 @@ TEST_F(RunTest, InterruptedRunCleansUpAndExits130) {
     std::optional<ExitStatus> s = p->WaitFor(30s);
     ASSERT_TRUE(s) << "gracecheck did not exit after " << SignalName(sig);
     EXPECT_EQ(s->ToString(), "exit 130") << ReadFile(dir_ / "stderr");
-    EXPECT_TRUE(ProcessesWithMarker(marker_).empty()) << "left running after " << SignalName(sig);
+    EXPECT_TRUE(ProcessesWithEnvironment(marker_).empty())
+        << "left running after " << SignalName(sig);
     EXPECT_TRUE(fs::is_empty(dir_ / "tmp")) << "cluster dir left after " << SignalName(sig);
   }
+}
+
+// SIGKILLed at 20 random moments of a run (cluster start, target start,
+// load, signal, drain, checks, teardown): gracecheck can do nothing, so its
+// watchdog and the children's parent-death signals must end the target and
+// the cluster, and the next start must remove what is left on disk.
+TEST_F(RunTest, KilledAtRandomMomentsLeavesNothingBehind) {
+  const unsigned seed = std::random_device{}();
+  std::mt19937 rng(seed);
+  // sigterm-mid-load takes about 4.5 s from start to exit on this machine.
+  std::uniform_int_distribution<int> moment_ms(0, 5000);
+  MakeTmp();
+  std::vector<std::string> report;
+  for (int i = 0; i < 20; ++i) {
+    const int ms = moment_ms(rng);
+    auto p = Start({"run", "scenarios/sigterm-mid-load.yaml"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    std::string err = ReadFile(dir_ / "stderr");
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    const std::size_t last = err.find_last_of('\n');
+    const std::string phase = err.empty() ? "(nothing printed yet: cluster starting)"
+                                          : err.substr(last == std::string::npos ? 0 : last + 1);
+    ASSERT_TRUE(p->Signal(SIGKILL));
+    ASSERT_TRUE(p->WaitFor(5s));
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    std::vector<int> left = ProcessesWithEnvironment(marker_);
+    while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+      left = ProcessesWithEnvironment(marker_);
+    }
+    report.push_back(fmt::format("kill {:2} at {:4} ms, after: {}", i, ms,
+                                 phase.substr(0, std::min<std::size_t>(phase.size(), 90))));
+    EXPECT_TRUE(left.empty()) << "seed " << seed << ": killed at " << ms << " ms (" << phase
+                              << "), still alive 10 s later: "
+                              << fmt::format("{}", fmt::join(left, ", "));
+  }
+  // The next start removes the stale cluster dirs of the killed runs.
+  auto next = Start({"with-db", "--", "true"});
+  std::optional<ExitStatus> s = next->WaitFor(60s);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ToString(), "exit 0") << ReadFile(dir_ / "stderr");
+  std::vector<std::string> remaining;
+  for (const auto& e : fs::directory_iterator(dir_ / "tmp")) {
+    remaining.push_back(e.path().filename().string());
+  }
+  EXPECT_TRUE(remaining.empty()) << "seed " << seed
+                                 << ": left in the temp dir after the next start: "
+                                 << fmt::format("{}", fmt::join(remaining, ", "));
+  std::cout << fmt::format("seed {}:\n  {}\n", seed, fmt::join(report, "\n  "));
 }
 
 }  // namespace

@@ -163,13 +163,19 @@ const std::vector<std::string> kTriggerKinds = {"time",      "after", "requests"
 const std::vector<std::string> kActionKeys = {"send", "pause", "kill_after", "db", "load"};
 const std::vector<std::string> kDbActions = {"terminate_sessions", "cancel_queries", "restart"};
 const std::vector<std::string> kSinceChoices = {"load", "ready"};
-const std::vector<std::string> kExpectKeys = {
-    "dropped", "dropped_after_signal", "allow_after_signal", "exit", "threads", "db_sessions",
-    "writes"};
+const std::vector<std::string> kExpectKeys = {"dropped",
+                                              "dropped_after_signal",
+                                              "allow_after_signal",
+                                              "exit",
+                                              "lame_duck",
+                                              "threads",
+                                              "db_sessions",
+                                              "writes"};
 const std::vector<std::string> kExitKeys = {"code", "signal", "within"};
 const std::vector<std::string> kThreadKeys = {"growth", "at_exit"};
-const std::vector<std::string> kDbKeys = {"after_exit", "abandoned", "closed_before_drain", "orphaned_queries",
-                                          "settle"};
+const std::vector<std::string> kDbKeys = {
+    "after_exit", "abandoned", "closed_before_drain", "orphaned_queries", "idle_in_transaction",
+    "max",        "settle"};
 const std::vector<std::string> kWritesKeys = {"lost", "verify_sql"};
 const std::vector<std::string> kSignalTargets = {"process", "group"};
 const std::vector<std::string> kModels = {"open", "closed"};
@@ -1243,6 +1249,9 @@ void Parser::ReadExpect(const Entry& e, Expectations* expect) {
       ReadDurationInto(*exit, "within", "expect.exit", true, &expect->exit.within);
     }
   }
+  if (const Entry* l = m->Find("lame_duck")) {
+    if (auto v = ReadDuration(*l, "expect.lame_duck", true)) expect->lame_duck = *v;
+  }
   if (const Entry* t = m->Find("threads")) {
     if (std::optional<Map> threads = ReadMap(t->value, Where(*t), "expect.threads", kThreadKeys)) {
       ThreadExpectation te;
@@ -1273,6 +1282,12 @@ void Parser::ReadExpect(const Entry& e, Expectations* expect) {
       ReadIntInto(*db, "abandoned", p, 0, 100000, &expect->db_sessions.abandoned);
       ReadIntInto(*db, "closed_before_drain", p, 0, 100000,
                   &expect->db_sessions.closed_before_drain);
+      ReadIntInto(*db, "idle_in_transaction", p, 0, 100000,
+                  &expect->db_sessions.idle_in_transaction);
+      if (const Entry* x = db->Find("max")) {
+        if (auto v = ReadInt(*x, p + ".max", 1, 100000))
+          expect->db_sessions.max = static_cast<int>(*v);
+      }
       ReadDurationInto(*db, "settle", p, false, &expect->db_sessions.settle);
     }
   }

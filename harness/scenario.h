@@ -42,8 +42,12 @@
 //   expect.allow_after_signal none
 //   expect.exit               {code: 0, within: 10s}, `within` counted from the
 //                             first fault's delivery
+//   expect.lame_duck          not checked (a duration: no connection refused that
+//                             long after the first fault)
 //   expect.threads            not checked
-//   expect.db_sessions        {after_exit: 0, abandoned: 0, closed_before_drain: 0, settle: 1s}
+//   expect.db_sessions        {after_exit: 0, abandoned: 0, closed_before_drain: 0,
+//                             orphaned_queries: 0, idle_in_transaction: 0, settle: 1s};
+//                             max (sessions at once) not checked
 //   expect.writes             not checked; when given, verify_sql is required
 //                             and lost defaults to 0
 //
@@ -239,8 +243,10 @@ struct ThreadExpectation {
 struct DbSessionExpectation {
   int after_exit = 0;
   int abandoned = 0;
-  int closed_before_drain = 0;
+  int closed_before_drain = 0;  // requests served or in flight once the pool began closing
   int orphaned_queries = 0;  // sessions allowed to stay active after the exit (a forced exit)
+  int idle_in_transaction = 0;  // transactions allowed to be left open at the exit
+  std::optional<int> max;       // sessions of the run's database at once; unset: not checked
   Duration settle = std::chrono::seconds(1);  // wait this long for sessions to go
 };
 
@@ -260,6 +266,9 @@ struct Expectations {
   StatusSet allow_status_after_signal;
   std::vector<std::string> allow_outcomes_after_signal;
   ExitExpectation exit;
+  // Lame duck: for this long after the first fault the target keeps
+  // accepting connections (none refused). Unset: not checked.
+  std::optional<Duration> lame_duck;
   std::optional<ThreadExpectation> threads;
   DbSessionExpectation db_sessions;
   std::optional<WritesExpectation> writes;

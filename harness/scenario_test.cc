@@ -265,6 +265,10 @@ TEST(ScenarioDefaultsTest, MinimalFileGetsDocumentedDefaults) {
   EXPECT_FALSE(s.expect.threads.has_value());
   EXPECT_EQ(s.expect.db_sessions.after_exit, 0);
   EXPECT_EQ(s.expect.db_sessions.settle, seconds(1));
+  EXPECT_EQ(s.expect.db_sessions.closed_before_drain, 0);
+  EXPECT_EQ(s.expect.db_sessions.idle_in_transaction, 0);
+  EXPECT_FALSE(s.expect.db_sessions.max.has_value());
+  EXPECT_FALSE(s.expect.lame_duck.has_value());
   EXPECT_FALSE(s.expect.writes.has_value());
 }
 
@@ -331,6 +335,10 @@ TEST(ScenarioDefaultsTest, EveryKeyFileReadsAsWritten) {
   EXPECT_EQ(s.expect.threads->growth, 0);
   EXPECT_EQ(s.expect.threads->at_exit, 1);
   EXPECT_EQ(s.expect.db_sessions.settle, Duration::zero());
+  EXPECT_EQ(s.expect.db_sessions.orphaned_queries, 1);
+  EXPECT_EQ(s.expect.db_sessions.idle_in_transaction, 2);
+  EXPECT_EQ(s.expect.db_sessions.max, 9);
+  EXPECT_EQ(s.expect.lame_duck, milliseconds(400));
 }
 
 TEST(ScenarioDefaultsTest, UnnamedFaultsWithTheSameSignalAreNumbered) {

@@ -69,7 +69,10 @@ struct ChildSetup {
 };
 
 int OpenOutput(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  // O_APPEND: whoever caps the file (TargetProcess) may truncate it under the
+  // writer. O_NOFOLLOW: a symlink planted in a shared dir is refused.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                  0644);
   if (fd < 0) {
     throw SpawnError(fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
   }

@@ -1,5 +1,7 @@
 #include "subprocess.h"
 
+#include "procfs.h"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -144,6 +146,19 @@ TEST(SubprocessTest, SignalsByNameOrNumber) {
   EXPECT_FALSE(ParseSignal("999"));
   EXPECT_FALSE(ParseSignal(""));
   EXPECT_EQ(SignalName(SIGINT), "SIGINT");
+}
+
+// What the end-to-end tests use to prove nothing of a run outlived it: it
+// finds a process by a whole environment entry, and only while it lives.
+TEST(ProcfsTest, ProcessesWithEnvironmentFindsWhatIsAliveWithTheEntry) {
+  const std::string marker = "GC_PROCFS_TEST_MARKER=" + std::to_string(::getpid());
+  auto p = Subprocess::Start({.argv = {"/bin/sleep", "30"}, .env = {marker}});
+  EXPECT_EQ(ProcessesWithEnvironment(marker), std::vector<int>{p->pid()});
+  EXPECT_TRUE(ProcessesWithEnvironment(marker + "0").empty());
+  EXPECT_TRUE(ProcessesWithEnvironment(marker.substr(0, marker.size() - 1)).empty());
+  p->Signal(SIGKILL);
+  ASSERT_TRUE(p->WaitFor(std::chrono::seconds(5)));
+  EXPECT_TRUE(ProcessesWithEnvironment(marker).empty());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "target_process.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -8,14 +10,14 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "http_response.h"
 #include "interrupt.h"
@@ -45,6 +47,62 @@ std::string TailOf(const std::string& path, int lines) {
   std::string out;
   for (const std::string& l : kept) out += l + "\n";
   return out;
+}
+
+// The TCP addresses the processes in `pids` listen on ("127.0.0.1:8080",
+// "[::]:8080"), from their fds and /proc/net/tcp{,6}: for a target that is
+// not ready, where it listens instead.
+std::vector<std::string> ListeningAddresses(const std::vector<int>& pids) {
+  std::set<std::string> inodes;
+  for (int pid : pids) {
+    const std::string dir = fmt::format("/proc/{}/fd", pid);
+    DIR* d = ::opendir(dir.c_str());
+    while (dirent* e = d ? ::readdir(d) : nullptr) {
+      char link[64];
+      const ssize_t n = ::readlink((dir + "/" + e->d_name).c_str(), link, sizeof(link) - 1);
+      if (n <= 0) continue;
+      const std::string target(link, static_cast<std::size_t>(n));
+      if (target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+    }
+    if (d) ::closedir(d);
+  }
+  std::vector<std::string> out;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream in(ReadProcFile(table));
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string sl, local, remote, state, queues, timer, retr, uid, timeout, inode;
+      if (!(f >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >>
+            inode)) {
+        continue;
+      }
+      if (state != "0A" || inodes.count(inode) == 0) continue;  // 0A: LISTEN
+      const std::size_t colon = local.find(':');
+      if (colon == std::string::npos) continue;
+      const unsigned long port = std::stoul(local.substr(colon + 1), nullptr, 16);
+      const std::string addr = local.substr(0, colon);
+      if (addr.size() == 8) {  // IPv4, little-endian hex
+        const unsigned long a = std::stoul(addr, nullptr, 16);
+        out.push_back(fmt::format("{}.{}.{}.{}:{}", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff,
+                                  a >> 24, port));
+      } else {
+        const bool any = addr.find_first_not_of('0') == std::string::npos;
+        out.push_back(fmt::format("[{}]:{}", any ? "::" : "ipv6", port));
+      }
+    }
+  }
+  return out;
+}
+
+// Why a target that never answered on its port might not have: what it
+// listens on instead, or that nothing of it listens at all.
+std::string ListeningHint(int pgid, int port) {
+  const std::vector<std::string> addresses = ListeningAddresses(ProcessGroupMembers(pgid));
+  if (addresses.empty()) return fmt::format("; it listens on no TCP port (it was given {})", port);
+  return fmt::format("; it listens on {} instead of 127.0.0.1:{}", fmt::join(addresses, ", "),
+                     port);
 }
 
 }  // namespace
@@ -155,28 +213,51 @@ TargetProcess::~TargetProcess() {
 }
 
 void TargetProcess::Reap() {
+  // Also caps the output files, every 20 ms, until the destructor wakes it:
+  // after the target exits, what is left of its group may still write.
   pollfd fds[2] = {{process_->pidfd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   while (true) {
-    int r = ::poll(fds, 2, -1);
+    int r = ::poll(fds, 2, 20);
+    CapOutputs();
     if (r < 0 && errno == EINTR) continue;
     if (fds[1].revents) return;
-    if (fds[0].revents) break;
+    if (fds[0].fd < 0 || !fds[0].revents) continue;
+    fds[0].fd = -1;  // poll() skips it from now on
+    std::function<void(Nanos)> callback;
+    Nanos t;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::optional<ExitStatus> s = process_->Poll();
+      t = Now();
+      if (!s) continue;  // cannot happen: the pidfd said it ended
+      status_ = s;
+      exit_time_ = t;
+      events_.push_back({t, s->signaled ? ProcessEvent::Kind::kKilled : ProcessEvent::Kind::kExited,
+                         s->signaled ? s->signal : s->code, s->ToString()});
+      callback = on_exit_;
+    }
+    exited_cv_.notify_all();
+    if (callback) callback(t);
   }
-  std::function<void(Nanos)> callback;
-  Nanos t;
-  {
+}
+
+void TargetProcess::CapOutputs() {
+  // The files are opened O_APPEND, so the writers' next bytes go to the new
+  // end after a truncate.
+  const std::string* paths[2] = {&options_.stdout_path, &options_.stderr_path};
+  for (int i = 0; i < 2; ++i) {
+    if (paths[i]->empty() || *paths[i] == "=stdout") continue;
+    struct stat st {};
+    if (::stat(paths[i]->c_str(), &st) != 0 || st.st_size <= options_.output_cap) continue;
+    if (::truncate(paths[i]->c_str(), options_.output_cap) != 0) continue;
     std::lock_guard<std::mutex> lock(mu_);
-    std::optional<ExitStatus> s = process_->Poll();
-    t = Now();
-    if (!s) return;  // cannot happen: the pidfd said it ended
-    status_ = s;
-    exit_time_ = t;
-    events_.push_back({t, s->signaled ? ProcessEvent::Kind::kKilled : ProcessEvent::Kind::kExited,
-                       s->signaled ? s->signal : s->code, s->ToString()});
-    callback = on_exit_;
+    dropped_[i] += st.st_size - options_.output_cap;
   }
-  exited_cv_.notify_all();
-  if (callback) callback(t);
+}
+
+std::pair<long long, long long> TargetProcess::output_dropped() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {dropped_[0], dropped_[1]};
 }
 
 void TargetProcess::OnExit(std::function<void(Nanos)> callback) {
@@ -193,8 +274,17 @@ Nanos TargetProcess::WaitReady() {
   while (true) {
     interrupt::ThrowIfRequested();
     if (exited()) {
-      throw TargetError(fmt::format("the target exited before it was ready ({}); its output:\n{}",
-                                    exit_status()->ToString(), LogTail()));
+      // A server that forks into the background (daemonizes) exits at once
+      // and leaves its child serving: say so, the child is killed anyway.
+      const std::vector<int> left = ProcessGroupMembers(pid_);
+      const std::string daemon =
+          left.empty() ? ""
+                       : fmt::format(
+                             " and left {} of its group running (pid {}): does it fork "
+                             "into the background? run it in the foreground",
+                             left.size() == 1 ? "a process" : "processes", fmt::join(left, ", "));
+      throw TargetError(fmt::format("the target exited before it was ready ({}){}; its output:\n{}",
+                                    exit_status()->ToString(), daemon, LogTail()));
     }
     std::optional<int> status = HttpGetStatus(options_.port, options_.ready_path, 1s);
     if (status && *status >= 200 && *status < 300) {
@@ -204,9 +294,10 @@ Nanos TargetProcess::WaitReady() {
     }
     if (Clock::now() >= deadline) {
       throw TargetError(fmt::format(
-          "the target was not ready within {} (GET {} on 127.0.0.1:{}: {}); its output:\n{}",
+          "the target was not ready within {} (GET {} on 127.0.0.1:{}: {}{}); its output:\n{}",
           FormatDuration(options_.ready_timeout), options_.ready_path, options_.port,
-          status ? fmt::format("status {}", *status) : "no answer", LogTail()));
+          status ? fmt::format("status {}", *status) : "no answer",
+          status ? "" : ListeningHint(pid_, options_.port), LogTail()));
     }
     std::unique_lock<std::mutex> lock(mu_);
     exited_cv_.wait_for(lock, options_.ready_interval, [this] { return status_.has_value(); });
@@ -271,9 +362,19 @@ std::vector<ProcessEvent> TargetProcess::events() const {
 
 std::string TargetProcess::LogTail(int lines) const {
   std::string out;
-  for (const std::string& path : {options_.stdout_path, options_.stderr_path}) {
-    if (path.empty()) continue;
-    std::string tail = TailOf(path, lines);
+  const auto [out_dropped, err_dropped] = output_dropped();
+  const long long dropped[2] = {out_dropped, err_dropped};
+  const char* names[2] = {"stdout", "stderr"};
+  const std::string* paths[2] = {&options_.stdout_path, &options_.stderr_path};
+  for (int i = 0; i < 2; ++i) {
+    if (paths[i]->empty()) continue;
+    if (dropped[i] > 0) {
+      out += fmt::format(
+          "  | (gracecheck: the target's {} passed {} MiB; {} bytes after that were "
+          "dropped, the last lines are below)\n",
+          names[i], options_.output_cap >> 20, dropped[i]);
+    }
+    std::string tail = TailOf(*paths[i], lines);
     if (tail.empty()) continue;
     std::istringstream in(tail);
     for (std::string line; std::getline(in, line);) out += "  | " + line + "\n";

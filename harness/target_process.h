@@ -39,6 +39,10 @@ struct TargetOptions {
   std::string ready_path = "/healthz";
   Duration ready_timeout = std::chrono::seconds(10);
   Duration ready_interval = std::chrono::milliseconds(50);
+  // Each output file keeps its first `output_cap` bytes and what came in the
+  // last 20 ms: a target (or a child of it) that floods its output cannot
+  // fill the disk. Checked every 20 ms until the group is gone.
+  long long output_cap = 64LL << 20;
 };
 
 class TargetProcess {
@@ -70,13 +74,17 @@ class TargetProcess {
 
   int pid() const { return pid_; }
   std::vector<ProcessEvent> events() const;
-  // The last `lines` lines of stdout and stderr, prefixed, for error messages.
+  // The last `lines` lines of stdout and stderr, prefixed, for error messages
+  // (with a line saying how much was dropped, if an output passed its cap).
   std::string LogTail(int lines = 20) const;
+  // Bytes dropped from each output file (stdout, stderr) by the cap.
+  std::pair<long long, long long> output_dropped() const;
 
  private:
   Nanos Now() const { return (Clock::now() - epoch_).count(); }
   void Record(ProcessEvent::Kind kind, int value, std::string detail = {});
   void Reap();
+  void CapOutputs();
 
   TargetOptions options_;
   Clock::time_point epoch_;
@@ -90,6 +98,7 @@ class TargetProcess {
   std::vector<ProcessEvent> events_;
   std::thread reaper_;
   int wake_fd_ = -1;  // eventfd: tells the reaper to give up
+  long long dropped_[2] = {0, 0};  // by the output cap; under mu_
 };
 
 // One GET on 127.0.0.1:port; the status, or nullopt if there was no complete

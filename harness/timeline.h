@@ -30,7 +30,7 @@ inline Duration ToDuration(Nanos n) { return Duration(n); }
 enum class Outcome : std::uint8_t {
   kOk,          // complete response with an expected status
   kHttpError,   // complete response, 5xx or not expected
-  kRefused,     // connect failed with ECONNREFUSED (listener closed)
+  kRefused,     // connect failed: refused, or reset in the handshake (listener closed)
   kIdleClosed,  // reused keep-alive connection the server had already closed
   kReset,       // RST before any response byte
   kEof,         // orderly close before any response byte
@@ -140,8 +140,24 @@ struct DbSession {
   Nanos first_seen = kNever;
   Nanos last_seen = kNever;
   std::string last_state;     // state in the last sample that showed it
+  Nanos state_since = kNever;  // first sample of the unbroken run of samples showing last_state
   std::string last_query;     // truncated
 };
+
+// How one session of the run's database ended, in the embedded cluster's own
+// words (its JSON-lines log: log_disconnections, and the message a backend
+// logs when its client vanished). Times come from the log's wall clock, which
+// has millisecond resolution: they are within kLogTimeError of the truth.
+struct DbSessionEnd {
+  int pid = 0;
+  Nanos ended = kNever;           // its "disconnection" line; kNever if none was logged
+  bool client_vanished = false;   // the client went away without a Terminate message
+  bool open_transaction = false;  // ... while a transaction was open ("with an open transaction")
+  bool terminated = false;        // ended by the server (pg_terminate_backend, a restart)
+  std::string state;    // the session's state when the message was logged ("idle in transaction")
+  std::string message;  // the message that explains an abnormal end; empty for a clean close
+};
+constexpr Nanos kLogTimeError = 2'000'000;  // 1 ms of log resolution + 1 ms of epoch resolution
 
 struct Timeline {
   std::string scenario;
@@ -161,6 +177,9 @@ struct Timeline {
   std::vector<int> orphans;     // pids of the group still alive after the target exited
 
   std::vector<RequestRecord> requests;
+  // What each RequestRecord::kind is: "METHOD path-template" per entry of
+  // the scenario's load.requests, for evidence lines.
+  std::vector<std::string> request_kinds;
   std::vector<WriteKey> write_keys;
   std::vector<ProcessEvent> process_events;
   std::vector<FaultRecord> faults;
@@ -168,6 +187,10 @@ struct Timeline {
   std::vector<DbSample> db_samples;
   std::vector<DbSession> db_sessions;
   Nanos db_sessions_gone = kNever;  // first sample after exit with no session left
+  // The cluster's log, read after the run: embedded cluster only (an
+  // external server's log is not ours to read).
+  bool db_log_read = false;
+  std::vector<DbSessionEnd> db_session_ends;
 
   // Writes: keys acknowledged (2xx) that verify_sql did not return, and keys
   // present whose request was not acknowledged. Empty when not verified.

@@ -236,6 +236,7 @@ json RunJson(const RunReport& run) {
   j["epoch_unix_ms"] = tl.epoch_unix_ms;
   j["verdict"] = AllPassed(run.checks) ? "pass" : "fail";
   j["checks"] = Checks(run.checks);
+  j["request_kinds"] = tl.request_kinds;  // what a per-request record's `kind` indexes
   j["target_pid"] = tl.target_pid;
   j["moments_ms"] = {{"spawned", Ms(tl.spawned)},
                      {"ready", Ms(tl.ready)},

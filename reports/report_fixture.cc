@@ -49,6 +49,7 @@ RequestRecord Request(std::uint32_t id, std::uint32_t connection, std::uint16_t 
 Timeline Base() {
   Timeline tl;
   tl.scenario = "sigterm-mid-load";
+  tl.request_kinds = {"GET /items/{random:1..1000}", "POST /items", "GET /slow?ms=300"};
   tl.epoch_unix_ms = 1714557600123;
   tl.seed = 42;
   tl.target_pid = 31337;

@@ -211,15 +211,6 @@ void ReadSeries(const json& series, RunView* run) {
 
 }  // namespace
 
-const std::vector<std::string>& CheckOrder() {
-  static const std::vector<std::string> kOrder = {
-      "requests.dropped",       "writes.lost",     "process.exit",
-      "process.orphans",        "threads.growth",  "threads.at_exit",
-      "db.sessions_after_exit", "db.abandoned",    "db.orphaned_queries",
-      "db.closed_before_drain", "faults.delivered"};
-  return kOrder;
-}
-
 Nanos MsToNanos(double ms) { return static_cast<Nanos>(std::llround(ms * 1e6)); }
 
 std::string RunView::Moment(Nanos t) const {

@@ -33,10 +33,6 @@ class ReportError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Check names in DESIGN.md's order (RunChecks emits them in this order); the
-// JSON keeps checks in an object with sorted keys, so renderers put them back
-// in this order, and names unknown here after them, sorted.
-const std::vector<std::string>& CheckOrder();
 
 struct WritesView {
   bool verified = false;

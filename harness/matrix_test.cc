@@ -1,0 +1,304 @@
+// The detection matrix (target/detection-matrix.yaml), end to end: every
+// refapi --bug against the scenario that provokes it, through the real
+// gracecheck binary and its JSON report. Each bug must make the checks meant
+// for it fail and leave the others it names passing; the whole matrix is
+// printed (ctest label "pg").
+//
+// Also, skipped unless GRACECHECK_SOAK_RUNS=N is set: every shipped scenario
+// N times against the correct refapi, which must never fail a check (the
+// false-alarm soak; docs/DESIGN.md has the figures).
+#include <dirent.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "procfs.h"
+#include "subprocess.h"
+
+namespace gracecheck {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Row {
+  std::string bug;
+  std::string scenario;
+  std::string args;  // extra target arguments, before --bug
+  int runs = 1;
+  std::vector<std::string> fail;  // must fail together in at least one run
+  std::vector<std::string> pass;  // must pass in every run
+};
+
+std::vector<Row> LoadMatrix(const fs::path& path) {
+  std::vector<Row> rows;
+  const YAML::Node doc = YAML::LoadFile(path.string());
+  for (const YAML::Node& n : doc) {
+    Row r;
+    r.bug = n["bug"].as<std::string>();
+    r.scenario = n["scenario"].as<std::string>();
+    if (n["args"]) r.args = n["args"].as<std::string>();
+    if (n["runs"]) r.runs = n["runs"].as<int>();
+    r.fail = n["fail"].as<std::vector<std::string>>();
+    if (n["pass"]) r.pass = n["pass"].as<std::vector<std::string>>();
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::optional<int> EnvInt(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  return std::atoi(v);
+}
+
+// What one `gracecheck run … --repeat N` observed: per run, the failed checks.
+struct Observed {
+  std::string status;  // gracecheck's exit status
+  std::string error;   // why there is no usable report, if there is none
+  std::vector<std::set<std::string>> failed;
+  std::vector<std::set<std::string>> present;  // checks each run reported
+  std::string stderr_tail;
+};
+
+class GracecheckRunner {
+ public:
+  GracecheckRunner() {
+    std::string pattern = (fs::temp_directory_path() / "gc-matrix-XXXXXX").string();
+    dir_ = ::mkdtemp(pattern.data());
+    // The embedded cluster runs as 'postgres' when the test runs as root.
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    marker_ = fmt::format("GC_MATRIX_TEST_MARKER={:x}", std::random_device{}());
+  }
+  ~GracecheckRunner() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  const std::string& marker() const { return marker_; }
+
+  Observed Run(const std::string& scenario, const std::string& target, int repeat) {
+    fs::create_directories(dir_ / "tmp");
+    fs::permissions(dir_ / "tmp", fs::perms::all | fs::perms::sticky_bit);
+    const fs::path json = dir_ / "report.json";
+    fs::remove(json);
+    std::vector<std::string> argv = {GRACECHECK_BIN,
+                                     "run",
+                                     "scenarios/" + scenario + ".yaml",
+                                     "--repeat",
+                                     std::to_string(repeat),
+                                     "--json",
+                                     json.string()};
+    if (!target.empty()) {
+      argv.push_back("--target");
+      argv.push_back(target);
+    }
+    auto p = Subprocess::Start(
+        {.argv = argv,
+         .env = {marker_, "NO_COLOR=1", "GRACECHECK_TMPDIR=" + (dir_ / "tmp").string()},
+         .working_dir = SOURCE_DIR,
+         .stdout_path = (dir_ / "stdout").string(),
+         .stderr_path = (dir_ / "stderr").string()});
+    Observed o;
+    const Duration timeout = std::chrono::seconds(60 + 30 * repeat);
+    std::optional<ExitStatus> s = p->WaitFor(timeout);
+    if (!s) {
+      p->Kill();
+      o.status = "timeout";
+      o.error = fmt::format("gracecheck did not finish within {}", FormatDuration(timeout));
+      return o;
+    }
+    o.status = s->ToString();
+    const std::string err = ReadFile(dir_ / "stderr");
+    o.stderr_tail = err.size() > 2000 ? err.substr(err.size() - 2000) : err;
+    if (!fs::exists(json)) {
+      o.error = "no JSON report";
+      return o;
+    }
+    const nlohmann::json report = nlohmann::json::parse(ReadFile(json), nullptr, false);
+    if (!report.is_object() || !report.contains("runs")) {
+      o.error = "unreadable JSON report";
+      return o;
+    }
+    for (const auto& run : report["runs"]) {
+      std::set<std::string> failed, present;
+      for (const auto& [name, check] : run["checks"].items()) {
+        present.insert(name);
+        if (!check.value("passed", false)) failed.insert(name);
+      }
+      o.failed.push_back(std::move(failed));
+      o.present.push_back(std::move(present));
+    }
+    if (static_cast<int>(o.failed.size()) != repeat) {
+      o.error = fmt::format("{} runs in the report, {} asked", o.failed.size(), repeat);
+    }
+    return o;
+  }
+
+ private:
+  fs::path dir_;
+  std::string marker_;
+};
+
+struct RowResult {
+  const Row* row = nullptr;
+  int runs = 0;
+  int detected = 0;                       // runs in which every `fail` check failed
+  std::map<std::string, int> failed;      // check -> runs it failed in
+  std::map<std::string, int> false_pass;  // `pass` checks that failed (or were missing)
+  std::string error;
+  bool ok() const { return error.empty() && detected > 0 && false_pass.empty(); }
+};
+
+RowResult Judge(const Row& row, const Observed& o) {
+  RowResult r;
+  r.row = &row;
+  r.runs = static_cast<int>(o.failed.size());
+  r.error = o.error;
+  if (o.status != "exit 0" && o.status != "exit 1" && r.error.empty()) {
+    r.error = "gracecheck " + o.status;
+  }
+  for (std::size_t i = 0; i < o.failed.size(); ++i) {
+    for (const std::string& c : o.failed[i]) ++r.failed[c];
+    bool all = true;
+    for (const std::string& c : row.fail) all = all && o.failed[i].count(c) > 0;
+    if (all) ++r.detected;
+    for (const std::string& c : row.pass) {
+      if (o.failed[i].count(c) > 0) ++r.false_pass[c];
+      if (o.present[i].count(c) == 0) ++r.false_pass[c + " (missing)"];
+    }
+  }
+  return r;
+}
+
+std::string MatrixTable(const std::vector<RowResult>& results) {
+  std::string out = fmt::format("{:<20} {:<24} {:>9}  {:<9} {}\n", "bug", "scenario", "detected",
+                                "verdict", "failing checks observed (runs)");
+  for (const RowResult& r : results) {
+    std::vector<std::string> failed;
+    for (const auto& [name, n] : r.failed) failed.push_back(fmt::format("{} ({})", name, n));
+    std::string verdict = r.ok()             ? "caught"
+                          : !r.error.empty() ? "ERROR"
+                          : r.detected == 0  ? "MISSED"
+                                             : "WRONG";
+    out += fmt::format("{:<20} {:<24} {:>9}  {:<9} {}\n", r.row->bug, r.row->scenario,
+                       fmt::format("{}/{}", r.detected, r.runs), verdict,
+                       failed.empty() ? "none" : fmt::format("{}", fmt::join(failed, ", ")));
+    if (!r.error.empty()) out += fmt::format("{:<20} error: {}\n", "", r.error);
+    if (r.detected == 0 && r.error.empty()) {
+      out +=
+          fmt::format("{:<20} expected to fail together: {}\n", "", fmt::join(r.row->fail, ", "));
+    }
+    for (const auto& [name, n] : r.false_pass) {
+      out += fmt::format("{:<20} must pass, failed in {} of {} runs: {}\n", "", n, r.runs, name);
+    }
+  }
+  return out;
+}
+
+TEST(DetectionMatrixTest, EveryBugFailsItsChecksAndOnlyThose) {
+  const std::vector<Row> rows =
+      LoadMatrix(fs::path(SOURCE_DIR) / "target" / "detection-matrix.yaml");
+  ASSERT_FALSE(rows.empty());
+  std::set<std::string> only;
+  if (const char* v = std::getenv("GRACECHECK_MATRIX_ONLY")) {
+    std::stringstream s(v);
+    for (std::string b; std::getline(s, b, ',');) only.insert(b);
+  }
+  const std::optional<int> runs = EnvInt("GRACECHECK_MATRIX_RUNS");
+  GracecheckRunner runner;
+  std::vector<RowResult> results;
+  for (const Row& row : rows) {
+    if (!only.empty() && only.count(row.bug) == 0) continue;
+    const std::string target =
+        fmt::format("bug={{refapi}} --listen 127.0.0.1:{{port}} --db {{database_url}} {} --bug={}",
+                    row.args, row.bug);
+    const Observed o = runner.Run(row.scenario, target, runs.value_or(row.runs));
+    results.push_back(Judge(row, o));
+    const RowResult& r = results.back();
+    std::cout << fmt::format("[matrix] {} on {}: detected in {}/{} runs{}\n", row.bug, row.scenario,
+                             r.detected, r.runs, r.ok() ? "" : " — NOT OK")
+              << std::flush;
+    if (!r.ok()) std::cout << o.stderr_tail << "\n";
+  }
+  EXPECT_TRUE(ProcessesWithEnvironment(runner.marker()).empty())
+      << "a process of a run outlived it";
+  const std::string table = MatrixTable(results);
+  std::cout << "\nDetection matrix (bug → scenario → failing checks):\n" << table << std::flush;
+  for (const RowResult& r : results) {
+    EXPECT_TRUE(r.ok()) << r.row->bug << " on " << r.row->scenario << " is not as the matrix "
+                        << "says; the whole matrix:\n"
+                        << table;
+  }
+}
+
+// Every shipped scenario against the correct refapi, GRACECHECK_SOAK_RUNS
+// times each: no check may fail. Slow (about 4 s a run): skipped unless asked.
+TEST(FalseAlarmSoakTest, CorrectRefapiPassesEveryShippedScenarioEveryTime) {
+  const std::optional<int> runs = EnvInt("GRACECHECK_SOAK_RUNS");
+  if (!runs || *runs <= 0) GTEST_SKIP() << "set GRACECHECK_SOAK_RUNS=N to run";
+  std::vector<std::string> scenarios;
+  for (const auto& e : fs::directory_iterator(fs::path(SOURCE_DIR) / "scenarios")) {
+    if (e.path().extension() == ".yaml") scenarios.push_back(e.path().stem().string());
+  }
+  std::sort(scenarios.begin(), scenarios.end());
+  if (const char* v = std::getenv("GRACECHECK_SOAK_ONLY")) {
+    std::set<std::string> only;
+    std::stringstream s(v);
+    for (std::string b; std::getline(s, b, ',');) only.insert(b);
+    scenarios.erase(std::remove_if(scenarios.begin(), scenarios.end(),
+                                   [&](const std::string& n) { return only.count(n) == 0; }),
+                    scenarios.end());
+  }
+  GracecheckRunner runner;
+  std::string table =
+      fmt::format("{:<28} {:>6} {:>7}  {}\n", "scenario", "runs", "failed", "failed checks (runs)");
+  int total = 0, failures = 0;
+  for (const std::string& name : scenarios) {
+    const Observed o = runner.Run(name, "", *runs);
+    std::map<std::string, int> failed;
+    int failed_runs = 0;
+    for (const auto& f : o.failed) {
+      failed_runs += f.empty() ? 0 : 1;
+      for (const std::string& c : f) ++failed[c];
+    }
+    total += static_cast<int>(o.failed.size());
+    failures += failed_runs;
+    std::vector<std::string> names;
+    for (const auto& [c, n] : failed) names.push_back(fmt::format("{} ({})", c, n));
+    const std::string line =
+        fmt::format("{:<28} {:>6} {:>7}  {}{}\n", name, o.failed.size(), failed_runs,
+                    names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")),
+                    o.error.empty() ? "" : " ERROR: " + o.error);
+    table += line;
+    std::cout << "[soak] " << line << std::flush;
+    EXPECT_TRUE(o.error.empty()) << name << ": " << o.error << "\n" << o.stderr_tail;
+    EXPECT_EQ(failed_runs, 0) << name << ": " << line;
+  }
+  std::cout << fmt::format("\nFalse-alarm soak: {} runs, {} with a failed check\n{}", total,
+                           failures, table)
+            << std::flush;
+  EXPECT_TRUE(ProcessesWithEnvironment(runner.marker()).empty())
+      << "a process of a run outlived it";
+}
+
+}  // namespace
+}  // namespace gracecheck

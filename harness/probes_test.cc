@@ -1,0 +1,123 @@
+// The probes' own logic: the /proc sampler's switch to dense sampling, and
+// the embedded cluster's log read for how each session ended (lines as
+// PostgreSQL 15's jsonlog writes them, copied from a run's log).
+#include "probes.h"
+
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "subprocess.h"
+
+namespace gracecheck {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Regression (sigterm-after-load, 45 of 50 runs): SetDense only took effect
+// after the sparse wait in progress ran out, so a shutdown shorter than one
+// sparse interval got no sample at all after its first fault.
+TEST(ProcProbeTest, SetDenseSamplesAtOnce) {
+  auto child = Subprocess::Start({.argv = {"sleep", "30"}});
+  ProcProbe probe(child->pid(), std::chrono::steady_clock::now(), /*interval=*/60s,
+                  /*dense_interval=*/1ms);
+  probe.Start();
+  for (int i = 0; i < 2000 && probe.Latest().t == 0; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_NE(probe.Latest().t, 0) << "no first sample";
+  probe.SetDense();
+  std::this_thread::sleep_for(200ms);
+  probe.Stop();
+  const std::vector<ProcSample> samples = probe.TakeSamples();
+  EXPECT_GE(samples.size(), 10u) << "samples in the 200ms after SetDense (sparse interval 60s)";
+  child->Kill();
+}
+
+constexpr char kDb[] = "gc_sigterm_mid_load_3e6d90f9";
+
+std::string Line(int pid, const std::string& session, const std::string& time,
+                 const std::string& severity, const std::string& ps, const std::string& message,
+                 const std::string& db = kDb) {
+  return R"({"timestamp":")" + time + R"( UTC","user":")" + db + R"(","dbname":")" + db +
+         R"(","pid":)" + std::to_string(pid) +
+         R"(,"remote_host":"127.0.0.1","remote_port":50862,)" + R"("session_id":")" + session +
+         R"(","line_num":4,"ps":")" + ps +
+         R"(","session_start":"2026-11-24 19:38:02 UTC","txid":0,"error_severity":")" + severity +
+         R"(","message":")" + message + R"(","backend_type":"client backend","query_id":0})" + "\n";
+}
+
+// 2026-11-24 19:38:05.000 UTC in Unix ms.
+constexpr std::int64_t kEpochMs = 1795549085000;
+
+TEST(ParseDbSessionEndsTest, CleanCloseHasItsTimeOnTheRunsClock) {
+  const std::string log =
+      Line(27961, "6b05e79a.6d39", "2026-11-24 19:38:02.801", "LOG", "",
+           "connection authorized: user=x database=x") +
+      Line(27961, "6b05e79a.6d39", "2026-11-24 19:38:05.019", "LOG", "idle",
+           "disconnection: session time: 0:00:02.158 user=x database=x host=127.0.0.1");
+  const std::vector<DbSessionEnd> ends = ParseDbSessionEnds(log, kDb, kEpochMs, 0);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].pid, 27961);
+  EXPECT_EQ(ends[0].ended, 19'000'000) << "19 ms after the epoch";
+  EXPECT_FALSE(ends[0].client_vanished);
+  EXPECT_FALSE(ends[0].open_transaction);
+  EXPECT_FALSE(ends[0].terminated);
+  EXPECT_EQ(ends[0].message, "");
+}
+
+TEST(ParseDbSessionEndsTest, ClientVanishedWithAnOpenTransaction) {
+  const std::string log =
+      Line(3482, "6b05e803.d9a", "2026-11-24 19:38:05.693", "LOG", "idle in transaction",
+           "unexpected EOF on client connection with an open transaction") +
+      Line(3482, "6b05e803.d9a", "2026-11-24 19:38:05.694", "LOG", "idle in transaction",
+           "disconnection: session time: 0:00:02.001");
+  const std::vector<DbSessionEnd> ends = ParseDbSessionEnds(log, kDb, kEpochMs, 0);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_TRUE(ends[0].client_vanished);
+  EXPECT_TRUE(ends[0].open_transaction);
+  EXPECT_EQ(ends[0].state, "idle in transaction");
+  EXPECT_EQ(ends[0].message, "unexpected EOF on client connection with an open transaction");
+  EXPECT_EQ(ends[0].ended, 694'000'000);
+}
+
+TEST(ParseDbSessionEndsTest, VanishedResetAndTerminatedSessions) {
+  const std::string log =
+      Line(1, "a.1", "2026-11-24 19:38:05.100", "DEBUG", "idle",
+           "unexpected EOF on client connection") +
+      Line(2, "a.2", "2026-11-24 19:38:05.100", "LOG", "idle",
+           "could not receive data from client: Connection reset by peer") +
+      Line(3, "a.3", "2026-11-24 19:38:05.100", "FATAL", "idle",
+           "terminating connection due to administrator command") +
+      Line(1, "a.1", "2026-11-24 19:38:05.101", "LOG", "idle", "disconnection: session time: 1");
+  const std::vector<DbSessionEnd> ends = ParseDbSessionEnds(log, kDb, kEpochMs, 0);
+  ASSERT_EQ(ends.size(), 3u);
+  EXPECT_TRUE(ends[0].client_vanished);
+  EXPECT_FALSE(ends[0].open_transaction);
+  EXPECT_EQ(ends[0].ended, 101'000'000);
+  EXPECT_TRUE(ends[1].client_vanished);
+  EXPECT_EQ(ends[1].ended, kNever) << "no disconnection line (yet)";
+  EXPECT_TRUE(ends[2].terminated);
+  EXPECT_FALSE(ends[2].client_vanished);
+}
+
+TEST(ParseDbSessionEndsTest, OtherDatabasesAndBrokenLinesAreSkipped) {
+  std::string log =
+      Line(7, "b.7", "2026-11-24 19:38:05.100", "LOG", "idle",
+           "unexpected EOF on client connection with an open transaction", "postgres") +
+      "not json " + kDb + "\n" +
+      Line(8, "b.8", "2026-11-24 19:38:05.200", "LOG", "idle", "disconnection: session time: 1");
+  log.resize(log.size() - 20);  // the last line cut short while the server writes it
+  EXPECT_TRUE(ParseDbSessionEnds(log, kDb, kEpochMs, 0).empty());
+}
+
+// log_timezone other than UTC: the log's wall clock is shifted by its offset.
+TEST(ParseDbSessionEndsTest, LogTimezoneOffsetIsApplied) {
+  const std::string log =
+      Line(9, "c.9", "2026-11-24 20:38:05.050", "LOG", "idle", "disconnection: session time: 1");
+  const std::vector<DbSessionEnd> ends = ParseDbSessionEnds(log, kDb, kEpochMs, 3600);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].ended, 50'000'000);
+}
+
+}  // namespace
+}  // namespace gracecheck
