@@ -640,11 +640,22 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
   bool all_from_log = true;
   SessionGone first, last;
   const DbSession* first_session = nullptr;
+  // A session that stayed open longer than the last clean close (to the
+  // exit, or past it) means the pool never closed: the clean closes were the
+  // pool trimming its idle connections (database/sql's SetMaxIdleConns,
+  // HikariCP's idle timeout) while it kept serving.
+  Nanos kept_open_until = kNever;
   for (const DbSession& s : tl.db_sessions) {
     auto it = ends.find(s.pid);
     const SessionGone g = WhenGone(s, tl, it == ends.end() ? nullptr : it->second);
-    if (g.upper == kNever || g.upper <= tl.first_fault) continue;
-    if (g.from_log ? g.unclean : (tl.exited != kNever && g.upper > tl.exited)) continue;
+    if (g.upper != kNever && g.upper <= tl.first_fault) continue;
+    if (g.upper == kNever ||
+        (g.from_log ? g.unclean : (tl.exited != kNever && g.upper > tl.exited))) {
+      if (s.last_seen > tl.first_fault) {
+        kept_open_until = std::max(kept_open_until, g.upper == kNever ? s.last_seen : g.lower);
+      }
+      continue;
+    }
     ++closed;
     all_from_log = all_from_log && g.from_log;
     if (!first_session || g.upper < first.upper) {
@@ -668,11 +679,13 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
   // Requests the server took (written) that show the pool closed first:
   // - a 5xx to a request written after the first session went: the server
   //   still served, and failed for want of its database;
-  // - any answer to a request written after the last one went;
-  // - a request written before the last one went and answered (or left)
-  //   after it, beyond what the client's own lag explains.
+  // - if no session outlived the last clean close (the pool emptied): any
+  //   answer to a request written after the last one went, and a request
+  //   written before the last one went and answered (or left) after it,
+  //   beyond what the client's own lag explains.
   // The bounds point the safe way: "after" uses the latest moment a session
   // could have gone, "before" the earliest.
+  const bool trimmed = kept_open_until != kNever && kept_open_until > last.lower;
   int count = 0;
   Nanos last_response = kNever;
   std::vector<std::string> lines;
@@ -687,6 +700,8 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
     const char* why = nullptr;
     if (answered && r.status >= 500 && r.written > first.upper + kWriteStampAllowance) {
       why = "written after the pool began closing";
+    } else if (trimmed) {
+      continue;
     } else if (answered && r.written > last.upper + kWriteStampAllowance) {
       why = "written after the pool closed";
     } else if (r.written < last.lower &&
@@ -706,6 +721,11 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
     const Nanos d = first.at - last_response;
     pool += fmt::format("; the last response came {} {} the first closed",
                         FormatMillis(std::llabs(d)), d >= 0 ? "before" : "after");
+  }
+  if (trimmed) {
+    pool += fmt::format("; others stayed open until {}: the pool trimmed idle sessions, it did "
+                        "not close",
+                        FormatMoment(kept_open_until, tl));
   }
   c.observed = fmt::format("{} served or in flight once the pool began closing; {}",
                            Plural(count, "request", "requests"), pool);

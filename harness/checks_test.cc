@@ -801,6 +801,33 @@ TEST(DbClosedBeforeDrainTest, RequestInFlightWhenThePoolClosedFails) {
       << Describe(c);
 }
 
+// database/sql with its default of 2 idle connections: as the drain's
+// requests finish, the pool closes the connections they return, cleanly,
+// while it still serves; the rest stay open to the exit. Trimming, not
+// closing: no failure, unless a request got a 5xx after it.
+TEST(DbClosedBeforeDrainTest, PoolTrimmingIdleSessionsIsNotClosing) {
+  Timeline tl = CorrectRun();
+  LogCleanCloses(&tl, 1460 * kMs);
+  ASSERT_GE(tl.db_session_ends.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) tl.db_session_ends[i].ended = 1220 * kMs;
+  for (std::size_t i = 4; i < tl.db_session_ends.size(); ++i) {
+    tl.db_session_ends[i].client_vanished = true;  // abandoned at the exit
+    tl.db_session_ends[i].message = "unexpected EOF on client connection";
+  }
+  RequestRecord slow = Request(9000, Outcome::kOk, 1100 * kMs, false);
+  slow.done = 1400 * kMs;  // in flight across the trimming
+  tl.requests.push_back(slow);
+  CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_NE(c.observed.find("the pool trimmed idle sessions, it did not close"), std::string::npos)
+      << Describe(c);
+
+  // The same pool, and a 503 to a request written after the first close.
+  tl.requests.push_back(Request(9001, Outcome::kHttpError, 1240 * kMs, true, 503));
+  c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+}
+
 // A response the server sent just before closing its pool reaches the
 // client's records a little later: within kResponseLagAllowance it is not a
 // failure.
