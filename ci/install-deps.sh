@@ -6,6 +6,8 @@
 #   ci/install-deps.sh               build and test
 #   ci/install-deps.sh --screenshot  also a headless browser for
 #                                    ci/screenshot-report.sh (not needed to test)
+#   ci/install-deps.sh --fuzz        also clang and libFuzzer (ci/fuzz.sh) and
+#                                    clang-tidy (ci/lint.sh)
 set -euo pipefail
 
 packages=(
@@ -25,11 +27,15 @@ packages=(
   libxml2-utils                                   # xmllint: JUnit output against its XSD, the HTML report's SVG well-formed (reports tests)
   golang-go golang-github-lib-pq-dev              # target/go: the seed article's Go server and go-fixed (GOPATH build, offline)
 )
-if [ "${1:-}" = "--screenshot" ]; then
-  # Headless Chromium renders the HTML report to a PNG (ci/screenshot-report.sh,
-  # docs/report.png); DejaVu so that the text looks the same on every machine.
-  packages+=(chromium fonts-dejavu-core)
-fi
+case "${1:-}" in
+  --screenshot)
+    # Headless Chromium renders the HTML report to a PNG (ci/screenshot-report.sh,
+    # docs/report.png); DejaVu so that the text looks the same on every machine.
+    packages+=(chromium fonts-dejavu-core) ;;
+  --fuzz)
+    # clang with libFuzzer and its sanitizer runtimes; clang-tidy for ci/lint.sh.
+    packages+=(clang libclang-rt-14-dev clang-tidy) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

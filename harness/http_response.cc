@@ -1,5 +1,7 @@
 #include "http_response.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -100,6 +102,12 @@ bool ResponseParser::ParseHead() {
   }
   const bool http10 = status_line[7] == '0';
   status_ = (status_line[9] - '0') * 100 + (status_line[10] - '0') * 10 + (status_line[11] - '0');
+  // RFC 9110 15: status codes are 100..599 (found by harness/fuzz: "020"
+  // was taken for a complete response).
+  if (status_ < 100 || status_ > 599) {
+    Fail(fmt::format("status {} is not an HTTP status", status_line.substr(9, 3)));
+    return false;
+  }
   connection_close_ = http10;
   bool chunked = false;
   std::optional<std::uint64_t> length;

@@ -87,6 +87,8 @@ TEST(ResponseParserTest, NoBodyFor204AndHead) {
 
 TEST(ResponseParserTest, GarbageFails) {
   for (std::string r : {"garbage\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
+                        "HTTP/1.1 020 OK\r\nContent-Length: 0\r\n\r\n",
+                        "HTTP/1.1 600 OK\r\nContent-Length: 0\r\n\r\n",
                         "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
                         "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
                         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",

@@ -1,23 +1,22 @@
 // The gracecheck command line: a table of subcommands (ninja's kTools), each a
 // thin layer over the library.
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <map>
-#include <random>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "checks.h"
 #include "compare.h"
@@ -102,7 +101,6 @@ struct WithDb {
   }
 };
 
-
 namespace fs = std::filesystem;
 
 // Built binaries a scenario may name as placeholders: those next to the
@@ -140,9 +138,7 @@ void PrintErrors(const std::vector<ScenarioError>& errors) {
 // gracecheck validate SCENARIO...
 struct Validate {
   std::vector<std::string> files;
-  void Setup(CLI::App& app) {
-    app.add_option("scenarios", files, "scenario files")->required();
-  }
+  void Setup(CLI::App& app) { app.add_option("scenarios", files, "scenario files")->required(); }
   int Run() {
     std::vector<ScenarioError> errors = ValidateScenarioFiles(files);
     if (!errors.empty()) {
@@ -279,7 +275,8 @@ struct RunCommand {
     TempOrKeptDir out(out_dir);
     std::unique_ptr<PostgresServer> server = OpenPostgres(pg_url);
     fmt::print(stderr, "gracecheck: {}\n", server->Describe());
-    if (auto* embedded = dynamic_cast<EmbeddedPostgres*>(server.get()); embedded && !out_dir.empty()) {
+    if (auto* embedded = dynamic_cast<EmbeddedPostgres*>(server.get());
+        embedded && !out_dir.empty()) {
       // The cluster's JSON-lines log (every connection and disconnection).
       embedded->set_keep_log_as(out.path() / "postgresql.json");
     }
@@ -293,58 +290,78 @@ struct RunCommand {
     // On a terminal, a live status line; otherwise (CI logs) plain phase lines.
     const bool tty = LiveStatus();
     int index = 0;
-    for (const Scenario& original : scenarios) {
-      const std::size_t n_targets = overrides.empty() ? 1 : overrides.size();
-      for (std::size_t t = 0; t < n_targets; ++t) {
-        Scenario scenario = original;
-        std::string target_name = "target";
-        if (!overrides.empty()) {
-          ApplyTargetOverride(overrides[t], &scenario);
-          target_name = overrides[t].name;
-        }
-        for (int r = 0; r < repeat; ++r, ++index) {
-          interrupt::ThrowIfRequested();
-          RunConfig config;
-          config.scenario = &scenario;
-          config.target_name = target_name;
-          config.server = server.get();
-          config.binaries = binaries;
-          config.seed = base_seed + static_cast<std::uint64_t>(index);
-          const fs::path dir = out.path() / fmt::format("{}-{}-{}", scenario.name, target_name, r + 1);
-          fs::create_directories(dir);
-          config.out_dir = dir;
-          config.progress = [&](const std::string& line) {
+    // Interrupted (SIGINT/SIGTERM): the runs judged so far still become the
+    // report files, marked "interrupted", before gracecheck exits 130.
+    try {
+      for (const Scenario& original : scenarios) {
+        const std::size_t n_targets = overrides.empty() ? 1 : overrides.size();
+        for (std::size_t t = 0; t < n_targets; ++t) {
+          Scenario scenario = original;
+          std::string target_name = "target";
+          if (!overrides.empty()) {
+            ApplyTargetOverride(overrides[t], &scenario);
+            target_name = overrides[t].name;
+          }
+          for (int r = 0; r < repeat; ++r, ++index) {
+            interrupt::ThrowIfRequested();
+            RunConfig config;
+            config.scenario = &scenario;
+            config.target_name = target_name;
+            config.server = server.get();
+            config.binaries = binaries;
+            config.seed = base_seed + static_cast<std::uint64_t>(index);
+            const fs::path dir =
+                out.path() / fmt::format("{}-{}-{}", scenario.name, target_name, r + 1);
+            fs::create_directories(dir);
+            config.out_dir = dir;
+            config.progress = [&](const std::string& line) {
+              if (tty) fmt::print(stderr, "\r\033[K");
+              fmt::print(stderr, "  {}\n", line);
+            };
+            if (tty) {
+              config.status = [](const std::string& line) {
+                fmt::print(stderr, "\r\033[K  {}", line);
+              };
+            }
+            fmt::print(stderr, "gracecheck: running {} against {} (seed {}){}\n", scenario.name,
+                       target_name, config.seed,
+                       repeat > 1 ? fmt::format(", run {} of {}", r + 1, repeat) : "");
+            const Timeline timeline = RunScenario(config);
             if (tty) fmt::print(stderr, "\r\033[K");
-            fmt::print(stderr, "  {}\n", line);
-          };
-          if (tty) {
-            config.status = [](const std::string& line) { fmt::print(stderr, "\r\033[K  {}", line); };
+            std::vector<CheckResult> checks = RunChecks(timeline, scenario.expect);
+            const bool passed = AllPassed(checks);
+            all_passed = all_passed && passed;
+            nlohmann::json run = AsReadBack(RunJson({&timeline, std::move(checks)}));
+            PrintConsoleReport(stdout, run, color);
+            if (!passed) {
+              fmt::print("  {}'s output (last lines; all of it in {}):\n{}", target_name,
+                         out_dir.empty() ? "--out DIR" : dir.string(),
+                         run["target_log_tail"].get<std::string>());
+            }
+            std::fflush(stdout);
+            if (!requests_out.empty()) {
+              WriteRequestRecords(
+                  index == 0 ? requests_out : fmt::format("{}.{}", requests_out, index + 1),
+                  timeline);
+            }
+            if (!out_dir.empty()) WriteRequestRecords((dir / "requests.jsonl").string(), timeline);
+            runs.push_back(std::move(run));
           }
-          fmt::print(stderr, "gracecheck: running {} against {} (seed {}){}\n", scenario.name,
-                     target_name, config.seed,
-                     repeat > 1 ? fmt::format(", run {} of {}", r + 1, repeat) : "");
-          const Timeline timeline = RunScenario(config);
-          if (tty) fmt::print(stderr, "\r\033[K");
-          std::vector<CheckResult> checks = RunChecks(timeline, scenario.expect);
-          const bool passed = AllPassed(checks);
-          all_passed = all_passed && passed;
-          nlohmann::json run = AsReadBack(RunJson({&timeline, std::move(checks)}));
-          PrintConsoleReport(stdout, run, color);
-          if (!passed) {
-            fmt::print("  {}'s output (last lines; all of it in {}):\n{}", target_name,
-                       out_dir.empty() ? "--out DIR" : dir.string(),
-                       run["target_log_tail"].get<std::string>());
-          }
-          std::fflush(stdout);
-          if (!requests_out.empty()) {
-            WriteRequestRecords(index == 0 ? requests_out
-                                           : fmt::format("{}.{}", requests_out, index + 1),
-                                timeline);
-          }
-          if (!out_dir.empty()) WriteRequestRecords((dir / "requests.jsonl").string(), timeline);
-          runs.push_back(std::move(run));
         }
       }
+    } catch (const interrupt::Interrupted&) {
+      if (!runs.empty()) {
+        const ReportFiles outputs = OutputFiles();
+        const std::size_t n = runs.size();
+        nlohmann::json report = ReportJsonOfRuns(std::move(runs));
+        report["interrupted"] = true;
+        WriteReportFiles(report, outputs);
+        fmt::print(stderr,
+                   "gracecheck: interrupted: the report files hold the {} run{} judged "
+                   "before it\n",
+                   n, n == 1 ? "" : "s");
+      }
+      throw;
     }
     const ReportFiles outputs = OutputFiles();
     nlohmann::json report = ReportJsonOfRuns(std::move(runs));
@@ -378,7 +395,8 @@ struct RunCommand {
         return;
       }
       std::string pattern = (fs::temp_directory_path() / "gracecheck-out-XXXXXX").string();
-      if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a temp dir");
+      if (::mkdtemp(pattern.data()) == nullptr)
+        throw std::runtime_error("cannot create a temp dir");
       path_ = pattern;
       remove_ = true;
     }
@@ -454,7 +472,8 @@ int Main(int argc, char** argv) {
   interrupt::Install();
   // A target that closes a connection must not kill the harness.
   ::signal(SIGPIPE, SIG_IGN);
-  CLI::App app{"gracecheck: proves that HTTP API servers backed by PostgreSQL shut down gracefully"};
+  CLI::App app{
+      "gracecheck: proves that HTTP API servers backed by PostgreSQL shut down gracefully"};
   app.require_subcommand(1);
   RunCommand run;
   RunCommand compare;
@@ -481,7 +500,8 @@ int Main(int argc, char** argv) {
        [&] { return version.Run(); }},
   };
   std::vector<std::pair<CLI::App*, const Subcommand*>> apps;
-  for (const Subcommand& s : subcommands) apps.emplace_back(app.add_subcommand(s.name, s.description), &s);
+  for (const Subcommand& s : subcommands)
+    apps.emplace_back(app.add_subcommand(s.name, s.description), &s);
   for (auto& [sub, s] : apps) s->setup(*sub);
   try {
     app.parse(argc, argv);

@@ -77,6 +77,7 @@ struct Observed {
   std::string error;   // why there is no usable report, if there is none
   std::vector<std::set<std::string>> failed;
   std::vector<std::set<std::string>> present;  // checks each run reported
+  std::vector<std::string> failures;            // "run N: check: observed" of each failed check
   std::string stderr_tail;
 };
 
@@ -142,7 +143,11 @@ class GracecheckRunner {
       std::set<std::string> failed, present;
       for (const auto& [name, check] : run["checks"].items()) {
         present.insert(name);
-        if (!check.value("passed", false)) failed.insert(name);
+        if (!check.value("passed", false)) {
+          failed.insert(name);
+          o.failures.push_back(fmt::format("run {}: {}: {}", o.failed.size() + 1, name,
+                                           check.value("observed", "")));
+        }
       }
       o.failed.push_back(std::move(failed));
       o.present.push_back(std::move(present));
@@ -290,6 +295,7 @@ TEST(FalseAlarmSoakTest, CorrectRefapiPassesEveryShippedScenarioEveryTime) {
                     o.error.empty() ? "" : " ERROR: " + o.error);
     table += line;
     std::cout << "[soak] " << line << std::flush;
+    for (const std::string& f : o.failures) std::cout << "[soak]   " << f << "\n" << std::flush;
     EXPECT_TRUE(o.error.empty()) << name << ": " << o.error << "\n" << o.stderr_tail;
     EXPECT_EQ(failed_runs, 0) << name << ": " << line;
   }

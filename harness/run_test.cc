@@ -357,6 +357,34 @@ TEST_F(RunTest, InterruptedRunCleansUpAndExits130) {
   }
 }
 
+// Interrupted in the second of three runs: the first, already judged, is in
+// the report files, marked interrupted.
+TEST_F(RunTest, InterruptedRunWritesTheRunsJudgedBeforeIt) {
+  MakeTmp();
+  const fs::path json = dir_ / "partial.json";
+  auto p = Start({"run", "scenarios/sigterm-idle.yaml", "--repeat", "3", "--json", json.string()});
+  for (int i = 0; i < 1500 && ReadFile(dir_ / "stderr").find("run 2 of 3") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_NE(ReadFile(dir_ / "stderr").find("run 2 of 3"), std::string::npos)
+      << ReadFile(dir_ / "stderr");
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(p->Signal(SIGINT));
+  std::optional<ExitStatus> s = p->WaitFor(30s);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ToString(), "exit 130") << ReadFile(dir_ / "stderr");
+  ASSERT_TRUE(fs::exists(json)) << ReadFile(dir_ / "stderr");
+  const nlohmann::json report = nlohmann::json::parse(ReadFile(json), nullptr, false);
+  EXPECT_EQ(report.value("interrupted", false), true) << report.dump().substr(0, 300);
+  ASSERT_TRUE(report.contains("runs"));
+  EXPECT_EQ(report["runs"].size(), 1u);
+  EXPECT_EQ(report["runs"][0].value("verdict", ""), "pass");
+  EXPECT_NE(ReadFile(dir_ / "stderr").find("the report files hold the 1 run judged before it"),
+            std::string::npos)
+      << ReadFile(dir_ / "stderr");
+}
+
 // SIGKILLed at 20 random moments of a run (cluster start, target start,
 // load, signal, drain, checks, teardown): gracecheck can do nothing, so its
 // watchdog and the children's parent-death signals must end the target and

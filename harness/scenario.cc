@@ -1,16 +1,17 @@
 #include "scenario.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <csignal>
 #include <limits>
 #include <regex>
 #include <sstream>
@@ -150,16 +151,16 @@ const std::vector<std::string> kLoadKeys = {"model",      "rate",    "connection
                                             "keep_alive", "timeout", "requests"};
 const std::vector<std::string> kRequestKeys = {"weight",  "method",    "path",         "body",
                                                "headers", "write_key", "expect_status"};
-const std::vector<std::string> kFaultKeys = {"name",  "at",   "timeout",    "send",     "repeat",
-                                             "every", "pause", "kill_after", "db",       "load",
+const std::vector<std::string> kFaultKeys = {"name",  "at",         "timeout",    "send", "repeat",
+                                             "every", "pause",      "kill_after", "db",   "load",
                                              "to",    "if_running", "tolerance"};
 // One trigger kind per mapping (combine kinds with all/any); `delay` goes
 // with `after`, `since` with `time`.
-const std::vector<std::string> kTriggerKeys = {"time",     "since",     "after", "delay",
-                                               "requests", "inflight",  "db_active", "log",
-                                               "between",  "all",       "any"};
-const std::vector<std::string> kTriggerKinds = {"time",      "after", "requests", "inflight",
-                                                "db_active", "log",   "between",  "all", "any"};
+const std::vector<std::string> kTriggerKeys = {"time",     "since",    "after",     "delay",
+                                               "requests", "inflight", "db_active", "log",
+                                               "between",  "all",      "any"};
+const std::vector<std::string> kTriggerKinds = {
+    "time", "after", "requests", "inflight", "db_active", "log", "between", "all", "any"};
 const std::vector<std::string> kActionKeys = {"send", "pause", "kill_after", "db", "load"};
 const std::vector<std::string> kDbActions = {"terminate_sessions", "cancel_queries", "restart"};
 const std::vector<std::string> kSinceChoices = {"load", "ready"};
@@ -879,15 +880,19 @@ void Parser::ReadRequest(const YAML::Node& node, const std::string& path, Reques
 // "SIGTERM", "pause", "kill_after", "db terminate_sessions", "load stop".
 std::string DefaultFaultName(const Fault& f) {
   switch (f.action) {
-    case ActionKind::kSend: return SignalName(f.signal);
-    case ActionKind::kPause: return "pause";
-    case ActionKind::kKillAfter: return "kill_after";
-    case ActionKind::kDb: return "db " + std::string(ToString(f.db_action));
-    case ActionKind::kLoad: return f.load_action == LoadAction::kStop ? "load stop" : "load rate";
+    case ActionKind::kSend:
+      return SignalName(f.signal);
+    case ActionKind::kPause:
+      return "pause";
+    case ActionKind::kKillAfter:
+      return "kill_after";
+    case ActionKind::kDb:
+      return "db " + std::string(ToString(f.db_action));
+    case ActionKind::kLoad:
+      return f.load_action == LoadAction::kStop ? "load stop" : "load rate";
   }
   return "fault";
 }
-
 
 void Parser::ReadTrigger(const Entry& e, const std::string& path, const std::vector<Fault>& earlier,
                          const std::vector<std::string>& earlier_names, Trigger* trigger) {
@@ -1318,24 +1323,83 @@ void Parser::ReadExpect(const Entry& e, Expectations* expect) {
 
 // -------------------------------------------------------------- top level
 
+// Where each YAML document of a stream starts (its first node event), read
+// through the event API so that nothing is built.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> first;  // of the current document
+  void OnDocumentStart(const YAML::Mark&) override { first.reset(); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Seen(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Seen(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Seen(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Seen(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Seen(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Seen(const YAML::Mark& m) {
+    if (!first) first = m;
+  }
+};
+
 ParseResult Parser::Run() {
   ParseResult result;
-  std::vector<YAML::Node> documents;
+  const std::string text(text_);
+  // Count the documents first, at most two, with the event API rather than
+  // YAML::LoadAll: yaml-cpp 0.7's LoadAll loops forever, allocating, on
+  // input such as "," (a document the parser cannot consume comes back
+  // again and again; jbeder/yaml-cpp#1040, fixed upstream after 0.8; found
+  // by harness/fuzz/scenario_fuzz). A document that starts where the one
+  // before it started made no progress: that is a syntax error.
   try {
-    documents = YAML::LoadAll(std::string(text_));
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts starts;
+    std::optional<YAML::Mark> previous;
+    for (int documents = 0; documents < 2;) {
+      if (!parser.HandleNextDocument(starts)) break;
+      const YAML::Mark at = starts.first.value_or(YAML::Mark());
+      if (previous && at.pos == previous->pos) {
+        const std::size_t pos = static_cast<std::size_t>(std::max(at.pos, 0));
+        Error(at, pos < text.size() && std::isprint(static_cast<unsigned char>(text[pos]))
+                      ? fmt::format("YAML syntax: unexpected '{}'", text[pos])
+                      : std::string("YAML syntax: cannot parse from here"));
+        result.errors = std::move(errors_);
+        return result;
+      }
+      previous = at;
+      if (++documents == 2) {
+        Error(at,
+              "a scenario file holds one YAML document, this one has at least 2 (remove the '---' "
+              "separators)");
+        result.errors = std::move(errors_);
+        return result;
+      }
+    }
   } catch (const YAML::Exception& e) {
     Error(e.mark, "YAML syntax: " + e.msg);
     result.errors = std::move(errors_);
     return result;
   }
-  if (documents.size() > 1) {
-    Error(documents[1].Mark(), fmt::format("a scenario file holds one YAML document, this one has "
-                                           "{} (remove the '---' separators)",
-                                           documents.size()));
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    Error(e.mark, "YAML syntax: " + e.msg);
     result.errors = std::move(errors_);
     return result;
   }
-  const YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
   const YAML::Mark start;  // 1:1
   if (root.IsNull()) {
     Error(start, "empty file (expected a mapping with name, target, faults, …)");
@@ -1476,21 +1540,30 @@ void ApplyTargetOverride(const TargetOverride& target, Scenario* scenario) {
 
 std::string_view ToString(ActionKind action) {
   switch (action) {
-    case ActionKind::kSend: return "send";
-    case ActionKind::kPause: return "pause";
-    case ActionKind::kKillAfter: return "kill_after";
-    case ActionKind::kDb: return "db";
-    case ActionKind::kLoad: return "load";
+    case ActionKind::kSend:
+      return "send";
+    case ActionKind::kPause:
+      return "pause";
+    case ActionKind::kKillAfter:
+      return "kill_after";
+    case ActionKind::kDb:
+      return "db";
+    case ActionKind::kLoad:
+      return "load";
   }
   return "?";
 }
 
 std::string_view ToString(DbAction action) {
   switch (action) {
-    case DbAction::kTerminateSessions: return "terminate_sessions";
-    case DbAction::kCancelQueries: return "cancel_queries";
-    case DbAction::kRestart: return "restart";
-    case DbAction::kBlock: return "block";
+    case DbAction::kTerminateSessions:
+      return "terminate_sessions";
+    case DbAction::kCancelQueries:
+      return "cancel_queries";
+    case DbAction::kRestart:
+      return "restart";
+    case DbAction::kBlock:
+      return "block";
   }
   return "?";
 }

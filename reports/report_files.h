@@ -23,7 +23,12 @@ struct ReportFiles {
 // document). Throws std::runtime_error naming the path it cannot write.
 void WriteReportFiles(const nlohmann::json& report, const ReportFiles& files);
 
-// Writes `text` to `path` (replacing it); on failure throws
+// Creates (or truncates) `path` for writing and returns its fd. In a
+// directory others can write to, a symlink at `path` is refused, not
+// followed. Throws std::runtime_error "cannot write to <path>: <reason>".
+int OpenOutputFile(const std::string& path);
+
+// Writes `text` to `path` (replacing it; OpenOutputFile); on failure throws
 // std::runtime_error "cannot write <what> to <path>: <reason>".
 void WriteReportFile(const std::string& path, const std::string& text, const std::string& what);
 

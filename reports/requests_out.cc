@@ -1,5 +1,7 @@
 #include "requests_out.h"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -7,6 +9,8 @@
 #include <fstream>
 #include <stdexcept>
 #include <unordered_map>
+
+#include "report_files.h"
 
 namespace gracecheck {
 
@@ -52,7 +56,15 @@ void WriteRequestRecords(std::ostream& out, const Timeline& tl) {
 }
 
 void WriteRequestRecords(const std::string& path, const Timeline& tl) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  // Opened safely first (OpenOutputFile), then streamed to through the fd.
+  int fd;
+  try {
+    fd = OpenOutputFile(path);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(fmt::format("cannot write the request records: {}", e.what()));
+  }
+  std::ofstream out(fmt::format("/proc/self/fd/{}", fd), std::ios::binary | std::ios::trunc);
+  ::close(fd);
   if (out) WriteRequestRecords(out, tl);
   if (out) out.flush();
   if (!out) {
