@@ -25,7 +25,7 @@ chmod 755 "$tmp"
 cleanup() { [ -n "${refapi_pid:-}" ] && kill "$refapi_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-scenario() {  # scenario NAME DURATION CONNS -> a closed-model, no-fault scenario on CPU 1
+scenario() {  # scenario NAME DURATION CONNS SIGTERM_AT -> a closed-model scenario, refapi on CPU 1
   cat > "$tmp/$1.yaml" <<YAML
 name: $1
 target:
@@ -36,6 +36,8 @@ load:
   duration: $2
   requests:
     - { method: GET, path: /healthz }
+faults:
+  - { at: $4, send: SIGTERM }
 expect:
   exit: { code: 0, within: 5s }
 YAML
@@ -46,7 +48,7 @@ gracecheck_rps() {  # gracecheck_rps SCENARIO -> requests/s as recorded
 }
 
 # 1. Throughput.
-scenario tput "${seconds}s" "$conns"
+scenario tput "${seconds}s" "$conns" "$((seconds * 1000 + 200))ms"
 # wrk needs a refapi of its own, on CPU 1 too, with a database.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$build/bin/gracecheck" with-db -- taskset -c 1 "$build/bin/refapi" --listen "127.0.0.1:$port" \
@@ -77,8 +79,9 @@ hwm() {  # hwm SCENARIO -> "peak_kb requests"
   echo "$peak $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"][0]["summary"]["requests"])' "$tmp/$1.json")"
 }
 long=$((seconds * 6))
-scenario memlong "${long}s" 32
-scenario memshort "$(( (long + 9) / 10 ))s" 32
+scenario memlong "${long}s" 32 "$((long * 1000 + 200))ms"
+short=$(( (long + 9) / 10 ))
+scenario memshort "${short}s" 32 "$((short * 1000 + 200))ms"
 read -r kb_long n_long <<<"$(hwm memlong)"
 read -r kb_short n_short <<<"$(hwm memshort)"
 per=$(python3 -c "print(round(($kb_long - $kb_short) * 1024 / max(1, $n_long - $n_short), 1))")

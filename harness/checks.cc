@@ -288,11 +288,22 @@ CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& e) {
                                 ? "none refused at all"
                                 : fmt::format("the first refused {} after the signal",
                                               FormatMillis(first_refused - tl.first_fault));
+  // A target that exits within the period accepts nothing for the rest of
+  // it, whether or not a request happened to try (the load stops with it).
+  const bool exited_early = tl.exited != kNever && tl.exited < until;
+  const std::string exit_note =
+      exited_early ? fmt::format("; it exited {} after the signal",
+                                 FormatMillis(tl.exited - tl.first_fault))
+                   : "";
   if (!refused.empty()) {
     c.passed = false;
-    c.observed = fmt::format("{} refused within {} ({}; {} requests started in it)",
+    c.observed = fmt::format("{} refused within {} ({}; {} requests started in it){}",
                              Plural(static_cast<int>(refused.size()), "connection", "connections"),
-                             FormatDuration(lame_duck), first, started);
+                             FormatDuration(lame_duck), first, started, exit_note);
+  } else if (exited_early) {
+    c.passed = false;
+    c.observed = fmt::format("it exited {} after the signal, within the {} it must keep serving",
+                             FormatMillis(tl.exited - tl.first_fault), FormatDuration(lame_duck));
   } else if (started == 0) {
     c.passed = true;
     c.observed = fmt::format("not measurable: no request started within {} of the signal ({})",
@@ -618,6 +629,64 @@ CheckResult CheckDbOrphanedQueries(const Timeline& tl, const Expectations& expec
   return c;
 }
 
+namespace {
+
+// The sessions the target closed itself after the first fault, for
+// db.closed_before_drain and the "DB pool closing" moment of the reports.
+struct PoolClose {
+  int closed = 0;
+  bool all_from_log = true;
+  SessionGone first, last;
+  const DbSession* first_session = nullptr;
+  Nanos kept_open_until = kNever;
+};
+
+PoolClose FindPoolClose(const Timeline& tl) {
+  PoolClose pc;
+  if (tl.first_fault == kNever) return pc;
+  // By the log, a clean close (a client that vanished at its exit, or a
+  // session the server ended, was not closed by the target); without it,
+  // seen gone before the exit.
+  const auto ends = EndsByPid(tl);
+  // A session that stayed open longer than the last clean close (to the
+  // exit, or past it) means the pool never closed: the clean closes were the
+  // pool trimming its idle connections (database/sql's SetMaxIdleConns,
+  // HikariCP's idle timeout) while it kept serving.
+  for (const DbSession& s : tl.db_sessions) {
+    auto it = ends.find(s.pid);
+    const SessionGone g = WhenGone(s, tl, it == ends.end() ? nullptr : it->second);
+    if (g.upper != kNever && g.upper <= tl.first_fault) continue;
+    if (g.upper == kNever ||
+        (g.from_log ? g.unclean : (tl.exited != kNever && g.upper > tl.exited))) {
+      if (s.last_seen > tl.first_fault) {
+        pc.kept_open_until =
+            std::max(pc.kept_open_until, g.upper == kNever ? s.last_seen : g.lower);
+      }
+      continue;
+    }
+    ++pc.closed;
+    pc.all_from_log = pc.all_from_log && g.from_log;
+    if (!pc.first_session || g.upper < pc.first.upper) {
+      pc.first = g;
+      pc.first_session = &s;
+    }
+    if (pc.last.upper == kNever || g.upper > pc.last.upper) {
+      pc.last.upper = g.upper;
+      pc.last.at = g.at;
+    }
+    pc.last.lower = std::max(pc.last.lower, g.lower);
+  }
+  return pc;
+}
+
+}  // namespace
+
+Nanos DbPoolClosingBegan(const Timeline& tl) {
+  const PoolClose pc = FindPoolClose(tl);
+  const bool trimmed = pc.kept_open_until != kNever && pc.kept_open_until > pc.last.lower;
+  return pc.closed == 0 || trimmed ? kNever : pc.first.at;
+}
+
 CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) {
   CheckResult c;
   c.name = "db.closed_before_drain";
@@ -631,43 +700,13 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
     c.observed = "not measurable: no signal was delivered";
     return c;
   }
-  // The sessions the target closed itself after the first fault: by the
-  // log, a clean close (a client that vanished at its exit, or a session
-  // the server ended, was not closed by the target); without it, seen gone
-  // before the exit.
-  const auto ends = EndsByPid(tl);
-  int closed = 0;
-  bool all_from_log = true;
-  SessionGone first, last;
-  const DbSession* first_session = nullptr;
-  // A session that stayed open longer than the last clean close (to the
-  // exit, or past it) means the pool never closed: the clean closes were the
-  // pool trimming its idle connections (database/sql's SetMaxIdleConns,
-  // HikariCP's idle timeout) while it kept serving.
-  Nanos kept_open_until = kNever;
-  for (const DbSession& s : tl.db_sessions) {
-    auto it = ends.find(s.pid);
-    const SessionGone g = WhenGone(s, tl, it == ends.end() ? nullptr : it->second);
-    if (g.upper != kNever && g.upper <= tl.first_fault) continue;
-    if (g.upper == kNever ||
-        (g.from_log ? g.unclean : (tl.exited != kNever && g.upper > tl.exited))) {
-      if (s.last_seen > tl.first_fault) {
-        kept_open_until = std::max(kept_open_until, g.upper == kNever ? s.last_seen : g.lower);
-      }
-      continue;
-    }
-    ++closed;
-    all_from_log = all_from_log && g.from_log;
-    if (!first_session || g.upper < first.upper) {
-      first = g;
-      first_session = &s;
-    }
-    if (last.upper == kNever || g.upper > last.upper) {
-      last.upper = g.upper;
-      last.at = g.at;
-    }
-    last.lower = std::max(last.lower, g.lower);
-  }
+  const PoolClose pc = FindPoolClose(tl);
+  const int closed = pc.closed;
+  const bool all_from_log = pc.all_from_log;
+  const SessionGone& first = pc.first;
+  const SessionGone& last = pc.last;
+  const DbSession* first_session = pc.first_session;
+  const Nanos kept_open_until = pc.kept_open_until;
   if (closed == 0) {
     c.passed = true;
     c.observed =

@@ -38,6 +38,12 @@ std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& expec
 // The run's verdict: every check passed.
 bool AllPassed(const std::vector<CheckResult>& results);
 
+// When the target's pool began closing after the first fault (its first
+// session closed cleanly, and none outlived the last that did), as
+// db.closed_before_drain sees it; kNever if it did not close, or only
+// trimmed idle sessions.
+Nanos DbPoolClosingBegan(const Timeline& tl);
+
 // Every check's name, in the order RunChecks emits those it runs (DESIGN.md's
 // order). Renderers of a saved report, whose JSON keeps checks sorted by
 // name, put them back in this order.

@@ -663,7 +663,7 @@ TEST(RequestsLameDuckTest, RefusalWithinTheLameDuckPeriodFails) {
   EXPECT_FALSE(c.passed) << Describe(c);
   EXPECT_EQ(c.observed,
             "75 connections refused within 1s (the first refused 252.0ms after the signal; 101 "
-            "requests started in it)")
+            "requests started in it); it exited 300.0ms after the signal")
       << Describe(c);
   ASSERT_EQ(c.evidence.size(), static_cast<std::size_t>(kMaxEvidence)) << Describe(c);
   EXPECT_EQ(c.evidence[0], "request 126 (kind 0): connection refused at +252.0ms") << Describe(c);
@@ -673,6 +673,20 @@ TEST(RequestsLameDuckTest, RefusalsBeforeTheSignalDoNotCount) {
   Timeline tl = CorrectRun();
   tl.requests.push_back(Request(9000, Outcome::kRefused, 300 * kMs, false));
   EXPECT_TRUE(CheckRequestsLameDuck(tl, LameDuck(200 * kMs)).passed);
+}
+
+// A server that dies at the signal (the article's panic): the load stops
+// with it, so hardly a request is refused, and it still kept no lame duck.
+TEST(RequestsLameDuckTest, ExitWithinThePeriodFailsWithoutAnyRefusal) {
+  Timeline tl = CorrectRun();
+  tl.requests.erase(std::remove_if(tl.requests.begin(), tl.requests.end(),
+                                   [](const RequestRecord& r) { return r.intended >= 1200 * kMs; }),
+                    tl.requests.end());
+  tl.exited = tl.first_fault + 4 * kMs;
+  const CheckResult c = CheckRequestsLameDuck(tl, LameDuck(900 * kMs));
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "it exited 4.00ms after the signal, within the 900ms it must keep serving")
+      << Describe(c);
 }
 
 TEST(RequestsLameDuckTest, NoRequestInThePeriodOrNoSignalIsNotMeasurable) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -271,6 +272,20 @@ struct RunCommand {
       return kExitUsage;
     }
 
+    // An output that cannot be written is said now, not after the runs.
+    {
+      const ReportFiles outputs = OutputFiles();
+      for (const std::string* path : std::initializer_list<const std::string*>{
+               &outputs.json, &outputs.html, &outputs.junit, &outputs.markdown, &requests_out}) {
+        if (path->empty() || (!out_dir.empty() && path->rfind(out_dir, 0) == 0)) continue;
+        const fs::path parent = fs::path(*path).parent_path();
+        const std::string dir = parent.empty() ? "." : parent.string();
+        if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+          Error(fmt::format("cannot write {}: {}: {}", *path, dir, std::strerror(errno)));
+          return kExitUsage;
+        }
+      }
+    }
     const std::uint64_t base_seed = seed ? *seed : std::random_device{}();
     TempOrKeptDir out(out_dir);
     std::unique_ptr<PostgresServer> server = OpenPostgres(pg_url);

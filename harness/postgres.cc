@@ -1,6 +1,8 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -15,13 +17,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <pqxx/pqxx>
 #include <random>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
-#include <libpq-fe.h>
-#include <pqxx/pqxx>
 
 #include "ports.h"
 #include "procfs.h"
@@ -203,11 +202,11 @@ constexpr char kHbaConf[] =
     "host all all 127.0.0.1/32 scram-sha-256\n";
 
 void RunInitdb(const std::string& bin_dir, const fs::path& data_dir, const Credentials& creds) {
-  SpawnOptions opts{.argv = {bin_dir + "/initdb", "-D", data_dir.string(), "-U", "gracecheck",
-                             "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
-                             "--no-instructions"},
-                    .uid = creds.uid,
-                    .gid = creds.gid};
+  SpawnOptions opts{
+      .argv = {bin_dir + "/initdb", "-D", data_dir.string(), "-U", "gracecheck", "-A", "trust",
+               "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"},
+      .uid = creds.uid,
+      .gid = creds.gid};
   CommandResult r;
   try {
     r = RunCommand(opts, 120s);
@@ -287,10 +286,10 @@ bool WaitGone(pid_t pid, Duration timeout) {
 std::string ScramVerifier(const std::string& conninfo, const std::string& user,
                           const std::string& password) {
   PGconn* conn = PQconnectdb(conninfo.c_str());
-  char* verifier = PQstatus(conn) == CONNECTION_OK
-                       ? PQencryptPasswordConn(conn, password.c_str(), user.c_str(),
-                                               "scram-sha-256")
-                       : nullptr;
+  char* verifier =
+      PQstatus(conn) == CONNECTION_OK
+          ? PQencryptPasswordConn(conn, password.c_str(), user.c_str(), "scram-sha-256")
+          : nullptr;
   if (verifier == nullptr) {
     std::string why = PQerrorMessage(conn);
     PQfinish(conn);
@@ -310,7 +309,7 @@ int EmbeddedPostgres::RemoveStaleClusters(const fs::path& temp_root) {
   for (const auto& entry : fs::directory_iterator(temp_root, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind(kDirPrefix, 0) != 0 || !entry.is_directory(ec)) continue;
-    const fs::path dir = entry.path();
+    const fs::path& dir = entry.path();
     int fd = ::open((dir / kLockName).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
       // No lock yet: a cluster being created right now, unless it is old.
@@ -337,9 +336,10 @@ int EmbeddedPostgres::RemoveStaleClusters(const fs::path& temp_root) {
   return removed;
 }
 
-std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::Start(Options options) {
+std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::Start(const Options& options) {
   const std::string bin_dir = FindBinDir(options.bin_dir);
-  const fs::path temp_root = options.temp_root.empty() ? EmbeddedPostgres::DefaultTempRoot() : options.temp_root;
+  const fs::path temp_root =
+      options.temp_root.empty() ? EmbeddedPostgres::DefaultTempRoot() : options.temp_root;
   const Credentials creds = ServerCredentials(options.run_as_user);
   RemoveStaleClusters(temp_root);
 
@@ -423,8 +423,8 @@ bool EmbeddedPostgres::SpawnPostmaster(bool may_retry) {
   }
   watchdog::WatchDir(dir_.string(), postmaster_->pid());
   // Ready means it accepts a connection.
-  const std::string conninfo = fmt::format("host={} port={} user=gracecheck dbname=postgres",
-                                           socket_dir().string(), port_);
+  const std::string conninfo =
+      fmt::format("host={} port={} user=gracecheck dbname=postgres", socket_dir().string(), port_);
   const auto deadline = Clock::now() + start_timeout_;
   while (Clock::now() < deadline) {
     if (PQping(conninfo.c_str()) == PQPING_OK) return true;
@@ -474,8 +474,8 @@ void EmbeddedPostgres::Stop() {
   StopPostmaster();
   if (!dir_.empty()) {
     std::error_code ec;
-    if (!keep_log_as_.empty()) fs::copy_file(log_path(), keep_log_as_,
-                                             fs::copy_options::overwrite_existing, ec);
+    if (!keep_log_as_.empty())
+      fs::copy_file(log_path(), keep_log_as_, fs::copy_options::overwrite_existing, ec);
     fs::remove_all(dir_, ec);
     watchdog::ForgetDir(dir_.string());
     dir_.clear();
@@ -535,9 +535,18 @@ std::unique_ptr<ExternalPostgres> ExternalPostgres::Connect(const std::string& u
           r[3].as<std::string>(), r[3].as<std::string>()));
     }
   } catch (const pqxx::broken_connection& e) {
-    std::string why = e.what();
-    throw PostgresError(fmt::format("--pg-url: cannot connect: {}",
-                                    why.substr(0, why.find_last_not_of(" \n") + 1)));
+    // libpq's message spans lines ("...failed: Connection refused\n\tIs the
+    // server running..."): one line for the error.
+    std::string why;
+    for (const char c : std::string(e.what())) {
+      if (c == '\n' || c == '\t') {
+        if (!why.empty() && why.back() != ' ') why += ' ';
+      } else {
+        why += c;
+      }
+    }
+    throw PostgresError(
+        fmt::format("--pg-url: cannot connect: {}", why.substr(0, why.find_last_not_of(' ') + 1)));
   } catch (const pqxx::sql_error& e) {
     throw PostgresError(fmt::format("--pg-url: {}", e.what()));
   }
@@ -567,15 +576,16 @@ std::unique_ptr<RunDatabase> RunDatabase::Create(PostgresServer& server, const s
     const std::string secret = ScramVerifier(server.AdminConnString(), db->name_, db->password_);
     pqxx::nontransaction tx(c);
     const std::string role = tx.quote_name(db->name_);
-    tx.exec0(fmt::format("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
-                         "PASSWORD {}",
-                         role, tx.quote(secret)));
+    tx.exec0(
+        fmt::format("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+                    "PASSWORD {}",
+                    role, tx.quote(secret)));
     // A non-superuser may only give a database to a role it is a member of.
     if (!tx.exec1("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0].as<bool>()) {
       tx.exec0(fmt::format("GRANT {} TO CURRENT_USER", role));
     }
-    tx.exec0(fmt::format("CREATE DATABASE {} OWNER {}{}", role, role,
-                         server.create_database_clause()));
+    tx.exec0(
+        fmt::format("CREATE DATABASE {} OWNER {}{}", role, role, server.create_database_clause()));
     tx.exec0(fmt::format("REVOKE ALL ON DATABASE {} FROM PUBLIC", role));
   } catch (const PostgresError&) {
     throw;

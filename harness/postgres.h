@@ -65,24 +65,24 @@ class PostgresServer {
 class EmbeddedPostgres : public PostgresServer {
  public:
   struct Options {
-    std::string bin_dir;                // empty: pg_config --bindir, else /usr/lib/postgresql/*/bin
-    std::filesystem::path temp_root;    // empty: $GRACECHECK_TMPDIR, /dev/shm, $TMPDIR or /tmp
-    std::string run_as_user;            // used when running as root; empty: $GRACECHECK_PG_USER or "postgres"
-    bool use_template_cache = true;     // copy an initdb'd template instead of running initdb
-    std::filesystem::path cache_dir;    // empty: $XDG_CACHE_HOME/gracecheck or ~/.cache/gracecheck
+    std::string bin_dir;              // empty: pg_config --bindir, else /usr/lib/postgresql/*/bin
+    std::filesystem::path temp_root;  // empty: $GRACECHECK_TMPDIR, /dev/shm, $TMPDIR or /tmp
+    std::string run_as_user;  // used when running as root; empty: $GRACECHECK_PG_USER or "postgres"
+    bool use_template_cache = true;   // copy an initdb'd template instead of running initdb
+    std::filesystem::path cache_dir;  // empty: $XDG_CACHE_HOME/gracecheck or ~/.cache/gracecheck
     Duration start_timeout = std::chrono::seconds(30);
   };
 
   // Times of the phases of Start, for reports and benchmarks.
   struct StartTimings {
-    Duration prepare{};       // initdb, or copying the cached template
-    Duration start{};         // postmaster spawned until it accepts a connection
+    Duration prepare{};  // initdb, or copying the cached template
+    Duration start{};    // postmaster spawned until it accepts a connection
     bool from_template = false;
   };
 
   // Removes clusters left by gracecheck processes that no longer exist, then
   // starts a new one. Throws PostgresError with the server log's tail.
-  static std::unique_ptr<EmbeddedPostgres> Start(Options options);
+  static std::unique_ptr<EmbeddedPostgres> Start(const Options& options);
   static std::unique_ptr<EmbeddedPostgres> Start() { return Start(Options{}); }
   ~EmbeddedPostgres() override;
 

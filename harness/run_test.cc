@@ -327,6 +327,40 @@ TEST_F(RunTest, TargetThatFloodsItsOutputIsCapped) {
   EXPECT_NE(tail.find("the target's stderr passed 64 MiB"), std::string::npos) << tail;
 }
 
+// Bad command lines: one line on stderr, exit 2 (3 for a database that does
+// not answer), before anything runs, and no password in the message.
+TEST_F(RunTest, BadCommandLinesAreOneLineAndTheirExitCode) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* status;
+    const char* says;
+  };
+  const Case cases[] = {
+      {{"run", "no-such-scenario.yaml"}, "exit 2", "no-such-scenario.yaml: cannot read"},
+      {{"run", "scenarios/sigterm-idle.yaml", "--out", "/proc/nope"}, "exit 2",
+       "--out /proc/nope: cannot write there"},
+      {{"run", "scenarios/sigterm-idle.yaml", "--json", "/nonexistent-dir/r.json"}, "exit 2",
+       "cannot write /nonexistent-dir/r.json"},
+      {{"run", "scenarios/sigterm-idle.yaml", "--html", "/proc/self/r.html"}, "exit 2",
+       "cannot write /proc/self/r.html"},
+      {{"run", "scenarios/sigterm-idle.yaml", "--pg-url", "postgresql://u:s3cret@127.0.0.1:1/db"},
+       "exit 3", "--pg-url: cannot connect:"},
+      {{"compare", "scenarios/sigterm-idle.yaml", "--repeat", "0"}, "exit 2", "--repeat"},
+  };
+  for (const Case& c : cases) {
+    MakeTmp();
+    auto p = Start(c.args);
+    std::optional<ExitStatus> s = p->WaitFor(30s);
+    ASSERT_TRUE(s) << c.args[1];
+    const std::string err = ReadFile(dir_ / "stderr");
+    EXPECT_EQ(s->ToString(), c.status) << err;
+    EXPECT_NE(err.find(c.says), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "not one line:\n" << err;
+    EXPECT_EQ(err.find("s3cret"), std::string::npos) << err;
+    EXPECT_TRUE(ReadFile(dir_ / "stdout").empty()) << ReadFile(dir_ / "stdout");
+  }
+}
+
 TEST_F(RunTest, UnknownFlagIsExit2) {
   CliResult r = Run({"scenarios/sigterm-idle.yaml", "--no-such-flag"});
   EXPECT_EQ(r.status.ToString(), "exit 2") << Describe(r);

@@ -1,9 +1,9 @@
 #include "compare.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "summary.h"
 
@@ -56,12 +56,15 @@ std::string Pad(const std::string& s, std::size_t width) {
   return chars >= width ? s : s + std::string(width - chars, ' ');
 }
 
-std::string MdCell(std::string s) {
+std::string MdCell(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -89,7 +92,8 @@ CompareTable BuildCompareTable(const ReportView& report) {
     CompareTable::Row verdict{scenario, "all checks passed", true, {}, {}, {}};
     for (const std::string& t : table.targets) {
       const auto& rs = by_target[t];
-      const auto passed = std::count_if(rs.begin(), rs.end(), [](const RunView* r) { return r->passed; });
+      const auto passed =
+          std::count_if(rs.begin(), rs.end(), [](const RunView* r) { return r->passed; });
       verdict.cells.push_back(rs.empty() ? "-" : fmt::format("{}/{} runs", passed, rs.size()));
       verdict.failed.push_back(static_cast<std::size_t>(passed) != rs.size());
       verdict.evidence.emplace_back();
@@ -115,18 +119,17 @@ CompareTable BuildCompareTable(const ReportView& report) {
           }
         }
         present = present || ran > 0;
-        row.cells.push_back(ran == 0 ? "-"
-                            : failed == 0
-                                ? fmt::format("✓ {}/{}", ran, ran)
-                                : fmt::format("✗ failed in {} of {} runs", failed, ran));
+        row.cells.push_back(ran == 0      ? "-"
+                            : failed == 0 ? fmt::format("✓ {}/{}", ran, ran)
+                                          : fmt::format("✗ failed in {} of {} runs", failed, ran));
         row.failed.push_back(failed > 0);
         row.evidence.push_back(evidence);
       }
       if (present) table.rows.push_back(std::move(row));
     }
     for (const Figure& f : kFigures) {
-      CompareTable::Row row{scenario, f.label, false, {}, std::vector<bool>(n, false),
-                            std::vector<std::string>(n)};
+      CompareTable::Row row{
+          scenario, f.label, false, {}, std::vector<bool>(n, false), std::vector<std::string>(n)};
       for (const std::string& t : table.targets) {
         std::vector<Nanos> values;
         for (const RunView* r : by_target[t]) values.push_back(f.value(*r));

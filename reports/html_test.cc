@@ -105,6 +105,19 @@ TEST(HtmlReportTest, MarkersForEveryMomentOfTheShutdown) {
   }
 }
 
+// A pool that began closing long before it was gone (refapi --bug=db-first)
+// gets its own marker; one that closed in one go (the fixture) does not.
+TEST(HtmlReportTest, PoolClosingEarlyHasItsOwnMarker) {
+  nlohmann::json report = testing::FixtureReport();
+  EXPECT_EQ(Svgs(HtmlReport(report))[0].find("DB pool began closing"), std::string::npos);
+  report["runs"][0]["moments_ms"]["db_pool_closing"] = 601.0;  // +0.85ms, 154ms before gone
+  const std::string svg = Svgs(HtmlReport(report))[0];
+  EXPECT_NE(svg.find("<title>DB pool began closing: the target closed its first session at "
+                     "+0.850ms"),
+            std::string::npos)
+      << svg.substr(0, 3000);
+}
+
 TEST(HtmlReportTest, HoveringABucketOrSampleShowsItsNumbers) {
   const std::string svg = Svgs(HtmlReport(testing::FixtureReport()))[1];
   EXPECT_NE(svg.find("<rect class=\"hit\""), std::string::npos);

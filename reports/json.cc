@@ -247,7 +247,8 @@ json RunJson(const RunReport& run) {
                      {"db_sessions_gone", Ms(tl.db_sessions_gone)},
                      {"first_refused", Ms(FirstRefused(tl))},
                      {"last_response", Ms(LastResponse(tl))},
-                     {"db_pool_closed", Ms(DbPoolClosed(tl))}};
+                     {"db_pool_closed", Ms(DbPoolClosed(tl))},
+                     {"db_pool_closing", Ms(DbPoolClosingBegan(tl))}};
   j["exit"] = {{"exited", tl.exited != kNever},
                {"status", tl.exited != kNever ? json(FormatExitStatus(tl.exit_signaled,
                                                                       tl.exit_code, tl.exit_signal))

@@ -237,7 +237,7 @@ int RunView::FailedChecks() const {
 Nanos RunView::LastMoment() const {
   Nanos last = kNever;
   for (Nanos t : {spawned, ready, load_start, load_end, first_fault, exited, db_sessions_gone,
-                  first_refused, last_response, db_pool_closed}) {
+                  first_refused, last_response, db_pool_closed, db_pool_closing}) {
     last = std::max(last, t);
   }
   for (const FaultRecord& f : faults) last = std::max({last, f.scheduled, f.delivered});
@@ -269,6 +269,7 @@ RunView ReadRun(const json& run) {
   v.first_refused = Moment(Get(m, "first_refused"));
   v.last_response = Moment(Get(m, "last_response"));
   v.db_pool_closed = Moment(Get(m, "db_pool_closed"));
+  v.db_pool_closing = Moment(Get(m, "db_pool_closing"));
 
   const json& exit = Get(run, "exit");
   v.exit_status = Text(Get(exit, "status"));

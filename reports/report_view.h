@@ -63,6 +63,7 @@ struct RunView {
   Nanos first_refused = kNever;   // the first refused connection (listener closed)
   Nanos last_response = kNever;   // the last complete response
   Nanos db_pool_closed = kNever;  // the first sample with no session left, for good
+  Nanos db_pool_closing = kNever;  // its first session closed by the target (DbPoolClosingBegan)
 
   std::string exit_status;  // "exit 0", "signal SIGKILL"; empty when it did not exit
   std::vector<int> orphans;

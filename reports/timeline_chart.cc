@@ -132,6 +132,15 @@ std::vector<Marker> Markers(const RunView& run) {
                  fmt::format("the last complete response at {}", run.Moment(run.last_response)),
                  "#1f5fa8", true});
   }
+  // Shown only when the pool began closing well before it was gone (more
+  // than 5 ms): the story of a pool closed under requests in flight.
+  if (run.db_pool_closing != kNever &&
+      (run.db_pool_closed == kNever || run.db_pool_closed - run.db_pool_closing > 5'000'000)) {
+    m.push_back({run.db_pool_closing, "DB pool closing",
+                 fmt::format("DB pool began closing: the target closed its first session at {}",
+                             run.Moment(run.db_pool_closing)),
+                 "#ab47bc", true});
+  }
   if (run.db_pool_closed != kNever) {
     m.push_back({run.db_pool_closed, "DB pool closed",
                  fmt::format("DB pool closed: no session of the run's database from the sample "
@@ -454,9 +463,8 @@ class Chart {
         const int upper = lower + samples[i].*state.count;
         top += fmt::format("L{},{} L{},{} ", F(x0), F(Y(p, upper, frame_.sessions_max)), F(x1),
                            F(Y(p, upper, frame_.sessions_max)));
-        bottom = fmt::format("L{},{} L{},{} ", F(x1), F(Y(p, lower, frame_.sessions_max)), F(x0),
-                             F(Y(p, lower, frame_.sessions_max))) +
-                 bottom;
+        bottom.insert(0, fmt::format("L{},{} L{},{} ", F(x1), F(Y(p, lower, frame_.sessions_max)),
+                                     F(x0), F(Y(p, lower, frame_.sessions_max))));
         below[i] = upper;
       }
       Add("<path d=\"M{}Z\" fill=\"{}\"/>\n", (top + bottom).substr(1), state.color);

@@ -174,8 +174,10 @@ void RegisterApi(httplib::Server& server, ConnectionPool& pool, const std::atomi
   server.Get("/slow", [&pool](const httplib::Request& req, httplib::Response& res) {
     Slow(pool, req, res);
   });
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                  std::exception_ptr) { ReplyError(res, 500, "internal error"); });
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
+        ReplyError(res, 500, "internal error");
+      });
 }
 
 }  // namespace gracecheck::refapi

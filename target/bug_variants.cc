@@ -164,7 +164,7 @@ void LeaveTransactionOpen(ConnectionPool& pool) {
     auto* note = new pqxx::work(*connection, "shutdown_note");
     note->exec("SELECT pg_advisory_xact_lock(hashtext('refapi-shutdown'))");
     const int backend = connection->backendpid();
-    connection.release();
+    static_cast<void>(connection.release());  // never deleted: the bug
     LogPhase("transaction_left_open", fmt::format("backend_pid={}", backend));
   } catch (const std::exception&) {
     LogPhase("transaction_not_opened", "reason=database_error");
