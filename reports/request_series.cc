@@ -1,6 +1,7 @@
 #include "request_series.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 namespace gracecheck {
@@ -27,16 +28,13 @@ Nanos ChooseBucketWidth(Nanos span) {
 
 RequestSeries BucketRequests(const Timeline& tl) {
   RequestSeries series;
+  const std::vector<RequestRecord>& requests = tl.requests;
   Nanos first = kNever;
   Nanos last = kNever;
-  // (time, +1 for a start / -1 for an end)
-  std::vector<std::pair<Nanos, int>> events;
-  for (const RequestRecord& r : tl.requests) {
+  for (const RequestRecord& r : requests) {
     if (r.intended == kNever) continue;
     first = first == kNever ? r.intended : std::min(first, r.intended);
     last = std::max(last, std::max(r.intended, r.done));
-    events.emplace_back(r.intended, +1);
-    if (r.done != kNever) events.emplace_back(r.done, -1);
   }
   if (first == kNever) return series;
 
@@ -51,23 +49,78 @@ RequestSeries BucketRequests(const Timeline& tl) {
   auto index = [&](Nanos t) {
     return static_cast<std::size_t>(FloorDiv(t - anchor, series.bucket) - k0);
   };
-  for (const RequestRecord& r : tl.requests) {
+  for (const RequestRecord& r : requests) {
     if (r.intended == kNever) continue;
     const auto o = static_cast<std::size_t>(r.outcome);
     ++series.buckets[index(r.intended)].started[o];
     if (r.done != kNever) ++series.buckets[index(r.done)].finished[o];
   }
 
-  // Sweep: at equal times an end goes first, so that a connection handing
-  // one request over to the next does not count as two in flight.
-  std::sort(events.begin(), events.end());
+  // Sweep over starts and ends in time order; at equal times an end goes
+  // first, so that a connection handing one request over to the next does
+  // not count as two in flight. Ends are record indices sorted by time (4
+  // bytes a request, not a 16-byte event per start and end: with millions
+  // of records this was the peak of a run's memory).
+  // Records come in the order they were started, so the starts are the
+  // records themselves in order; only when they are not (a Timeline built
+  // otherwise) is there an index for them too.
+  bool in_order = true;
+  Nanos previous = kNever;
+  for (const RequestRecord& r : requests) {
+    if (r.intended == kNever) continue;
+    in_order = in_order && (previous == kNever || previous <= r.intended);
+    previous = r.intended;
+  }
+  std::vector<std::uint32_t> starts;
+  if (!in_order) {
+    starts.reserve(requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      if (requests[i].intended != kNever) starts.push_back(static_cast<std::uint32_t>(i));
+    }
+    std::stable_sort(starts.begin(), starts.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return requests[a].intended < requests[b].intended;
+    });
+  }
+  std::vector<std::uint32_t> ends;
+  ends.reserve(static_cast<std::size_t>(
+      std::count_if(requests.begin(), requests.end(), [](const RequestRecord& r) {
+        return r.intended != kNever && r.done != kNever;
+      })));
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].intended != kNever && requests[i].done != kNever) {
+      ends.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  std::sort(ends.begin(), ends.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return requests[a].done < requests[b].done;
+  });
+  // The next start: by index when sorted above, else the next record with
+  // an intended start.
+  std::size_t s = 0;
+  auto next_start = [&]() -> Nanos {
+    if (!in_order) return s < starts.size() ? requests[starts[s]].intended : kNever;
+    while (s < requests.size() && requests[s].intended == kNever) ++s;
+    return s < requests.size() ? requests[s].intended : kNever;
+  };
   int in_flight = 0;
   std::size_t e = 0;
   for (RequestBucket& b : series.buckets) {
     const Nanos end = b.t + series.bucket;
     int highest = in_flight;
-    for (; e < events.size() && events[e].first < end; ++e) {
-      in_flight += events[e].second;
+    for (;;) {
+      const Nanos ts = next_start();
+      const Nanos te = e < ends.size() ? requests[ends[e]].done : kNever;
+      const bool start_next = ts != kNever && ts < end && (te == kNever || ts < te);
+      const bool end_next = te != kNever && te < end && (ts == kNever || te <= ts);
+      if (end_next) {
+        --in_flight;
+        ++e;
+      } else if (start_next) {
+        ++in_flight;
+        ++s;
+      } else {
+        break;
+      }
       highest = std::max(highest, in_flight);
     }
     b.in_flight_max = highest;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace gracecheck {
 namespace {
 
@@ -76,6 +78,18 @@ TEST(RequestSeriesTest, InFlightIsTheMostAtOnce) {
     }
   }
   EXPECT_EQ(highest, 3) << Describe(s);
+}
+
+// Records normally come in start order (the sweep then reads them in
+// place); out of order, the series must be the same.
+TEST(RequestSeriesTest, RecordsOutOfStartOrderGiveTheSameSeries) {
+  Timeline tl;
+  tl.requests = {Req(10 * kMs, 30 * kMs), Req(12 * kMs, 25 * kMs), Req(14 * kMs, 20 * kMs),
+                 Req(40 * kMs, 50 * kMs), Req(50 * kMs, 60 * kMs), Req(55 * kMs, kNever)};
+  const std::string in_order = Describe(BucketRequests(tl));
+  std::reverse(tl.requests.begin(), tl.requests.end());
+  std::swap(tl.requests[1], tl.requests[4]);
+  EXPECT_EQ(Describe(BucketRequests(tl)), in_order);
 }
 
 TEST(RequestSeriesTest, UnfinishedRequestStaysInFlight) {
