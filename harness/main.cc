@@ -414,10 +414,14 @@ struct RunCommand {
         throw std::runtime_error("cannot create a temp dir");
       path_ = pattern;
       remove_ = true;
+      // If gracecheck is SIGKILLed, the watchdog removes it.
+      watchdog::WatchDir(path_.string(), 0);
     }
     ~TempOrKeptDir() {
+      if (!remove_) return;
       std::error_code ec;
-      if (remove_) fs::remove_all(path_, ec);
+      fs::remove_all(path_, ec);
+      watchdog::ForgetDir(path_.string());
     }
     const fs::path& path() const { return path_; }
 

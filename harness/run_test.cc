@@ -66,7 +66,9 @@ class RunTest : public ::testing::Test {
     args.insert(args.begin(), GRACECHECK_BIN);
     return Subprocess::Start(
         {.argv = args,
-         .env = {marker_, "NO_COLOR=1", "GRACECHECK_TMPDIR=" + (dir_ / "tmp").string()},
+         // The run's own temp dirs (target logs without --out) go in tmp/ too.
+         .env = {marker_, "NO_COLOR=1", "GRACECHECK_TMPDIR=" + (dir_ / "tmp").string(),
+                 "TMPDIR=" + (dir_ / "tmp").string()},
          .working_dir = SOURCE_DIR,
          .stdout_path = (dir_ / "stdout").string(),
          .stderr_path = (dir_ / "stderr").string()});
