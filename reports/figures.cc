@@ -136,4 +136,16 @@ std::string RunTitle(const RunView& run) {
   return fmt::format("{} against {}", run.scenario, run.target);
 }
 
+std::string ExitText(const RunView& run) {
+  if (run.exited == kNever) return "no exit (killed by gracecheck)";
+  if (run.summary.fault_to_exit == kNever) return run.exit_status;
+  return fmt::format("{} after {}", run.exit_status, FormatMillis(run.summary.fault_to_exit));
+}
+
+std::string LatencyCell(const LatencySummary& l, const char* sep) {
+  if (l.count == 0) return "–";
+  return fmt::format("{1}{0}{2}{0}{3}{0}{4}", sep, FormatMillis(l.p50), FormatMillis(l.p90),
+                     FormatMillis(l.p99), FormatMillis(l.max));
+}
+
 }  // namespace gracecheck

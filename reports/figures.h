@@ -27,6 +27,10 @@ std::string OutcomesText(const PhaseSummary& p);
 std::string LatencyText(const LatencySummary& l);
 // "SIGTERM delivered at t=600.1ms (lag 0.150ms); exit 0 after 189.8ms".
 std::string SignalToExitText(const RunView& run);
+// For a table cell: "exit 0 after 189.8ms"; "no exit (killed by gracecheck)".
+std::string ExitText(const RunView& run);
+// For a table cell: p50, p90, p99, max joined by `sep`; "–" when none.
+std::string LatencyCell(const LatencySummary& l, const char* sep);
 // "before load 6, peak 14, at signal 14, last before exit 2".
 std::string ThreadsText(const RunView& run);
 // "before load 0, peak 5 (at most 2 active, 4 idle), ...; all gone 65.0ms after the exit".

@@ -65,17 +65,7 @@ std::string Badge(bool passed) {
                 : "<span class=\"badge fail\">FAIL</span>";
 }
 
-std::string ExitText(const RunView& r) {
-  if (r.exited == kNever) return "no exit (killed by gracecheck)";
-  if (r.summary.fault_to_exit == kNever) return r.exit_status;
-  return fmt::format("{} after {}", r.exit_status, FormatMillis(r.summary.fault_to_exit));
-}
-
-std::string Latency(const LatencySummary& l) {
-  if (l.count == 0) return "–";
-  return fmt::format("{} / {} / {} / {}", FormatMillis(l.p50), FormatMillis(l.p90),
-                     FormatMillis(l.p99), FormatMillis(l.max));
-}
+std::string Latency(const LatencySummary& l) { return LatencyCell(l, " / "); }
 
 void FailedCheck(const CheckResult& c, std::string* out) {
   auto it = std::back_inserter(*out);

@@ -1,12 +1,11 @@
 #include "markdown.h"
 
-#include "compare.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <iterator>
 
+#include "compare.h"
 #include "figures.h"
 #include "json.h"
 #include "markup.h"
@@ -45,18 +44,7 @@ std::string ChecksText(const RunView& r) {
   return fmt::format("{} of {} failed", failed, n);
 }
 
-// "exit 0 after 189.8ms"; "no exit".
-std::string ExitText(const RunView& r) {
-  if (r.exited == kNever) return "no exit (killed by gracecheck)";
-  if (r.summary.fault_to_exit == kNever) return r.exit_status;
-  return fmt::format("{} after {}", r.exit_status, FormatMillis(r.summary.fault_to_exit));
-}
-
-std::string Latency(const LatencySummary& l) {
-  if (l.count == 0) return "–";
-  return fmt::format("{} · {} · {} · {}", FormatMillis(l.p50), FormatMillis(l.p90),
-                     FormatMillis(l.p99), FormatMillis(l.max));
-}
+std::string Latency(const LatencySummary& l) { return LatencyCell(l, " · "); }
 
 void Run(const RunView& r, std::string* out) {
   auto it = std::back_inserter(*out);
