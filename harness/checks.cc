@@ -123,7 +123,7 @@ std::string KindOf(const RequestRecord& r, const Timeline& tl) {
 }
 
 std::string DropLine(const RequestRecord& r, const Timeline& tl) {
-  std::string line = fmt::format("request {} ({}) on connection {} reuse {}: {}, ", r.id,
+  std::string line = fmt::format("request {} ({}) on connection {} reuse {}: {}, ", RequestId(tl, r),
                                  KindOf(r, tl), r.connection, r.reuse, OutcomeName(r.outcome));
   line += r.status != 0 ? fmt::format("status {}", r.status) : "no status";
   if (r.written != kNever) {
@@ -189,7 +189,7 @@ SessionGone WhenGone(const DbSession& s, const Timeline& tl, const DbSessionEnd*
 
 std::string RequestLine(const RequestRecord& r, const Timeline& tl) {
   std::string line =
-      fmt::format("request {} ({}): {}", r.id, KindOf(r, tl), OutcomeName(r.outcome));
+      fmt::format("request {} ({}): {}", RequestId(tl, r), KindOf(r, tl), OutcomeName(r.outcome));
   if (r.status != 0) line += fmt::format(" {}", r.status);
   line +=
       fmt::format(", written {}, done {}", FormatMoment(r.written, tl), FormatMoment(r.done, tl));
@@ -318,7 +318,7 @@ CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& e) {
             [](const RequestRecord* a, const RequestRecord* b) { return a->done < b->done; });
   std::vector<std::string> lines;
   for (const RequestRecord* r : refused) {
-    lines.push_back(fmt::format("request {} ({}): connection refused at {}", r->id, KindOf(*r, tl),
+    lines.push_back(fmt::format("request {} ({}): connection refused at {}", RequestId(tl, *r), KindOf(*r, tl),
                                 FormatMoment(r->done, tl)));
   }
   AddEvidence(&c.evidence, std::move(lines));
@@ -329,13 +329,10 @@ CheckResult CheckWritesLost(const Timeline& tl, const Expectations& e) {
   CheckResult c;
   c.name = "writes.lost";
   const int allowed = e.writes ? e.writes->lost : 0;
-  std::unordered_map<std::uint32_t, const RequestRecord*> by_id;
-  for (const RequestRecord& r : tl.requests) by_id[r.id] = &r;
   int acknowledged = 0;
   std::unordered_map<std::string, const RequestRecord*> by_key;
   for (const WriteKey& w : tl.write_keys) {
-    auto it = by_id.find(w.request_id);
-    const RequestRecord* r = it == by_id.end() ? nullptr : it->second;
+    const RequestRecord* r = RequestOf(tl, w);
     by_key[w.key] = r;
     if (r && r->outcome == Outcome::kOk && r->status >= 200 && r->status < 300) ++acknowledged;
   }
@@ -358,7 +355,7 @@ CheckResult CheckWritesLost(const Timeline& tl, const Expectations& e) {
       lines.push_back(
           fmt::format("key '{}' (request {}): acknowledged with status {} at {}, "
                       "missing from the database",
-                      Shorten(key, 60), r->id, r->status, FormatMoment(r->done, tl)));
+                      Shorten(key, 60), RequestId(tl, *r), r->status, FormatMoment(r->done, tl)));
     } else {
       lines.push_back(
           fmt::format("key '{}': acknowledged, missing from the database", Shorten(key, 60)));

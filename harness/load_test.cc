@@ -4,7 +4,10 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <atomic>
 #include <functional>
@@ -19,21 +22,27 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A listening socket on 127.0.0.1 and an ephemeral port.
+int LoopbackListener(int* port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  EXPECT_EQ(::listen(fd, 64), 0);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
 // Calls `behaviour(fd, n)` for the n-th request (from 0) read on each
 // connection; the connection is served on while it returns true.
 class TinyServer {
  public:
   using Behaviour = std::function<bool(int fd, int n)>;
   explicit TinyServer(Behaviour behaviour) : behaviour_(std::move(behaviour)) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    EXPECT_EQ(::listen(listener_, 64), 0);
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    listener_ = LoopbackListener(&port_);
     acceptor_ = std::thread([this] {
       while (true) {
         int fd = ::accept(listener_, nullptr, nullptr);
@@ -285,6 +294,73 @@ TEST(LoadTest, KeepAliveRaceIsIdleClosedButALateCloseIsADrop) {
   ASSERT_EQ(r.records.size(), 2u);
   EXPECT_EQ(OutcomeName(r.records[1].outcome), std::string("eof"));
   EXPECT_TRUE(r.records[1].dropped());
+}
+
+// A server in a child process that answers request 0 on its one
+// connection, and once request 1 is in, waits `close_after`, then stops the
+// test process (the load generator starved: not scheduled at all) for
+// `stall`, closes the connection with a reset while it is stopped, and lets
+// it go on.
+struct StallingServer {
+  StallingServer(std::chrono::microseconds close_after, std::chrono::milliseconds stall) {
+    const int listener = LoopbackListener(&port);
+    // Forked while this process has one thread (no server or load thread yet).
+    pid = ::fork();
+    if (pid != 0) {
+      ::close(listener);
+      return;
+    }
+    const int fd = ::accept(listener, nullptr, nullptr);
+    auto read_request = [fd] {
+      char c;
+      int matched = 0;  // of "\r\n\r\n"
+      while (matched < 4 && ::recv(fd, &c, 1, 0) == 1) {
+        matched = c == "\r\n\r\n"[matched] ? matched + 1 : (c == '\r' ? 1 : 0);
+      }
+      return matched == 4;
+    };
+    if (fd < 0 || !read_request()) ::_exit(1);
+    TinyServer::Respond(fd, kOk);
+    if (!read_request()) ::_exit(1);
+    ::usleep(static_cast<useconds_t>(close_after.count()));
+    ::kill(::getppid(), SIGSTOP);
+    TinyServer::Reset(fd);
+    ::usleep(static_cast<useconds_t>(stall.count() * 1000));
+    ::kill(::getppid(), SIGCONT);
+    ::_exit(0);
+  }
+  ~StallingServer() {
+    if (pid <= 0) return;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the stalling server failed";
+  }
+  int port = 0;
+  pid_t pid = -1;
+};
+
+TEST(LoadTest, AStarvedGeneratorStillTellsTheKeepAliveRaceFromADrop) {
+  // The close comes 0.3 ms after the request arrived, but the generator is
+  // stopped for 30 ms before it can see it: still the keep-alive race.
+  // (Tried until the stop fell between the write and the close's handler,
+  // which a busy machine can delay past the stop.)
+  for (int attempt = 0;; ++attempt) {
+    ASSERT_LT(attempt, 5) << "the stop never fell after the write";
+    StallingServer server(300us, 30ms);
+    Result r = RunLoad(Closed(server.port, 2));
+    ASSERT_EQ(r.records.size(), 2u);
+    const RequestRecord& rec = r.records[1];
+    if (rec.done - rec.written < 25'000'000) continue;
+    EXPECT_EQ(rec.reuse, 1);
+    EXPECT_EQ(OutcomeName(rec.outcome), std::string("idle_closed"))
+        << "write-to-close " << (rec.done - rec.written) / 1000 << " us";
+    break;
+  }
+  // A close 50 ms after the request arrived is a drop, stall or not.
+  StallingServer late(50ms, 30ms);
+  Result r = RunLoad(Closed(late.port, 2));
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_TRUE(r.records[1].dropped()) << OutcomeName(r.records[1].outcome);
 }
 
 TEST(LoadTest, OpenModelMeasuresFromTheIntendedStart) {

@@ -479,10 +479,8 @@ Timeline RunScenario(const RunConfig& config) {
       throw UsageError(fmt::format("{}: expect.writes.verify_sql failed: {}", scenario.file,
                                    e.what()));
     }
-    std::unordered_map<std::uint32_t, const RequestRecord*> by_id;
-    for (const RequestRecord& r : tl.requests) by_id[r.id] = &r;
     for (const WriteKey& w : tl.write_keys) {
-      const RequestRecord* r = by_id[w.request_id];
+      const RequestRecord* r = RequestOf(tl, w);
       const bool acked = r && r->outcome == Outcome::kOk && r->status >= 200 && r->status < 300;
       const bool there = present.count(w.key) > 0;
       if (acked && !there) tl.lost_writes.push_back(w.key);

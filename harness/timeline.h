@@ -55,7 +55,8 @@ struct RequestRecord {
     kWriteFailed = 4,         // the request could not be written (EPIPE/ECONNRESET)
     kClosedBeforeWrite = 8,   // the connection was seen closed when about to be reused
   };
-  std::uint32_t id = 0;
+  // A request's id is its index in Timeline::requests (not stored: 4 bytes
+  // of every record, which is what the load generator's memory is made of).
   std::uint32_t connection = 0;  // connection id, unique in the run
   std::uint16_t reuse = 0;       // requests sent on this connection before this one
   std::uint16_t kind = 0;        // index into the scenario's load.requests
@@ -77,7 +78,7 @@ struct RequestRecord {
 
 // The write a request asked for, when its kind has a write_key.
 struct WriteKey {
-  std::uint32_t request_id;
+  std::uint32_t request_id;  // index in Timeline::requests
   std::string key;
 };
 
@@ -213,5 +214,15 @@ struct Timeline {
   std::uint64_t seed = 0;
   std::string target_log_tail;  // last lines of the target's stdout/stderr
 };
+
+// A request's id: its index in tl.requests (`r` must be one of them).
+inline std::uint32_t RequestId(const Timeline& tl, const RequestRecord& r) {
+  return static_cast<std::uint32_t>(&r - tl.requests.data());
+}
+
+// The request a write key belongs to, or nullptr if there is none such.
+inline const RequestRecord* RequestOf(const Timeline& tl, const WriteKey& w) {
+  return w.request_id < tl.requests.size() ? &tl.requests[w.request_id] : nullptr;
+}
 
 }  // namespace gracecheck

@@ -22,7 +22,6 @@ constexpr Nanos kUs = 1'000;
 RequestRecord Request(std::uint32_t id, std::uint32_t connection, std::uint16_t reuse,
                       Outcome outcome, Nanos intended, Nanos latency, bool after_fault) {
   RequestRecord r;
-  r.id = id;
   r.connection = connection;
   r.reuse = reuse;
   r.kind = static_cast<std::uint16_t>(id % 3);
@@ -66,7 +65,7 @@ Timeline Base() {
     tl.requests.push_back(Request(id, 1 + id % 4, static_cast<std::uint16_t>(i / 4), Outcome::kOk,
                                   100 * kMs + i * 50 * kMs, (2 + i % 3) * kMs, false));
   }
-  tl.write_keys = {{2, "k-0002"}, {5, "k-0005"}, {8, "k-0008"}};
+  tl.write_keys = {{1, "k-0002"}, {4, "k-0005"}, {7, "k-0008"}};  // the 2nd, 5th and 8th requests
 
   FaultRecord term;
   term.name = "SIGTERM";

@@ -22,8 +22,9 @@ nlohmann::json Ms(Nanos t) {
 
 }  // namespace
 
-nlohmann::json RequestRecordJson(const RequestRecord& r, const std::string* write_key) {
-  return {{"id", r.id},
+nlohmann::json RequestRecordJson(std::uint32_t id, const RequestRecord& r,
+                                 const std::string* write_key) {
+  return {{"id", id},
           {"connection", r.connection},
           {"reuse", r.reuse},
           {"kind", r.kind},
@@ -48,8 +49,8 @@ void WriteRequestRecords(std::ostream& out, const Timeline& tl) {
   std::unordered_map<std::uint32_t, const std::string*> keys;
   for (const WriteKey& w : tl.write_keys) keys[w.request_id] = &w.key;
   for (const RequestRecord& r : tl.requests) {
-    auto it = keys.find(r.id);
-    out << RequestRecordJson(r, it == keys.end() ? nullptr : it->second)
+    auto it = keys.find(RequestId(tl, r));
+    out << RequestRecordJson(RequestId(tl, r), r, it == keys.end() ? nullptr : it->second)
                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
         << '\n';
   }

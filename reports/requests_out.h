@@ -17,7 +17,8 @@
 namespace gracecheck {
 
 // One request as a JSON object; `write_key` is null when it asked no write.
-nlohmann::json RequestRecordJson(const RequestRecord& r, const std::string* write_key);
+nlohmann::json RequestRecordJson(std::uint32_t id, const RequestRecord& r,
+                                 const std::string* write_key);
 
 void WriteRequestRecords(std::ostream& out, const Timeline& tl);
 // Throws std::runtime_error naming the path when it cannot write it.
