@@ -36,6 +36,12 @@ Outcome ConnectFailureOutcome(const boost::system::error_code& ec) {
   return Outcome::kReset;
 }
 
+Outcome WriteFailureOutcome(std::uint16_t reuse) {
+  // Measured on a new connection: refapi's stop at the instant request 100 of
+  // db-block-during-drain connected, in 3 of 50 runs; the write met the reset.
+  return reuse > 0 ? Outcome::kIdleClosed : Outcome::kRefused;
+}
+
 std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,
                                            std::string* error) {
   LoadOptions o;
@@ -310,8 +316,7 @@ class LoadGenerator::Engine {
                         if (c->request != r) return;
                         if (ec) {
                           records_[r].flags |= RequestRecord::kWriteFailed;
-                          // On a reused connection the server closed it first.
-                          Finish(c, records_[r].reuse > 0 ? Outcome::kIdleClosed : Outcome::kReset);
+                          Finish(c, WriteFailureOutcome(records_[r].reuse));
                           Close(c);
                           return;
                         }

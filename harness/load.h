@@ -79,6 +79,14 @@ struct LoadOptions {
 // written, so a client retries it like a refusal); kReset otherwise.
 Outcome ConnectFailureOutcome(const boost::system::error_code& ec);
 
+// The outcome of a request that could not be written (EPIPE/ECONNRESET: the
+// server's close or reset was in before the write): the server never read a
+// byte of it, so it is not a drop. On a reused connection that is the
+// keep-alive race (kIdleClosed); on a new one, the connection the kernel
+// completed but the server never took (its listener closed with it in the
+// accept queue), which a client retries like a refusal (kRefused).
+Outcome WriteFailureOutcome(std::uint16_t reuse);
+
 // Binds a scenario's load section for one run.
 std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,
                                            std::string* error);

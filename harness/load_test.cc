@@ -239,6 +239,13 @@ TEST(LoadTest, ConnectResetByAClosingListenerIsRefusedNotADrop) {
   EXPECT_EQ(ConnectFailureOutcome(error::network_unreachable), Outcome::kReset);
 }
 
+TEST(LoadTest, ARequestThatCouldNotBeWrittenIsNotADrop) {
+  EXPECT_EQ(WriteFailureOutcome(0), Outcome::kRefused);     // never taken from the accept queue
+  EXPECT_EQ(WriteFailureOutcome(3), Outcome::kIdleClosed);  // the keep-alive race
+  EXPECT_FALSE(IsDropped(WriteFailureOutcome(0)));
+  EXPECT_FALSE(IsDropped(WriteFailureOutcome(1)));
+}
+
 TEST(LoadTest, ConnectionClosedWhileIdleIsNoticedBeforeReuse) {
   // The server closes each connection after answering, without saying so.
   TinyServer server([](int fd, int) {

@@ -3,11 +3,14 @@
 // ProcProbe samples /proc/PID of the target (threads, open fds, RSS, live
 // descendants) every `interval`, and every `dense_interval` once SetDense()
 // is called (from the first fault until exit), so that the last sample
-// before the exit is close to it. It remembers every descendant it ever saw,
+// before the exit is close to it. Samples are due at a fixed rate (one
+// interval after the previous one was due, not after it ended), so a
+// sample's own cost does not slow the rate; one that overruns is followed
+// at once, without catching up. It remembers every descendant it ever saw,
 // so that processes that escaped the group can be found after the exit.
 //
-// DbProbe samples pg_stat_activity for the run's database from its own
-// monitor connection (autocommit, so each sample is a fresh snapshot):
+// DbProbe samples pg_stat_activity for the run's database (every 10 ms, and
+// every 4 ms once SetDense() is called) from its own monitor connection (autocommit, so each sample is a fresh snapshot):
 // sessions by state, and each session's identity (pid, backend_start) so
 // that its first and last sighting are known. Sessions of the harness's own
 // role (a db: {block: D} fault's) are not counted.
@@ -31,11 +34,31 @@
 
 namespace gracecheck {
 
+// When the next sample of a probe is due: `sparse` apart, `dense` apart
+// after SetDense. Used under the probe's mutex.
+class ProbeSchedule {
+ public:
+  using Clock = std::chrono::steady_clock;
+  ProbeSchedule(Duration sparse, Duration dense) : sparse_(sparse), dense_(dense) {}
+  // Call with the probe's mutex held, then notify the probe's cv.
+  void SetDense() { is_dense_ = true; }
+  // Waits until the next sample is due, the probe stops, or SetDense (which
+  // makes the next sample due at once). False once stopped.
+  bool WaitNext(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                const std::atomic<bool>& stop);
+
+ private:
+  Duration sparse_;
+  Duration dense_;
+  bool is_dense_ = false;
+  Clock::time_point due_{};
+};
+
 class ProcProbe {
  public:
   using Clock = std::chrono::steady_clock;
   ProcProbe(int pid, Clock::time_point epoch, Duration interval = std::chrono::milliseconds(10),
-            Duration dense_interval = std::chrono::milliseconds(1));
+            Duration dense_interval = std::chrono::microseconds(500));
   ~ProcProbe();
 
   void Start();
@@ -56,13 +79,13 @@ class ProcProbe {
 
   int pid_;
   Clock::time_point epoch_;
-  Duration interval_;
-  Duration dense_interval_;
-  std::atomic<bool> dense_{false};
   std::atomic<bool> stop_{false};
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  ProbeSchedule schedule_;  // under mu_
+  Clock::time_point last_walk_{};
+  Clock::time_point last_named_{};
   std::vector<ProcSample> samples_;
   std::set<int> descendants_;
   std::map<std::string, int> thread_names_;
@@ -74,11 +97,13 @@ class DbProbe {
   using Clock = std::chrono::steady_clock;
   // `conninfo`: the harness's admin connection; `database`: the run's.
   DbProbe(std::string conninfo, std::string database, Clock::time_point epoch,
-          Duration interval = std::chrono::milliseconds(10));
+          Duration interval = std::chrono::milliseconds(10),
+          Duration dense_interval = std::chrono::milliseconds(4));
   ~DbProbe();
 
   // Connects (throws std::runtime_error if it cannot) and starts sampling.
   void Start();
+  void SetDense();
   void Stop();
 
   DbSample Latest() const;
@@ -98,11 +123,11 @@ class DbProbe {
   std::string conninfo_;
   std::string database_;
   Clock::time_point epoch_;
-  Duration interval_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  ProbeSchedule schedule_;  // under mu_
   std::vector<DbSample> samples_;
   std::map<std::pair<int, std::string>, DbSession> sessions_;
   struct Connection;

@@ -319,6 +319,7 @@ Timeline RunScenario(const RunConfig& config) {
   hooks.first_delivered = [&](Nanos t) {
     first_fault = t;
     proc_probe.SetDense();
+    db_probe.SetDense();
     if (load) load->MarkFault(t);
   };
   hooks.db = [&](DbAction action, Duration duration) -> std::string {

@@ -30,7 +30,7 @@ inline Duration ToDuration(Nanos n) { return Duration(n); }
 enum class Outcome : std::uint8_t {
   kOk,          // complete response with an expected status
   kHttpError,   // complete response, 5xx or not expected
-  kRefused,     // connect failed: refused, or reset in the handshake (listener closed)
+  kRefused,     // never taken: connect refused or reset, or a new connection's write failed
   kIdleClosed,  // reused keep-alive connection the server had already closed
   kReset,       // RST before any response byte
   kEof,         // orderly close before any response byte
