@@ -133,20 +133,43 @@ def closed_load(seconds, conns):
             "  requests:\n    - { method: GET, path: /healthz }")
 
 
-def run_gracecheck(tmp, yaml_path, repeat=1, pin=True, extra=()):
+def load_thread_cpu_ns(pid):
+    """On-CPU time of gracecheck's load generator thread (gc-load), or None."""
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() != "gc-load":
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                return int(f.read().split()[0])
+    except OSError:
+        pass
+    return None
+
+
+def run_gracecheck(tmp, yaml_path, repeat=1, pin=True, cpu=None):
+    """Runs gracecheck, returns its JSON report; with `cpu` (a list), appends
+    the load thread's on-CPU ns (sampled every 10 ms until the thread ends)."""
     out = os.path.join(tmp, "report.json")
     if os.path.exists(out):
         os.remove(out)
     argv = (["taskset", "-c", "0"] if pin else []) + [GRACECHECK, "run", yaml_path, "--json", out,
-                                                       "--repeat", str(repeat), *extra]
-    proc = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                                       "--repeat", str(repeat)]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    last = None
+    if cpu is not None:
+        while proc.poll() is None:
+            last = load_thread_cpu_ns(proc.pid) or last
+            time.sleep(0.01)
+        cpu.append(last)
+    stdout, _ = proc.communicate()
     if not os.path.exists(out):
-        raise RuntimeError(f"gracecheck wrote no report (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
+        raise RuntimeError(f"gracecheck wrote no report (exit {proc.returncode}):\n{stdout[-3000:]}")
     with open(out) as f:
         report = json.load(f)
     for run in report["runs"]:
         if run["verdict"] != "pass":
-            failed = [c["name"] for c in run["checks"] if not c["passed"]]
+            failed = [name for name, c in run["checks"].items() if not c["passed"]]
             log(f"note: a {run['scenario']} run failed {failed} (figures still read)")
     return report
 
@@ -159,8 +182,12 @@ def wrk(port, seconds, conns, latency=False, during=None):
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     if during:
         during()
-    out, _ = proc.communicate()
+    out = proc.stdout.read()
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    wrk.cpu_ns_per_request = (usage.ru_utime + usage.ru_stime) * 1e9 / max(1, requests)
     pct = {}
     for p, v, unit in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
         pct[int(p)] = float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
@@ -184,18 +211,26 @@ def throughput(tmp, nginx, seconds, conns, rounds):
             ("refapi /healthz", yaml_refapi, lambda port: start_refapi(tmp, port))):
         port = free_port()
         server = start(port)
-        g, w = [], []
+        g, w, gcpu, wcpu = [], [], [], []
         try:
             for i in range(rounds):
-                g.append(run_gracecheck(tmp, yaml_path)["runs"][0]["summary"]["requests_per_second"])
+                cpu = []
+                summary = run_gracecheck(tmp, yaml_path, cpu=cpu)["runs"][0]["summary"]
+                g.append(summary["requests_per_second"])
+                gcpu.append(cpu[0] / summary["requests"] if cpu[0] else float("nan"))
                 w.append(wrk(port, seconds, conns)[0])
-                log(f"throughput, {label}, round {i + 1}: gracecheck {g[-1]:,.0f}, wrk {w[-1]:,.0f} req/s")
+                wcpu.append(wrk.cpu_ns_per_request)
+                log(f"throughput, {label}, round {i + 1}: gracecheck {g[-1]:,.0f} req/s "
+                    f"{gcpu[-1] / 1000:.2f} us CPU/req, wrk {w[-1]:,.0f} req/s {wcpu[-1] / 1000:.2f} us CPU/req")
         finally:
             server.terminate()
             server.wait()
         gm, wm = statistics.median(g), statistics.median(w)
+        gc, wc = statistics.median(gcpu) / 1000, statistics.median(wcpu) / 1000
         rows.append(("1 throughput", f"closed, {conns} conns, {label} (req/s, median of {rounds})",
                      fmt_num(gm), f"wrk {fmt_num(wm)}", f"{gm / wm:.2f}x", ">= 1.0x"))
+        rows.append(("1 throughput", f"  generator CPU per request, {label} (us)",
+                     f"{gc:.2f}", f"wrk {wc:.2f}", f"{wc / gc:.2f}x", ">= 1.0x (wrk's / ours)"))
         if label.startswith("nginx"):
             best = gm
     return best
@@ -252,7 +287,7 @@ def open_model(tmp, nginx, rate, seconds, conns):
         server.terminate()
         server.wait()
     rows.append(("2 open model", f"p99 with nginx frozen {pause:.0f} s of {seconds} s (ms)",
-                 f"{lat['p99']:,.0f}", f"expected >= {expected_p99:,.0f}; wrk {wpct.get(99, float('nan')):,.1f}",
+                 f"{lat['p99']:,.0f}", f"expected >= {expected_p99:,.0f}; wrk {wpct.get(99, float('nan')):,.0f}",
                  f"{lat['p99'] / expected_p99:.2f}x", ">= 1.0x of expected"))
 
 
@@ -305,7 +340,7 @@ def fault_lag_and_probes(tmp, repeat):
                   if f.get("lag_ms") is not None)
     q = lambda p: lags[min(len(lags) - 1, int(p * len(lags)))]
     rows.append(("4 faults", f"fault lag p50 / p99 / max, {len(lags)} faults under load (ms)",
-                 f"{q(0.5):.3f} / {q(0.99):.3f} / {lags[-1]:.2f}", "", "", "p99 < 1"))
+                 f"{q(0.5):.3f} / {q(0.99):.3f} / {lags[-1]:.3f}", "", "", "p99 < 1"))
 
     report = run_gracecheck(tmp, os.path.join(ROOT, "scenarios", "sigterm-mid-load.yaml"),
                             repeat=repeat, pin=False)

@@ -8,6 +8,7 @@
 #                                    ci/screenshot-report.sh (not needed to test)
 #   ci/install-deps.sh --fuzz        also clang and libFuzzer (ci/fuzz.sh) and
 #                                    clang-tidy (ci/lint.sh)
+#   ci/install-deps.sh --bench       also wrk and nginx (bench/run.sh)
 set -euo pipefail
 
 packages=(
@@ -35,6 +36,11 @@ case "${1:-}" in
   --fuzz)
     # clang with libFuzzer and its sanitizer runtimes; clang-tidy for ci/lint.sh.
     packages+=(clang libclang-rt-14-dev clang-tidy) ;;
+  --bench)
+    # wrk: the reference load generator; nginx-light: a static target fast
+    # enough that the generators' own cost shows (nginx is run directly with
+    # its own config on a loopback port; its service is not used).
+    packages+=(wrk nginx-light) ;;
 esac
 
 missing=()

@@ -16,7 +16,9 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "checks.h"
@@ -183,6 +185,34 @@ struct List {
   }
 };
 
+// One run to make: a scenario (with its target override applied) and a
+// repetition, at its place in the report.
+struct PlannedRun {
+  const Scenario* scenario = nullptr;
+  std::string target_name;
+  int index = 0;       // in report order
+  int repetition = 0;  // from 0
+  std::uint64_t seed = 0;
+  fs::path dir;  // the run's target logs
+};
+
+// A scenario that restarts the embedded cluster takes every other run's
+// sessions down with it: with --jobs it runs alone.
+bool RunsAlone(const Scenario& s) {
+  return std::any_of(s.faults.begin(), s.faults.end(), [](const Fault& f) {
+    return f.action == ActionKind::kDb && f.db_action == DbAction::kRestart;
+  });
+}
+
+// The judged runs, in report order, leaving out those never judged.
+nlohmann::json JudgedInOrder(std::vector<nlohmann::json>* judged) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (nlohmann::json& run : *judged) {
+    if (!run.is_null()) runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
 // gracecheck run SCENARIO... [--target NAME=CMD]... [--repeat N] [--seed S] ...
 struct RunCommand {
   bool compare = false;  // gracecheck compare: at least two targets, and the side-by-side table
@@ -190,6 +220,7 @@ struct RunCommand {
   std::vector<std::string> targets;
   std::vector<std::string> bins;
   int repeat = 1;
+  int jobs = 1;
   std::optional<std::uint64_t> seed;
   std::optional<std::string> pg_url;
   std::string out_dir;
@@ -201,6 +232,10 @@ struct RunCommand {
     app.add_option("--target", targets, "NAME=CMD: run this command instead of the scenario's");
     app.add_option("--bin", bins, "NAME=PATH: a binary scenarios may name as {NAME}");
     app.add_option("--repeat", repeat, "run each scenario N times")->check(CLI::Range(1, 10000));
+    app.add_option("--jobs,-j", jobs,
+                   "run N scenarios at once, each on its own database and port (a scenario with "
+                   "a db: restart fault runs alone)")
+        ->check(CLI::Range(1, 64));
     app.add_option("--seed", seed, "random seed (printed in every report, to replay a run)");
     app.add_option("--pg-url", pg_url, "external PostgreSQL (default: embedded cluster)")
         ->envname("GRACECHECK_PG_URL");
@@ -296,75 +331,46 @@ struct RunCommand {
       embedded->set_keep_log_as(out.path() / "postgresql.json");
     }
 
+    // The runs, in report order: scenario, then target, then repetition.
+    std::vector<PlannedRun> plans;
+    std::vector<std::shared_ptr<const Scenario>> prepared;
+    for (const Scenario& original : scenarios) {
+      const std::size_t n_targets = overrides.empty() ? 1 : overrides.size();
+      for (std::size_t t = 0; t < n_targets; ++t) {
+        auto scenario = std::make_shared<Scenario>(original);
+        std::string target_name = "target";
+        if (!overrides.empty()) {
+          ApplyTargetOverride(overrides[t], scenario.get());
+          target_name = overrides[t].name;
+        }
+        prepared.push_back(scenario);
+        for (int r = 0; r < repeat; ++r) {
+          PlannedRun p;
+          p.scenario = scenario.get();
+          p.target_name = target_name;
+          p.index = static_cast<int>(plans.size());
+          p.repetition = r;
+          p.seed = base_seed + static_cast<std::uint64_t>(p.index);
+          p.dir = out.path() / fmt::format("{}-{}-{}", scenario->name, target_name, r + 1);
+          plans.push_back(std::move(p));
+        }
+      }
+    }
+
     // Each run becomes its part of the JSON report as soon as it is judged;
     // everything shown (console now, the report files at the end) is
     // rendered from that JSON, as `gracecheck report` renders a saved one.
-    nlohmann::json runs = nlohmann::json::array();
+    std::vector<nlohmann::json> judged(plans.size());
     bool all_passed = true;
-    const bool color = UseColor();
-    // On a terminal, a live status line; otherwise (CI logs) plain phase lines.
-    const bool tty = LiveStatus();
-    int index = 0;
     // Interrupted (SIGINT/SIGTERM): the runs judged so far still become the
     // report files, marked "interrupted", before gracecheck exits 130.
     try {
-      for (const Scenario& original : scenarios) {
-        const std::size_t n_targets = overrides.empty() ? 1 : overrides.size();
-        for (std::size_t t = 0; t < n_targets; ++t) {
-          Scenario scenario = original;
-          std::string target_name = "target";
-          if (!overrides.empty()) {
-            ApplyTargetOverride(overrides[t], &scenario);
-            target_name = overrides[t].name;
-          }
-          for (int r = 0; r < repeat; ++r, ++index) {
-            interrupt::ThrowIfRequested();
-            RunConfig config;
-            config.scenario = &scenario;
-            config.target_name = target_name;
-            config.server = server.get();
-            config.binaries = binaries;
-            config.seed = base_seed + static_cast<std::uint64_t>(index);
-            const fs::path dir =
-                out.path() / fmt::format("{}-{}-{}", scenario.name, target_name, r + 1);
-            fs::create_directories(dir);
-            config.out_dir = dir;
-            config.progress = [&](const std::string& line) {
-              if (tty) fmt::print(stderr, "\r\033[K");
-              fmt::print(stderr, "  {}\n", line);
-            };
-            if (tty) {
-              config.status = [](const std::string& line) {
-                fmt::print(stderr, "\r\033[K  {}", line);
-              };
-            }
-            fmt::print(stderr, "gracecheck: running {} against {} (seed {}){}\n", scenario.name,
-                       target_name, config.seed,
-                       repeat > 1 ? fmt::format(", run {} of {}", r + 1, repeat) : "");
-            const Timeline timeline = RunScenario(config);
-            if (tty) fmt::print(stderr, "\r\033[K");
-            std::vector<CheckResult> checks = RunChecks(timeline, scenario.expect);
-            const bool passed = AllPassed(checks);
-            all_passed = all_passed && passed;
-            nlohmann::json run = AsReadBack(RunJson({&timeline, std::move(checks)}));
-            PrintConsoleReport(stdout, run, color);
-            if (!passed) {
-              fmt::print("  {}'s output (last lines; all of it in {}):\n{}", target_name,
-                         out_dir.empty() ? "--out DIR" : dir.string(),
-                         run["target_log_tail"].get<std::string>());
-            }
-            std::fflush(stdout);
-            if (!requests_out.empty()) {
-              WriteRequestRecords(
-                  index == 0 ? requests_out : fmt::format("{}.{}", requests_out, index + 1),
-                  timeline);
-            }
-            if (!out_dir.empty()) WriteRequestRecords((dir / "requests.jsonl").string(), timeline);
-            runs.push_back(std::move(run));
-          }
-        }
-      }
+      RunAll(plans, *server, binaries, [&](const PlannedRun& p, nlohmann::json run, bool passed) {
+        all_passed = all_passed && passed;
+        judged[static_cast<std::size_t>(p.index)] = std::move(run);
+      });
     } catch (const interrupt::Interrupted&) {
+      nlohmann::json runs = JudgedInOrder(&judged);
       if (!runs.empty()) {
         const ReportFiles outputs = OutputFiles();
         const std::size_t n = runs.size();
@@ -378,6 +384,7 @@ struct RunCommand {
       }
       throw;
     }
+    nlohmann::json runs = JudgedInOrder(&judged);
     const ReportFiles outputs = OutputFiles();
     nlohmann::json report = ReportJsonOfRuns(std::move(runs));
     if (compare) {
@@ -393,6 +400,150 @@ struct RunCommand {
       if (!path->empty()) fmt::print(stderr, "gracecheck: wrote {}\n", *path);
     }
     return all_passed ? kExitPassed : kExitCheckFailed;
+  }
+
+  using Judged = std::function<void(const PlannedRun&, nlohmann::json run, bool passed)>;
+
+  // One run, start to finish: run, judge, print (the console report to
+  // `console`, phase lines through `progress`), write its request records.
+  void Execute(const PlannedRun& p, PostgresServer& server,
+               const std::map<std::string, std::string>& binaries, FILE* console,
+               const std::function<void(const std::string&)>& progress,
+               const std::function<void(const std::string&)>& status, const Judged& judged) const {
+    RunConfig config;
+    config.scenario = p.scenario;
+    config.target_name = p.target_name;
+    config.server = &server;
+    config.binaries = binaries;
+    config.seed = p.seed;
+    fs::create_directories(p.dir);
+    config.out_dir = p.dir;
+    config.progress = progress;
+    config.status = status;
+    const Timeline timeline = RunScenario(config);
+    std::vector<CheckResult> checks = RunChecks(timeline, p.scenario->expect);
+    const bool passed = AllPassed(checks);
+    nlohmann::json run = AsReadBack(RunJson({&timeline, std::move(checks)}));
+    PrintConsoleReport(console, run, UseColor());
+    if (!passed) {
+      fmt::print(console, "  {}'s output (last lines; all of it in {}):\n{}", p.target_name,
+                 out_dir.empty() ? "--out DIR" : p.dir.string(),
+                 run["target_log_tail"].get<std::string>());
+    }
+    std::fflush(console);
+    if (!requests_out.empty()) {
+      WriteRequestRecords(
+          p.index == 0 ? requests_out : fmt::format("{}.{}", requests_out, p.index + 1), timeline);
+    }
+    if (!out_dir.empty()) WriteRequestRecords((p.dir / "requests.jsonl").string(), timeline);
+    judged(p, std::move(run), passed);
+  }
+
+  std::string RunningLine(const PlannedRun& p) const {
+    return fmt::format("gracecheck: running {} against {} (seed {}){}\n", p.scenario->name,
+                       p.target_name, p.seed,
+                       repeat > 1 ? fmt::format(", run {} of {}", p.repetition + 1, repeat) : "");
+  }
+
+  // Makes every run, `jobs` at a time, and hands each to `judged` (under a
+  // lock) once judged. The first error (or an interrupt) stops new runs from
+  // starting; it is rethrown once the runs in flight have ended.
+  void RunAll(const std::vector<PlannedRun>& plans, PostgresServer& server,
+              const std::map<std::string, std::string>& binaries, const Judged& judged) const {
+    if (jobs <= 1) {
+      // On a terminal, a live status line; otherwise (CI logs) plain phase lines.
+      const bool tty = LiveStatus();
+      for (const PlannedRun& p : plans) {
+        interrupt::ThrowIfRequested();
+        fmt::print(stderr, "{}", RunningLine(p));
+        auto progress = [tty](const std::string& line) {
+          if (tty) fmt::print(stderr, "\r\033[K");
+          fmt::print(stderr, "  {}\n", line);
+        };
+        std::function<void(const std::string&)> status;
+        if (tty) status = [](const std::string& line) { fmt::print(stderr, "\r\033[K  {}", line); };
+        Execute(p, server, binaries, stdout, progress, status,
+                [&](const PlannedRun& done, nlohmann::json run, bool passed) {
+                  if (tty) fmt::print(stderr, "\r\033[K");
+                  judged(done, std::move(run), passed);
+                });
+      }
+      return;
+    }
+    // Each worker forks its runs' targets, and the parent-death signal
+    // fires when the forking *thread* exits: every worker stays until all
+    // are done. A run that restarts the cluster holds `alone` exclusively.
+    std::mutex mu;  // next, error, finished, printing, judged
+    std::condition_variable all_done;
+    std::size_t next = 0;
+    int finished = 0;
+    std::exception_ptr error;
+    std::shared_mutex alone;
+    auto worker = [&] {
+      for (;;) {
+        const PlannedRun* p = nullptr;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (error || interrupt::Requested() || next == plans.size()) break;
+          p = &plans[next++];
+        }
+        try {
+          std::unique_lock<std::shared_mutex> exclusive(alone, std::defer_lock);
+          std::shared_lock<std::shared_mutex> shared(alone, std::defer_lock);
+          if (RunsAlone(*p->scenario)) {
+            exclusive.lock();
+          } else {
+            shared.lock();
+          }
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            fmt::print(stderr, "{}", RunningLine(*p));
+          }
+          // Phase lines and the report are printed together when it ends.
+          std::string lines;
+          char* buffer = nullptr;
+          std::size_t size = 0;
+          FILE* console = ::open_memstream(&buffer, &size);
+          if (console == nullptr) throw std::runtime_error("open_memstream failed");
+          nlohmann::json run;
+          bool passed = false;
+          try {
+            Execute(*p, server, binaries, console,
+                    [&lines](const std::string& line) { lines += fmt::format("  {}\n", line); },
+                    nullptr, [&](const PlannedRun&, nlohmann::json j, bool ok) {
+                      run = std::move(j);
+                      passed = ok;
+                    });
+          } catch (...) {
+            std::fclose(console);
+            std::free(buffer);
+            throw;
+          }
+          std::fclose(console);
+          std::unique_ptr<char, void (*)(void*)> text(buffer, &std::free);
+          std::lock_guard<std::mutex> lock(mu);
+          fmt::print(stderr, "gracecheck: finished {} against {} (seed {}){}:\n{}", p->scenario->name,
+                     p->target_name, p->seed,
+                     repeat > 1 ? fmt::format(", run {} of {}", p->repetition + 1, repeat) : "",
+                     lines);
+          std::fwrite(text.get(), 1, size, stdout);
+          std::fflush(stdout);
+          judged(*p, std::move(run), passed);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!error) error = std::current_exception();
+        }
+      }
+      std::unique_lock<std::mutex> lock(mu);
+      ++finished;
+      all_done.notify_all();
+      all_done.wait(lock, [&] { return finished == jobs; });
+    };
+    std::vector<std::thread> workers;
+    for (int i = 0; i < jobs; ++i) workers.emplace_back(worker);
+    for (std::thread& t : workers) t.join();
+    if (error) std::rethrow_exception(error);
+    interrupt::ThrowIfRequested();
   }
 
   // --out DIR is kept; without it, a private temp dir removed at the end.

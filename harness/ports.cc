@@ -4,15 +4,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 namespace gracecheck {
 
-int PickFreePort() {
+namespace {
+
+int BindAnyPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
   sockaddr_in addr{};
@@ -27,6 +32,24 @@ int PickFreePort() {
   }
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+int PickFreePort() {
+  // Runs made at once (--jobs) must not be handed the same port: the last
+  // ports handed out in this process are not handed out again.
+  static std::mutex mu;
+  static std::deque<int> recent;
+  constexpr std::size_t kRemembered = 256;
+  std::lock_guard<std::mutex> lock(mu);
+  for (int attempt = 0;; ++attempt) {
+    const int port = BindAnyPort();
+    if (attempt < 32 && std::find(recent.begin(), recent.end(), port) != recent.end()) continue;
+    recent.push_back(port);
+    if (recent.size() > kRemembered) recent.pop_front();
+    return port;
+  }
 }
 
 }  // namespace gracecheck

@@ -6,7 +6,8 @@ namespace gracecheck {
 
 // A port that was free on 127.0.0.1 a moment ago (bind to port 0, read it,
 // close). Another process may take it before it is used: callers that start
-// a server on it retry with another when the bind fails. Throws
+// a server on it retry with another when the bind fails. Not one of the
+// last 256 it returned (runs made at once get different ports). Throws
 // std::runtime_error if no socket can be bound.
 int PickFreePort();
 

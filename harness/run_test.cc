@@ -206,6 +206,44 @@ TEST_F(RunTest, CompareTellsABuggyTargetFromACorrectOne) {
   EXPECT_EQ(one.status.ToString(), "exit 2") << Describe(one);
 }
 
+TEST_F(RunTest, JobsRunScenariosAtOnceWithoutCrossTalk) {
+  // A correct refapi and one that leaks sessions, run at the same time on
+  // one cluster: each run must see only its own database's sessions, so the
+  // correct one still passes db.max_sessions (4) while the leak fails it.
+  const std::string base = "{refapi} --listen 127.0.0.1:{port} --db {database_url} --pool 4";
+  CliResult r = Run({"scenarios/sigterm-after-load.yaml", "scenarios/sigterm-after-load.yaml",
+                     "--jobs", "2", "--target", "good=" + base, "--target",
+                     "leaky=" + base + " --bug=leak-sessions"});
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  ASSERT_EQ(r.report["runs"].size(), 4u) << Describe(r);
+  for (std::size_t i = 0; i < 4; ++i) {
+    const nlohmann::json& run = r.report["runs"][i];
+    const bool good = i % 2 == 0;  // report order: scenario, then target
+    EXPECT_EQ(run["target"], good ? "good" : "leaky") << i;
+    const nlohmann::json& max = run["checks"]["db.max_sessions"];
+    if (good) {
+      EXPECT_EQ(run["verdict"], "pass") << i << ": " << run["checks"].dump(2);
+    } else {
+      EXPECT_FALSE(max["passed"].get<bool>()) << i << ": " << max.dump(2);
+    }
+  }
+  // They did run at the same time: each good run's target was alive while
+  // the leaky one beside it was.
+  auto span = [&](std::size_t i) {
+    const nlohmann::json& run = r.report["runs"][i];
+    const double epoch = run["epoch_unix_ms"].get<double>();
+    return std::pair<double, double>{epoch + run["moments_ms"]["spawned"].get<double>(),
+                                      epoch + run["moments_ms"]["exited"].get<double>()};
+  };
+  for (std::size_t i = 0; i < 4; i += 2) {
+    const auto [a0, a1] = span(i);
+    const auto [b0, b1] = span(i + 1);
+    EXPECT_LT(std::max(a0, b0), std::min(a1, b1)) << "runs " << i << " and " << i + 1
+                                                  << " did not overlap";
+  }
+  EXPECT_NE(r.err.find("finished sigterm-after-load against leaky"), std::string::npos) << r.err;
+}
+
 TEST_F(RunTest, InvalidScenarioIsExit2WithPosition) {
   CliResult r = Run({"scenarios/testdata/invalid/unknown-key-typo.yaml"});
   EXPECT_EQ(r.status.ToString(), "exit 2") << Describe(r);
