@@ -102,7 +102,7 @@ class LoadGenerator::Engine {
     // pages are mapped lazily), so the closed model, whose rate is not
     // known, reserves for 500k requests/s (beyond what loopback HTTP/1.1
     // reaches here: wrk does ~60k/s against refapi): resident memory stays
-    // one RequestRecord (60 bytes) per request made.
+    // one RequestRecord (56 bytes) per request made.
     const double seconds = std::chrono::duration<double>(o_.duration).count();
     const double expected =
         o_.model == LoadModel::kOpen ? o_.rate_per_second * seconds * 1.1 : 500'000.0 * seconds;
