@@ -87,6 +87,15 @@ Outcome ConnectFailureOutcome(const boost::system::error_code& ec);
 // accept queue), which a client retries like a refusal (kRefused).
 Outcome WriteFailureOutcome(std::uint16_t reuse);
 
+// The outcome of a request that got no response byte before the connection
+// closed (EOF when `eof`, else a reset), `quick` when the close came within
+// the race window of the write: the keep-alive race on a reused connection
+// (kIdleClosed); on a new one, a quick reset is the listener closing with
+// the connection still in its accept queue (the kernel resets every queued
+// connection), which the server never took (kRefused); a quick EOF on a new
+// connection is a server that accepted it and closed it: a drop.
+Outcome NoResponseOutcome(std::uint16_t reuse, bool quick, bool eof);
+
 // Binds a scenario's load section for one run.
 std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,
                                            std::string* error);
