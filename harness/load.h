@@ -18,7 +18,9 @@
 // (RequestRecord::kClosedBeforeWrite). If the close races the write instead
 // (no response byte, and the close arrives within `race_window` of the write
 // on a reused connection, or the write itself fails there), the outcome is
-// kIdleClosed: the server never took that request. The window does not
+// kIdleClosed: the server never took that request. On a new connection a
+// reset within the window is a listener that closed with the connection in
+// its accept queue: kRefused (NoResponseOutcome). The window does not
 // count time the generator's own loop was stalled (a heartbeat measures it),
 // so a starved generator does not turn the race into a drop.
 //
