@@ -188,11 +188,11 @@ def wrk(port, seconds, conns, latency=False, during=None):
     proc.returncode = 0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    wrk.cpu_ns_per_request = (usage.ru_utime + usage.ru_stime) * 1e9 / max(1, requests)
+    cpu_ns_per_request = (usage.ru_utime + usage.ru_stime) * 1e9 / max(1, requests)
     pct = {}
     for p, v, unit in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
         pct[int(p)] = float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-    return rps, pct
+    return rps, pct, cpu_ns_per_request
 
 
 def fmt_num(x):
@@ -219,8 +219,9 @@ def throughput(tmp, nginx, seconds, conns, rounds):
                 summary = run_gracecheck(tmp, yaml_path, cpu=cpu)["runs"][0]["summary"]
                 g.append(summary["requests_per_second"])
                 gcpu.append(cpu[0] / summary["requests"] if cpu[0] else float("nan"))
-                w.append(wrk(port, seconds, conns)[0])
-                wcpu.append(wrk.cpu_ns_per_request)
+                rps, _, cpu_ns = wrk(port, seconds, conns)
+                w.append(rps)
+                wcpu.append(cpu_ns)
                 log(f"throughput, {label}, round {i + 1}: gracecheck {g[-1]:,.0f} req/s "
                     f"{gcpu[-1] / 1000:.2f} us CPU/req, wrk {w[-1]:,.0f} req/s {wcpu[-1] / 1000:.2f} us CPU/req")
         finally:
@@ -283,7 +284,7 @@ def open_model(tmp, nginx, rate, seconds, conns):
             server.send_signal(19)  # SIGSTOP
             time.sleep(pause)
             server.send_signal(18)  # SIGCONT
-        _, wpct = wrk(port, int(seconds), conns, latency=True, during=freeze)
+        _, wpct, _ = wrk(port, int(seconds), conns, latency=True, during=freeze)
     finally:
         server.terminate()
         server.wait()

@@ -48,7 +48,8 @@ Outcome NoResponseOutcome(std::uint16_t reuse, bool quick, bool eof) {
 Outcome WriteFailureOutcome(std::uint16_t reuse) {
   // Measured on a new connection: refapi's stop at the instant request 100 of
   // db-block-during-drain connected, in 3 of 50 runs; the write met the reset.
-  return reuse > 0 ? Outcome::kIdleClosed : Outcome::kRefused;
+  // The close came before the write even finished: a reset at once.
+  return NoResponseOutcome(reuse, /*quick=*/true, /*eof=*/false);
 }
 
 std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,

@@ -439,10 +439,14 @@ struct RunCommand {
     judged(p, std::move(run), passed);
   }
 
-  std::string RunningLine(const PlannedRun& p) const {
-    return fmt::format("gracecheck: running {} against {} (seed {}){}\n", p.scenario->name,
-                       p.target_name, p.seed,
+  // "sigterm-mid-load against target (seed 7), run 2 of 5"
+  std::string RunLabel(const PlannedRun& p) const {
+    return fmt::format("{} against {} (seed {}){}", p.scenario->name, p.target_name, p.seed,
                        repeat > 1 ? fmt::format(", run {} of {}", p.repetition + 1, repeat) : "");
+  }
+
+  std::string RunningLine(const PlannedRun& p) const {
+    return fmt::format("gracecheck: running {}\n", RunLabel(p));
   }
 
   // Makes every run, `jobs` at a time, and hands each to `judged` (under a
@@ -522,10 +526,7 @@ struct RunCommand {
           std::fclose(console);
           std::unique_ptr<char, void (*)(void*)> text(buffer, &std::free);
           std::lock_guard<std::mutex> lock(mu);
-          fmt::print(stderr, "gracecheck: finished {} against {} (seed {}){}:\n{}", p->scenario->name,
-                     p->target_name, p->seed,
-                     repeat > 1 ? fmt::format(", run {} of {}", p->repetition + 1, repeat) : "",
-                     lines);
+          fmt::print(stderr, "gracecheck: finished {}:\n{}", RunLabel(*p), lines);
           std::fwrite(text.get(), 1, size, stdout);
           std::fflush(stdout);
           judged(*p, std::move(run), passed);

@@ -72,13 +72,7 @@ void ProcProbe::Start() {
   });
 }
 
-void ProcProbe::SetDense() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);  // not between Loop's check and its wait
-    schedule_.SetDense();
-  }
-  cv_.notify_all();
-}
+void ProcProbe::SetDense() { schedule_.SetDense(mu_, cv_); }
 
 void ProcProbe::Stop() {
   stop_ = true;
@@ -202,13 +196,7 @@ void DbProbe::Start() {
   });
 }
 
-void DbProbe::SetDense() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    schedule_.SetDense();
-  }
-  cv_.notify_all();
-}
+void DbProbe::SetDense() { schedule_.SetDense(mu_, cv_); }
 
 void DbProbe::Stop() {
   stop_ = true;

@@ -40,8 +40,15 @@ class ProbeSchedule {
  public:
   using Clock = std::chrono::steady_clock;
   ProbeSchedule(Duration sparse, Duration dense) : sparse_(sparse), dense_(dense) {}
-  // Call with the probe's mutex held, then notify the probe's cv.
-  void SetDense() { is_dense_ = true; }
+  // Switches to `dense` and wakes the probe's wait (`mu`: the probe's mutex,
+  // which WaitNext is called under).
+  void SetDense(std::mutex& mu, std::condition_variable& cv) {
+    {
+      std::lock_guard<std::mutex> lock(mu);  // not between WaitNext's check and its wait
+      is_dense_ = true;
+    }
+    cv.notify_all();
+  }
   // Waits until the next sample is due, the probe stops, or SetDense (which
   // makes the next sample due at once). False once stopped.
   bool WaitNext(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
