@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,7 +65,26 @@ struct ChildSetup {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     // The harness ignores SIGPIPE; an ignored signal stays ignored across exec.
     ::signal(SIGPIPE, SIG_DFL);
+    CloseEverythingButStdioAtExec();
     return {};
+  }
+
+  // The child gets stdin, stdout and stderr, nothing else of the harness's:
+  // not the load generator's client sockets (Asio opens them without
+  // close-on-exec), not a probe's connection caught between libpq's socket()
+  // and its fcntl, not another run's pipes. Boost.Process closes only the
+  // fds above the highest one it keeps open for itself (its exec-error pipe,
+  // which may be fd 500 while a load runs), so it cannot be relied on.
+  // Marking them close-on-exec rather than closing them keeps that pipe
+  // working until the exec. Linux >= 5.11 does it in one call; before, one
+  // fcntl per possible fd (both are async-signal-safe).
+  static void CloseEverythingButStdioAtExec() {
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    rlimit limit{};
+    const rlim_t max = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+                           ? limit.rlim_cur
+                           : 1 << 20;
+    for (rlim_t fd = 3; fd < max; ++fd) ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
   }
 };
 

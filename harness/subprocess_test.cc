@@ -2,9 +2,13 @@
 
 #include "procfs.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -126,6 +130,36 @@ TEST(SubprocessTest, ParentDeathSignalFiresWhenTheSpawningThreadEnds) {
     q = Subprocess::Start({.argv = {"sleep", "30"}, .parent_death_signal = 0});
   }).join();
   EXPECT_FALSE(q->WaitFor(200ms)) << "child without a death signal ended on its own";
+}
+
+TEST(SubprocessTest, ChildHoldsOnlyStdioWhateverTheHarnessHasOpen) {
+  // What a load generator and a libpq probe leave open while a target or a
+  // restarted postmaster is spawned: sockets without close-on-exec (Asio
+  // opens them so, libpq sets the flag only after socket() returns) and
+  // enough of them that the launcher's own error pipe lands far above 3.
+  // Boost.Process 1.81 closes only the fds above the highest one it keeps,
+  // so every fd between 3 and its pipe reached the child: a correct server
+  // that waits for its clients to leave then never saw their FIN.
+  std::vector<int> held;
+  for (int i = 0; i < 64; ++i) held.push_back(::socket(AF_INET, SOCK_STREAM, 0));
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0) << std::strerror(errno);
+  held.push_back(pipe_fds[0]);
+  held.push_back(pipe_fds[1]);
+  held.push_back(::open("/dev/null", O_RDONLY));
+  for (int fd : held) ASSERT_GE(fd, 0) << std::strerror(errno);
+
+  // The shell lists its own fds: what it was given, and the one `ls` of
+  // /proc/$$/fd does not open itself.
+  CommandResult r = RunCommand({.argv = {"/bin/sh", "-c", "ls /proc/$$/fd"}}, 10s);
+  for (int fd : held) ::close(fd);
+  std::istringstream lines(r.output);
+  std::vector<std::string> extra;
+  for (std::string fd; lines >> fd;) {
+    if (fd != "0" && fd != "1" && fd != "2") extra.push_back(fd);
+  }
+  EXPECT_TRUE(extra.empty()) << "the child held " << extra.size()
+                             << " fds besides stdin/stdout/stderr; ls printed: " << r.output;
 }
 
 TEST(SubprocessTest, RunCommandGivesUpAtItsDeadline) {

@@ -111,7 +111,7 @@ int Run(const Options& options) {
     LogPhase("listener_failed");
     context.exit_code = kExitFailure;
   }
-  return RunShutdown(ShutdownSteps(options.bugs), context);
+  return RunShutdown(ShutdownSteps(options.bugs, options.drain), context);
 }
 
 }  // namespace

@@ -94,7 +94,8 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       value = arg.substr(eq + 1);
     }
     constexpr std::string_view kKnown[] = {"--listen",        "--db",        "--pool", "--workers",
-                                           "--drain-timeout", "--lame-duck", "--bug"};
+                                           "--drain-timeout", "--lame-duck", "--bug",
+                                           "--drain"};
     bool known = false;
     for (std::string_view k : kKnown) known = known || name == k;
     if (!known) {
@@ -122,6 +123,15 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       ok = ParseDurationOption(name, *value, &parsed.drain_timeout, error);
     } else if (name == "--lame-duck") {
       ok = ParseDurationOption(name, *value, &parsed.lame_duck, error);
+    } else if (name == "--drain") {
+      if (*value == "close-idle") {
+        parsed.drain = DrainStyle::kCloseIdle;
+      } else if (*value == "wait-for-clients") {
+        parsed.drain = DrainStyle::kWaitForClients;
+      } else {
+        *error = fmt::format("--drain wants close-idle or wait-for-clients, not '{}'", *value);
+        ok = false;
+      }
     } else if (name == "--bug") {
       std::optional<Bug> bug = ParseBug(*value);
       if (bug) {
@@ -153,6 +163,9 @@ The reference API server of gracecheck: shuts down gracefully on SIGINT/SIGTERM
   --workers N           HTTP worker threads; each keep-alive connection holds one (default 128)
   --drain-timeout D     how long in-flight requests may take after the signal (default 10s)
   --lame-duck D         keep serving for D after the signal while /readyz says 503 (default 0)
+  --drain STYLE         close-idle: close idle keep-alive connections at the signal (default);
+                        wait-for-clients: leave them open and exit once every client has closed
+                        its connection, as Node's server.close() does (a correct server too)
   --bug NAME            switch on a deliberate shutdown bug (repeatable; see below)
   -h, --help            this text
 

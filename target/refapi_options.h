@@ -20,6 +20,15 @@ struct ListenAddress {
   int port = 8080;                 // 0: the kernel picks a free port
 };
 
+// How the drain treats idle keep-alive connections.
+enum class DrainStyle {
+  kCloseIdle,       // close them at once (Go's Shutdown): the default
+  kWaitForClients,  // leave them to their clients (Node's server.close()):
+                    // keep-alive goes on, and the exit waits until every
+                    // client has closed its connection, or the keep-alive
+                    // timeout (5 s) closed it
+};
+
 struct Options {
   ListenAddress listen;
   std::string db_url;  // libpq URL or key=value string; never logged (it may hold a password)
@@ -27,6 +36,7 @@ struct Options {
   std::size_t http_workers = 128;
   Duration drain_timeout = std::chrono::seconds(10);
   Duration lame_duck = Duration::zero();
+  DrainStyle drain = DrainStyle::kCloseIdle;  // --drain close-idle|wait-for-clients
   BugSet bugs;        // --bug NAME, repeatable; empty: the correct server
   bool help = false;  // --help: print Usage() and exit 0
 };

@@ -41,6 +41,16 @@ bool StopAccepting(ShutdownContext& c) {
   return true;
 }
 
+// --drain wait-for-clients: the listener closes, and the connections
+// already open go on as before (keep-alive included) until their clients
+// close them, as after Node's server.close().
+bool StopListening(ShutdownContext& c) {
+  c.deadline = Clock::now() + c.options.drain_timeout;
+  c.server.StopAccepting();
+  LogPhase("stopped_accepting");
+  return true;
+}
+
 bool CloseIdle(ShutdownContext& c) {
   ConnectionTracker& connections = c.server.connections();
   connections.CloseIdle();
@@ -184,8 +194,16 @@ std::vector<ShutdownStep> DefaultShutdownSteps() {
   };
 }
 
-std::vector<ShutdownStep> ShutdownSteps(const BugSet& bugs) {
+std::vector<ShutdownStep> WaitForClientsShutdownSteps() {
   StepEditor e(DefaultShutdownSteps());
+  e.Replace("stop_accepting", {"stop_accepting", false, StopListening});
+  e.Remove("close_idle");
+  return std::move(e).steps();
+}
+
+std::vector<ShutdownStep> ShutdownSteps(const BugSet& bugs, DrainStyle drain) {
+  StepEditor e(drain == DrainStyle::kWaitForClients ? WaitForClientsShutdownSteps()
+                                                    : DefaultShutdownSteps());
   if (bugs.empty()) return std::move(e).steps();
   if (bugs.Has(Bug::kDbFirst)) e.Move("close_pool", "stop_accepting");
   if (bugs.Has(Bug::kNoDbClose)) e.Remove("close_pool");

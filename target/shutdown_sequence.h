@@ -77,10 +77,18 @@ struct ShutdownStep {
 // The correct order, as in the table above.
 std::vector<ShutdownStep> DefaultShutdownSteps();
 
+// The steps for --drain wait-for-clients (Node's server.close()): the
+// listener closes but keep-alive goes on, and there is no close_idle, so the
+// drain waits until every client has closed its connection (or the
+// keep-alive timeout, 5 s, closed it): a correct server whose exit depends
+// on its clients' FIN.
+std::vector<ShutdownStep> WaitForClientsShutdownSteps();
+
 // The correct order with the edits of `bugs`, as in the list above (several
 // bugs apply their edits in that list's order); DefaultShutdownSteps() when
 // `bugs` is empty.
-std::vector<ShutdownStep> ShutdownSteps(const BugSet& bugs);
+std::vector<ShutdownStep> ShutdownSteps(const BugSet& bugs,
+                                        DrainStyle drain = DrainStyle::kCloseIdle);
 
 // Runs `steps` in order. The exit step ends the process; if the list has
 // none, returns the exit code.

@@ -73,5 +73,13 @@ TEST(ShutdownStepsTest, BugsCombineAndAnEditWithoutItsAnchorLandsBeforeExit) {
   EXPECT_EQ(Names(ShutdownSteps(Bugs({Bug::kExitImmediately, Bug::kHangOnShutdown}))), "exit");
 }
 
+TEST(ShutdownStepsTest, WaitForClientsLeavesIdleConnectionsToTheirClients) {
+  EXPECT_EQ(Names(ShutdownSteps(BugSet{}, DrainStyle::kWaitForClients)),
+            "not_ready lame_duck stop_accepting drain join_workers close_pool exit");
+  // A bug edits that order the same way.
+  EXPECT_EQ(Names(ShutdownSteps(Bugs({Bug::kDbFirst}), DrainStyle::kWaitForClients)),
+            "not_ready lame_duck close_pool stop_accepting drain join_workers exit");
+}
+
 }  // namespace
 }  // namespace gracecheck::refapi
