@@ -799,12 +799,19 @@ TEST(DbClosedBeforeDrainTest, FiveHundredsWhileThePoolClosesFailFromSamplesAlone
   EXPECT_NE(c.evidence[0].find("last seen +0.000ms"), std::string::npos) << Describe(c);
 }
 
-TEST(DbClosedBeforeDrainTest, RequestInFlightWhenThePoolClosedFails) {
+// CorrectRun with its pool closed at +260ms (server log) and one request
+// written before the signal whose answer came 120 ms after the pool closed.
+Timeline AnsweredAfterThePoolClosed() {
   Timeline tl = CorrectRun();
   LogCleanCloses(&tl, 1460 * kMs);
   RequestRecord slow = Request(9000, Outcome::kOk, 1100 * kMs, false);
-  slow.done = 1580 * kMs;  // answered 120ms after the pool closed
+  slow.done = 1580 * kMs;
   tl.requests.push_back(slow);
+  return tl;
+}
+
+TEST(DbClosedBeforeDrainTest, RequestInFlightWhenThePoolClosedFails) {
+  const Timeline tl = AnsweredAfterThePoolClosed();
   const CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
   EXPECT_FALSE(c.passed) << Describe(c);
   ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
@@ -812,6 +819,39 @@ TEST(DbClosedBeforeDrainTest, RequestInFlightWhenThePoolClosedFails) {
             "request 201 (kind 0): ok 200, written -99.9ms, done +380.0ms: in flight when the "
             "pool closed")
       << Describe(c);
+}
+
+// Regression (2000 keep-alive connections against the correct refapi): the
+// drain answered them all at once, and the load generator, busy reading
+// 2000 responses, stamped 1022 of them up to 137 ms after the pool closed:
+// "in flight when the pool closed". The time its loop was stalled after the
+// close does not count against the server; a response late by more than
+// the stall still does.
+TEST(DbClosedBeforeDrainTest, TheGeneratorsOwnStallIsNotTheServersLateness) {
+  Timeline tl = AnsweredAfterThePoolClosed();  // stamped 120 ms after the pool closed
+  tl.generator_stalls = {{1300 * kMs, 1310 * kMs}, {1470 * kMs, 1575 * kMs}};
+  CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);  // 120 - 105 ms stalled = 15 ms, within 50 ms
+
+  tl.generator_stalls = {{1470 * kMs, 1500 * kMs}};  // 30 ms of the 120 ms
+  c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
+  EXPECT_NE(c.evidence[1].find("in flight when the pool closed"), std::string::npos)
+      << Describe(c);
+
+  // A stall before the close excuses nothing after it.
+  tl.generator_stalls = {{1300 * kMs, 1450 * kMs}};
+  EXPECT_FALSE(CheckDbClosedBeforeDrain(tl, DefaultExpect()).passed);
+}
+
+TEST(TimelineTest, OverlapWithAddsWhatFallsInsideTheRange) {
+  const std::vector<std::pair<Nanos, Nanos>> s = {{10, 20}, {30, 40}, {50, 60}};
+  EXPECT_EQ(OverlapWith(s, 0, 100), 30);
+  EXPECT_EQ(OverlapWith(s, 15, 35), 10);
+  EXPECT_EQ(OverlapWith(s, 20, 30), 0);
+  EXPECT_EQ(OverlapWith(s, 55, 58), 3);
+  EXPECT_EQ(OverlapWith({}, 0, 100), 0);
 }
 
 // database/sql with its default of 2 idle connections: as the drain's

@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -24,7 +25,22 @@ namespace gracecheck {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+bool IsClientError(const boost::system::error_code& ec) {
+  if (ec.category() != boost::system::system_category()) return false;
+  switch (ec.value()) {
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+    case EADDRNOTAVAIL:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Outcome ConnectFailureOutcome(const boost::system::error_code& ec) {
+  if (IsClientError(ec)) return Outcome::kClientError;
   // A reset in the handshake is what a client sees when a server closes its
   // listener with the connection in the accept queue (measured: refapi's
   // stop, at the instant a new connection comes in, in 2 of 50 runs of
@@ -158,6 +174,8 @@ class LoadGenerator::Engine {
 
   std::vector<RequestRecord> records_;
   std::vector<WriteKey> write_keys_;
+  std::map<int, std::uint64_t> client_errors_;  // errno -> requests
+  std::vector<std::pair<Nanos, Nanos>> all_stalls_;  // [due, ran] of every late beat, in order
 
  private:
   struct Connection {
@@ -245,12 +263,32 @@ class LoadGenerator::Engine {
     if (open_ < o_.connections) {
       ConnPtr c = std::make_shared<Connection>(io_);
       c->id = next_connection_id_++;
-      ++open_;
       c->request = r;
+      // Our own socket, so that it is close-on-exec from birth (Asio's
+      // socket() has no SOCK_CLOEXEC: a target spawned meanwhile would hold
+      // a copy, and its peer would never see this side close) and so that
+      // running out of fds is told apart from the server resetting.
+      const int fd = ::socket(endpoint_.protocol().family(),
+                              SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+      boost::system::error_code open_error;
+      if (fd < 0) {
+        open_error.assign(errno, boost::system::system_category());
+      } else if (c->socket.assign(endpoint_.protocol(), fd, open_error)) {
+        ::close(fd);
+      }
+      if (open_error) {
+        // Not Close(c): that pumps the queue, which would come straight
+        // back here for every queued request, recursively.
+        c->open = false;
+        FailLocally(c, open_error);
+        return;
+      }
+      ++open_;
       ArmTimer(c, r);
       c->socket.async_connect(endpoint_, [this, c, r](boost::system::error_code ec) {
         if (c->request != r) return;  // timed out meanwhile
         if (ec) {
+          if (IsClientError(ec)) ++client_errors_[ec.value()];
           Finish(c, ConnectFailureOutcome(ec));
           Close(c);
           return;
@@ -326,7 +364,12 @@ class LoadGenerator::Engine {
                         if (c->request != r) return;
                         if (ec) {
                           records_[r].flags |= RequestRecord::kWriteFailed;
-                          Finish(c, WriteFailureOutcome(records_[r].reuse));
+                          if (IsClientError(ec)) {
+                            ++client_errors_[ec.value()];
+                            Finish(c, Outcome::kClientError);
+                          } else {
+                            Finish(c, WriteFailureOutcome(records_[r].reuse));
+                          }
                           Close(c);
                           return;
                         }
@@ -365,7 +408,10 @@ class LoadGenerator::Engine {
             Read(c, r);
             return;
           }
-          if (ec == asio::error::eof && c->parser.FinishAtEof()) {
+          if (IsClientError(ec)) {
+            ++client_errors_[ec.value()];
+            Finish(c, Outcome::kClientError);
+          } else if (ec == asio::error::eof && c->parser.FinishAtEof()) {
             const bool expected = o_.kinds[rec.kind].expect_status.Contains(c->parser.status());
             Finish(c, expected ? Outcome::kOk : Outcome::kHttpError);
           } else if (c->parser.started()) {
@@ -404,10 +450,20 @@ class LoadGenerator::Engine {
     owner_.outcome_counts_[static_cast<int>(outcome)].fetch_add(1, std::memory_order_relaxed);
     owner_.completed_.fetch_add(1, std::memory_order_relaxed);
     owner_.inflight_.fetch_sub(1, std::memory_order_relaxed);
-    // Closed model: this connection's loop goes on.
-    if (o_.model == LoadModel::kClosed && !stopping_ && Now() < end_ && !AtRequestLimit()) {
+    // Closed model: this connection's loop goes on (not after a client
+    // error: it would spin on the same missing resource; the run is invalid
+    // anyway).
+    if (o_.model == LoadModel::kClosed && outcome != Outcome::kClientError && !stopping_ &&
+        Now() < end_ && !AtRequestLimit()) {
       closed_next_.push_back(NewRequest(Now()));
     }
+  }
+
+  // A request that could not even get a socket.
+  void FailLocally(const ConnPtr& c, const boost::system::error_code& ec) {
+    ++client_errors_[ec.value()];
+    Finish(c, Outcome::kClientError);
+    MaybeFinish();
   }
 
   void Release(const ConnPtr& c) {
@@ -443,17 +499,17 @@ class LoadGenerator::Engine {
   // The loop's heartbeat: a beat every kBeat; one that runs more than
   // kStallMin late means the loop ran no handler from its due time until
   // then (the process was not scheduled, or stopped, or the loop was busy),
-  // and that stall is remembered (the last 10 s of them).
+  // and that stall is remembered (all of them: the checks discount them too).
   static constexpr Nanos kBeat = 1'000'000;
   static constexpr Nanos kStallMin = 200'000;
 
   void Beat() {
-    if (finished_) return;
     const Nanos now = Now();
-    if (now - beat_due_ > kStallMin) {
-      stalls_.emplace_back(beat_due_, now);
-      while (stalls_.front().second < now - 10'000'000'000) stalls_.pop_front();
-    }
+    // A closed model whose every connection died of a client error has no
+    // request left to end it.
+    if (o_.model == LoadModel::kClosed && now >= end_) MaybeFinish();
+    if (finished_) return;
+    if (now - beat_due_ > kStallMin) all_stalls_.emplace_back(beat_due_, now);
     beat_due_ = now + kBeat;
     heartbeat_.expires_at(epoch_ + Duration(beat_due_));
     heartbeat_.async_wait([this](boost::system::error_code ec) {
@@ -468,11 +524,8 @@ class LoadGenerator::Engine {
     auto overlap = [from, to](Nanos a, Nanos b) {
       return std::max<Nanos>(0, std::min(b, to) - std::max(a, from));
     };
-    Nanos stalled = to - beat_due_ > kStallMin ? overlap(beat_due_, to) : 0;
-    for (auto it = stalls_.rbegin(); it != stalls_.rend() && it->second > from; ++it) {
-      stalled += overlap(it->first, it->second);
-    }
-    return stalled;
+    const Nanos ongoing = to - beat_due_ > kStallMin ? overlap(beat_due_, to) : 0;
+    return ongoing + OverlapWith(all_stalls_, from, to);
   }
 
   void MaybeFinish() {
@@ -497,7 +550,6 @@ class LoadGenerator::Engine {
   asio::steady_timer arrivals_;
   asio::steady_timer heartbeat_;
   Nanos beat_due_ = 0;
-  std::deque<std::pair<Nanos, Nanos>> stalls_;  // [due, ran] of late beats, oldest first
   bool finished_ = false;
   std::mt19937_64 rng_;
   tcp::endpoint endpoint_;
@@ -552,6 +604,14 @@ void LoadGenerator::Join() {
 
 std::vector<RequestRecord> LoadGenerator::TakeRecords() {
   return engine_ ? std::move(engine_->records_) : std::vector<RequestRecord>{};
+}
+
+std::map<int, std::uint64_t> LoadGenerator::ClientErrors() const {
+  return engine_ ? engine_->client_errors_ : std::map<int, std::uint64_t>{};
+}
+
+std::vector<std::pair<Nanos, Nanos>> LoadGenerator::TakeStalls() {
+  return engine_ ? std::move(engine_->all_stalls_) : std::vector<std::pair<Nanos, Nanos>>{};
 }
 
 std::vector<WriteKey> LoadGenerator::TakeWriteKeys() {

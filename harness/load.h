@@ -34,6 +34,7 @@
 #include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,7 +80,13 @@ struct LoadOptions {
 // (ECONNREFUSED; or ECONNRESET/ECONNABORTED, a handshake cut short because
 // the listener closed with the connection still in its queue: nothing was
 // written, so a client retries it like a refusal); kReset otherwise.
+// A local error of the client itself (no fd, no memory, no buffer, no
+// local port) is kClientError whatever it met.
 Outcome ConnectFailureOutcome(const boost::system::error_code& ec);
+
+// True for the errors that are the client's own resources running out
+// (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL): kClientError.
+bool IsClientError(const boost::system::error_code& ec);
 
 // The outcome of a request that could not be written (EPIPE/ECONNRESET: the
 // server's close or reset was in before the write): the server never read a
@@ -135,6 +142,13 @@ class LoadGenerator {
 
   std::vector<RequestRecord> TakeRecords();
   std::vector<WriteKey> TakeWriteKeys();
+  // After Join: how many requests failed with each client error (errno ->
+  // count); empty when the generator never ran out of anything.
+  std::map<int, std::uint64_t> ClientErrors() const;
+  // After Join: every stretch [from, to] the generator's loop ran late by
+  // more than 0.2 ms (not scheduled, stopped, or busy with other handlers),
+  // in order: a moment it stamped within one may be late by its overlap.
+  std::vector<std::pair<Nanos, Nanos>> TakeStalls();
 
   class Engine;  // the Asio side, in load.cc
 

@@ -4,15 +4,21 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <fcntl.h>
 #include <dirent.h>
 #include <fstream>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstdlib>
+#include <map>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -243,6 +249,81 @@ TEST(LoadTest, ConnectResetByAClosingListenerIsRefusedNotADrop) {
   EXPECT_FALSE(IsDropped(ConnectFailureOutcome(error::connection_reset)));
   // Anything else is not the server declining the connection.
   EXPECT_EQ(ConnectFailureOutcome(error::network_unreachable), Outcome::kReset);
+}
+
+// Regression (a 2000-connection scenario under `ulimit -n 1024`: 115,025
+// requests reported as `reset` drops were the generator's own socket()
+// failing with EMFILE): a request the client could not even open a socket
+// for is the client's error, never the server's.
+TEST(LoadTest, RunningOutOfFileDescriptorsIsAClientErrorNotADrop) {
+  // The server is a child process (single-threaded, forked before the limit
+  // is lowered), so that only the generator runs short of fds.
+  int port;
+  const int listener = LoopbackListener(&port);
+  const pid_t server = ::fork();
+  ASSERT_GE(server, 0);
+  if (server == 0) {
+    for (;;) {
+      const int fd = ::accept(listener, nullptr, nullptr);
+      if (fd < 0) ::_exit(0);
+      char buf[4096];
+      while (::recv(fd, buf, sizeof(buf), 0) > 0) {
+        const std::string close = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        ssize_t n = ::send(fd, close.data(), close.size(), MSG_NOSIGNAL);
+        (void)n;
+        break;
+      }
+      ::close(fd);
+    }
+  }
+  ::close(listener);
+
+  // Room for the io_context (epoll, eventfd, timerfd) and two sockets: a new
+  // fd takes the lowest free number, and the limit bounds the number.
+  int free_fds = 0;
+  int limit = 0;
+  for (; free_fds < 3 + 2; ++limit) {
+    if (::fcntl(limit, F_GETFD) == -1 && errno == EBADF) ++free_fds;
+  }
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(limit);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+
+  LoadOptions o = Closed(port, 200, 32);
+  o.kinds.push_back(Kind("/"));
+  std::vector<RequestRecord> records;
+  std::map<int, std::uint64_t> errors;
+  {
+    LoadGenerator load(o, std::chrono::steady_clock::now());
+    load.Start();
+    load.Join();
+    records = load.TakeRecords();
+    errors = load.ClientErrors();
+  }
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  ::kill(server, SIGKILL);
+  ::waitpid(server, nullptr, 0);
+
+  std::array<int, kOutcomeCount> by{};
+  for (const RequestRecord& rec : records) {
+    ++by[static_cast<int>(rec.outcome)];
+    EXPECT_FALSE(rec.dropped()) << OutcomeName(rec.outcome);
+  }
+  const int client_errors = by[static_cast<int>(Outcome::kClientError)];
+  EXPECT_GE(client_errors, 20) << "of " << records.size() << " requests";
+  EXPECT_GT(by[static_cast<int>(Outcome::kOk)], 0) << "the sockets it had still worked";
+  EXPECT_EQ(by[static_cast<int>(Outcome::kReset)], 0);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors.begin()->first, EMFILE);
+  EXPECT_EQ(errors.begin()->second, static_cast<std::uint64_t>(client_errors));
+
+  namespace error = boost::asio::error;
+  EXPECT_EQ(ConnectFailureOutcome(boost::system::error_code(EADDRNOTAVAIL, boost::system::system_category())),
+            Outcome::kClientError);
+  EXPECT_EQ(ConnectFailureOutcome(error::no_buffer_space), Outcome::kClientError);
+  EXPECT_FALSE(IsDropped(Outcome::kClientError));
 }
 
 TEST(LoadTest, ARequestThatCouldNotBeWrittenIsNotADrop) {

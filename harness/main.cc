@@ -25,6 +25,7 @@
 #include "compare.h"
 #include "console.h"
 #include "exit_codes.h"
+#include "fd_limit.h"
 #include "interrupt.h"
 #include "json.h"
 #include "postgres.h"
@@ -187,6 +188,9 @@ struct List {
 
 // One run to make: a scenario (with its target override applied) and a
 // repetition, at its place in the report.
+// RLIMIT_NOFILE once raised to its hard limit, at start (fd_limit.h).
+FdLimit fd_limit_at_start;
+
 struct PlannedRun {
   const Scenario* scenario = nullptr;
   std::string target_name;
@@ -319,6 +323,23 @@ struct RunCommand {
           Error(fmt::format("cannot write {}: {}: {}", *path, dir, std::strerror(errno)));
           return kExitUsage;
         }
+      }
+    }
+    // The load's sockets are gracecheck's own fds: a suite that cannot fit
+    // under the (raised) limit is refused now, not counted as drops later.
+    {
+      std::vector<int> needs;
+      int connections = 0;
+      for (const Scenario& s : scenarios) {
+        const std::size_t copies = (overrides.empty() ? 1 : overrides.size()) *
+                                   static_cast<std::size_t>(std::max(repeat, 1));
+        needs.insert(needs.end(), copies, FdsNeeded(s));
+        if (s.load) connections = std::max(connections, s.load->connections);
+      }
+      const long long needed = FdsNeededAtOnce(needs, jobs);
+      if (std::optional<std::string> why = FdShortage(needed, connections, fd_limit_at_start)) {
+        Error(*why);
+        return kExitInfrastructure;
       }
     }
     const std::uint64_t base_seed = seed ? *seed : std::random_device{}();
@@ -715,6 +736,7 @@ int main(int argc, char** argv) {
   // First, while gracecheck is one thread: the process that cleans up if
   // gracecheck is SIGKILLed (see watchdog.h).
   gracecheck::watchdog::Start();
+  gracecheck::fd_limit_at_start = gracecheck::RaiseFdLimit();
   const int code = gracecheck::Main(argc, argv);
   gracecheck::watchdog::Goodbye();
   return code;

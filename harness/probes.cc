@@ -82,12 +82,28 @@ void ProcProbe::Stop() {
 
 void ProcProbe::Loop() {
   while (!stop_) {
-    if (!SampleOnce()) return;  // the process is gone
+    if (!SampleOnce()) break;  // the process is gone
     std::unique_lock<std::mutex> lock(mu_);
     // SetDense wakes the wait: the shutdown it announces may be over in
     // less than one sparse interval.
-    if (!schedule_.WaitNext(lock, cv_, stop_)) return;
+    if (!schedule_.WaitNext(lock, cv_, stop_)) break;
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ended_ = true;
+  }
+  sampled_.notify_all();
+}
+
+bool ProcProbe::ended() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ended_;
+}
+
+bool ProcProbe::WaitForSamples(std::size_t n, Duration timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return sampled_.wait_for(lock, timeout, [&] { return samples_.size() >= n || ended_; }) &&
+         samples_.size() >= n;
 }
 
 bool ProcProbe::SampleOnce() {
@@ -139,6 +155,7 @@ bool ProcProbe::SampleOnce() {
     last_named_threads_ = s.threads;
   }
   samples_.push_back(s);
+  sampled_.notify_all();
   return true;
 }
 

@@ -75,6 +75,11 @@ class ProcProbe {
 
   // The latest sample (for live progress); t == 0 before the first.
   ProcSample Latest() const;
+  // Waits until the probe has taken `n` samples in all; false if it had not
+  // within `timeout` (or stopped first).
+  bool WaitForSamples(std::size_t n, Duration timeout) const;
+  // True once sampling ended because the process was gone (or Stop).
+  bool ended() const;
   std::vector<ProcSample> TakeSamples();
   std::set<int> Descendants() const;  // every descendant pid ever seen
   // Thread names (comm) in the latest sample that had them, name -> count.
@@ -90,6 +95,8 @@ class ProcProbe {
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  mutable std::condition_variable sampled_;  // a sample was added, or the probe ended
+  bool ended_ = false;                       // under mu_
   ProbeSchedule schedule_;  // under mu_
   Clock::time_point last_walk_{};
   Clock::time_point last_named_{};

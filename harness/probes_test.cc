@@ -33,6 +33,26 @@ TEST(ProcProbeTest, SetDenseSamplesAtOnce) {
   child->Kill();
 }
 
+// Regression (sigterm-after-load under --jobs 2 on 2 cores): the run read
+// the idle thread count after a fixed 30 ms sleep, before the probe's first
+// sample, so "0 threads before the load" failed threads.growth by +131 on a
+// correct server. The run now waits for the samples themselves.
+TEST(ProcProbeTest, WaitForSamplesWaitsForTheSamplesNotForATime) {
+  auto child = Subprocess::Start({.argv = {"sleep", "30"}});
+  ProcProbe probe(child->pid(), std::chrono::steady_clock::now(), /*interval=*/5ms);
+  EXPECT_FALSE(probe.WaitForSamples(1, 20ms)) << "a probe not started has no sample";
+  probe.Start();
+  ASSERT_TRUE(probe.WaitForSamples(3, 10s));
+  EXPECT_EQ(probe.Latest().threads, 1) << "sleep has one thread";
+  EXPECT_FALSE(probe.ended());
+  // A process that is gone ends the probe, and the wait with it.
+  child->Kill();
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(probe.WaitForSamples(1000000, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "the wait outlived the probe";
+  EXPECT_TRUE(probe.ended());
+}
+
 constexpr char kDb[] = "gc_sigterm_mid_load_3e6d90f9";
 
 std::string Line(int pid, const std::string& session, const std::string& time,

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -297,9 +298,18 @@ Timeline RunScenario(const RunConfig& config) {
   const long long abandoned_before = db_probe.SessionsAbandoned();
   ProcProbe proc_probe(process.pid(), epoch);
   proc_probe.Start();
-  // A few samples of the idle target before the load.
-  std::this_thread::sleep_for(30ms);
-  tl.threads_before_load = proc_probe.Latest().threads;
+  // A few samples of the idle target before the load, waited for: a fixed
+  // 30 ms sleep here read "0 threads before the load" (no sample yet) under
+  // --jobs 2 on 2 cores, and threads.growth failed a correct server by +131.
+  // (A target that exits meanwhile ends the probe: its own doing.)
+  const bool sampled = proc_probe.WaitForSamples(3, 2s);
+  if (const ProcSample idle = proc_probe.Latest(); idle.t != 0) {
+    tl.threads_before_load = idle.threads;
+  }
+  if (!sampled && !proc_probe.ended()) {
+    tl.harness_errors.push_back(
+        "the /proc probe took fewer than 3 samples of the target in the 2s after its readiness");
+  }
 
   std::unique_ptr<LoadGenerator> load;
   Nanos time_zero = tl.ready;
@@ -403,6 +413,13 @@ Timeline RunScenario(const RunConfig& config) {
     load->Join();
     tl.load_start = load->started_at();
     tl.load_end = load->ended_at();
+    tl.generator_stalls = load->TakeStalls();
+    for (const auto& [err, count] : load->ClientErrors()) {
+      const char* name = strerrorname_np(err);
+      tl.harness_errors.push_back(fmt::format(
+          "the load generator itself failed {} request{} with {} ({}): not the target's doing",
+          count, count == 1 ? "" : "s", name ? name : "errno", std::strerror(err)));
+    }
   }
 
   // Database sessions of a correct target are gone within milliseconds of

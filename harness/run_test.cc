@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -64,6 +67,7 @@ class RunTest : public ::testing::Test {
   // Starts gracecheck with `args`; the caller waits.
   std::unique_ptr<Subprocess> Start(std::vector<std::string> args) {
     args.insert(args.begin(), GRACECHECK_BIN);
+    args.insert(args.begin(), prefix_.begin(), prefix_.end());
     return Subprocess::Start(
         {.argv = args,
          // The run's own temp dirs (target logs without --out) go in tmp/ too.
@@ -97,6 +101,7 @@ class RunTest : public ::testing::Test {
 
   fs::path dir_;
   std::string marker_;
+  std::vector<std::string> prefix_;  // runs gracecheck through this (e.g. prlimit)
 };
 
 const nlohmann::json& Check(const nlohmann::json& report, const std::string& name) {
@@ -244,6 +249,127 @@ TEST_F(RunTest, JobsRunScenariosAtOnceWithoutCrossTalk) {
   EXPECT_NE(r.err.find("finished sigterm-after-load against leaky"), std::string::npos) << r.err;
 }
 
+// The sockets and pipes (by inode) that process `pid` holds open; without
+// stdin, stdout and stderr when `beyond_stdio` (those it was given).
+std::set<std::string> SharedObjects(int pid, bool beyond_stdio = false) {
+  std::set<std::string> objects;
+  const std::string dir = fmt::format("/proc/{}/fd", pid);
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return objects;
+  while (dirent* e = ::readdir(d)) {
+    if (beyond_stdio && std::atoi(e->d_name) <= 2) continue;
+    char link[256];
+    const ssize_t n = ::readlink((dir + "/" + e->d_name).c_str(), link, sizeof(link) - 1);
+    if (n <= 0) continue;
+    const std::string target(link, static_cast<std::size_t>(n));
+    if (target.rfind("socket:", 0) == 0 || target.rfind("pipe:", 0) == 0) objects.insert(target);
+  }
+  ::closedir(d);
+  return objects;
+}
+
+// While gracecheck runs, looks every few ms at every process it started
+// (targets, their children, the cluster's processes: found by the test's
+// environment marker or a working dir in the test's dir) for a socket or
+// pipe that gracecheck itself holds: a copy of a load connection, a probe's
+// connection, another run's pipe. gracecheck's own watchdog (a fork of it,
+// sharing its pipe by design) is left out.
+class FdLeakWatcher {
+ public:
+  FdLeakWatcher(pid_t gracecheck, std::string marker, fs::path dir)
+      : gracecheck_(gracecheck), marker_(std::move(marker)), dir_(std::move(dir)) {
+    thread_ = std::thread([this] {
+      while (!stop_.load()) {
+        Look();
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+  }
+  ~FdLeakWatcher() { Stop(); }
+  void Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  // "pid 123 (postgres) holds socket:[456], gracecheck's" per leak seen.
+  const std::set<std::string>& leaks() const { return leaks_; }
+  int processes_seen() const { return static_cast<int>(seen_.size()); }
+
+ private:
+  void Look() {
+    const std::set<std::string> ours = SharedObjects(gracecheck_);
+    std::error_code gone;
+    const std::string self_exe =
+        fs::read_symlink(fmt::format("/proc/{}/exe", gracecheck_), gone).string();
+    if (gone) return;  // gracecheck has exited
+    DIR* d = ::opendir("/proc");
+    if (d == nullptr) return;
+    while (dirent* e = ::readdir(d)) {
+      const int pid = std::atoi(e->d_name);
+      if (pid <= 0 || pid == gracecheck_ || pid == ::getpid()) continue;
+      std::error_code ec;
+      const std::string cwd = fs::read_symlink(fmt::format("/proc/{}/cwd", pid), ec).string();
+      const std::string env = ReadProcFile(fmt::format("/proc/{}/environ", pid));
+      const bool ours_started =
+          env.find(marker_) != std::string::npos || (!ec && cwd.rfind(dir_.string(), 0) == 0);
+      if (!ours_started) continue;
+      if (fs::read_symlink(fmt::format("/proc/{}/exe", pid), ec).string() == self_exe) continue;
+      std::string comm = ReadProcFile(fmt::format("/proc/{}/comm", pid));
+      if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+      seen_.insert(fmt::format("{} {}", pid, comm));
+      for (const std::string& o : SharedObjects(pid, /*beyond_stdio=*/true)) {
+        if (ours.count(o)) leaks_.insert(fmt::format("pid {} ({}) holds {}, gracecheck's", pid, comm, o));
+      }
+    }
+    ::closedir(d);
+  }
+
+  pid_t gracecheck_;
+  std::string marker_;
+  fs::path dir_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::set<std::string> leaks_;
+  std::set<std::string> seen_;
+};
+
+// Regression: a restarted postmaster held a copy of a load connection, and
+// under --jobs 2 one run's target held the other run's client sockets, so a
+// correct server that waits for its clients to leave never saw their FIN
+// and was SIGKILLed as hung. A server like Node's (`--drain
+// wait-for-clients`: keep-alive goes on after the signal, and it exits when
+// its clients have gone) must pass beside another run and across a restart,
+// and nothing gracecheck starts may hold anything of gracecheck's.
+TEST_F(RunTest, ProcessesItStartsHoldNothingOfItsOwnUnderJobsAndARestart) {
+  MakeTmp();
+  const std::string node_like =
+      "node-like={refapi} --listen 127.0.0.1:{port} --db {database_url} --pool 16 "
+      "--drain wait-for-clients";
+  const fs::path json = dir_ / "report.json";
+  // Two at a time: sigterm-mid-load's 4 s of load on one worker while the
+  // other starts three sigterm-idle targets one after another (each spawned
+  // while that load runs); then the restart, alone, under its own load.
+  auto p = Start({"run", "scenarios/sigterm-mid-load.yaml", "scenarios/sigterm-idle.yaml",
+                  "scenarios/sigterm-idle.yaml", "scenarios/sigterm-idle.yaml",
+                  "scenarios/db-restart-under-load.yaml", "--jobs", "2",
+                  "--target", node_like, "--json", json.string()});
+  FdLeakWatcher watcher(p->pid(), marker_, dir_);
+  std::optional<ExitStatus> s = p->WaitFor(180s);
+  watcher.Stop();
+  if (!s) p->Kill();
+  CliResult r{s ? *s : ExitStatus{}, ReadFile(dir_ / "stdout"), ReadFile(dir_ / "stderr"), {}};
+  ASSERT_TRUE(s) << "gracecheck did not finish\n" << Describe(r);
+  EXPECT_TRUE(watcher.leaks().empty()) << fmt::format("{}", fmt::join(watcher.leaks(), "\n"));
+  // It did look at targets and at the cluster's processes.
+  EXPECT_GE(watcher.processes_seen(), 6) << "processes seen: " << watcher.processes_seen();
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  r.report = nlohmann::json::parse(ReadFile(json), nullptr, false);
+  ASSERT_TRUE(r.report.is_object()) << Describe(r);
+  EXPECT_EQ(r.report["runs"].size(), 5u);
+  for (const auto& run : r.report["runs"]) {
+    EXPECT_EQ(run["verdict"], "pass") << run["scenario"] << ": " << run["checks"].dump(2);
+  }
+}
+
 TEST_F(RunTest, InvalidScenarioIsExit2WithPosition) {
   CliResult r = Run({"scenarios/testdata/invalid/unknown-key-typo.yaml"});
   EXPECT_EQ(r.status.ToString(), "exit 2") << Describe(r);
@@ -261,6 +387,50 @@ TEST_F(RunTest, TargetThatCannotStartIsExit3) {
   EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
   EXPECT_NE(r.err.find("exited before it was ready (exit 7)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("boom"), std::string::npos) << "no log tail in: " << r.err;
+}
+
+// 2000 keep-alive connections, closed model, SIGTERM mid-load, against a
+// refapi with a worker per connection.
+constexpr char kTwoThousandConnections[] = R"(name: conn2000
+target:
+  command: ["{refapi}", "--listen", "127.0.0.1:{port}", "--db", "{database_url}", "--workers", "2100"]
+load:
+  model: closed
+  connections: 2000
+  duration: 3s
+  requests:
+    - { weight: 1, method: GET, path: /healthz }
+faults:
+  - at: 1500ms
+    send: SIGTERM
+expect:
+  dropped: 0
+  exit: { code: 0, within: 5s }
+)";
+
+// Regression: under `ulimit -n 1024` (a user shell's usual soft limit) this
+// scenario reported 19,935 `reset` drops against a correct server: they were
+// gracecheck's own socket() calls failing with EMFILE. The soft limit is
+// raised to the hard one now; what still cannot fit is refused up front.
+TEST_F(RunTest, TheFdLimitIsRaisedAndWhatCannotFitIsRefusedBeforeAnythingStarts) {
+  const fs::path scenario = dir_ / "conn2000.yaml";
+  std::ofstream(scenario) << kTwoThousandConnections;
+
+  prefix_ = {"prlimit", "--nofile=1024:20000", "--"};
+  CliResult r = Run({scenario.string()});
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  EXPECT_EQ(r.out.find("reset"), std::string::npos) << Describe(r);
+
+  prefix_ = {"prlimit", "--nofile=1024:1024", "--"};
+  r = Run({scenario.string()});
+  EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
+  EXPECT_NE(r.err.find("gracecheck: error: the runs need about 2096 file descriptors at once "
+                       "(2000 load connections"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("only 1024 (hard limit 1024)"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+  EXPECT_TRUE(r.report.is_null()) << "a report was written: nothing should have run";
 }
 
 // --- Misbehaving targets: each gets a clear verdict or error, in bounded time.

@@ -1,10 +1,13 @@
 #include "timeline.h"
 
+#include <algorithm>
+
 namespace gracecheck {
 
 namespace {
 constexpr const char* kOutcomeNames[kOutcomeCount] = {
-    "ok", "http_error", "refused", "idle_closed", "reset", "eof", "truncated", "timeout"};
+    "ok", "http_error", "refused", "idle_closed", "reset", "eof", "truncated", "timeout",
+    "client_error"};
 }  // namespace
 
 const char* OutcomeName(Outcome o) { return kOutcomeNames[static_cast<int>(o)]; }
@@ -26,6 +29,16 @@ const char* ProcessEventName(ProcessEvent::Kind k) {
     case ProcessEvent::Kind::kOrphanKilled: return "orphan_killed";
   }
   return "?";
+}
+
+Nanos OverlapWith(const std::vector<std::pair<Nanos, Nanos>>& stretches, Nanos from, Nanos to) {
+  auto it = std::lower_bound(stretches.begin(), stretches.end(), from,
+                             [](const std::pair<Nanos, Nanos>& s, Nanos t) { return s.second <= t; });
+  Nanos sum = 0;
+  for (; it != stretches.end() && it->first < to; ++it) {
+    sum += std::max<Nanos>(0, std::min(it->second, to) - std::max(it->first, from));
+  }
+  return sum;
 }
 
 }  // namespace gracecheck

@@ -36,15 +36,21 @@ enum class Outcome : std::uint8_t {
   kEof,         // orderly close before any response byte
   kTruncated,   // part of a response, then close (or RST)
   kTimeout,     // no complete response within the request timeout
+  // The load generator's own failure, not the server's: no socket (EMFILE,
+  // ENFILE, ENOMEM, ENOBUFS) or no local address left (EADDRNOTAVAIL). The
+  // request never left the client; a run with any is invalid (harness_errors).
+  kClientError,
 };
-constexpr int kOutcomeCount = 8;
+constexpr int kOutcomeCount = 9;
 const char* OutcomeName(Outcome o);  // "ok", "http_error", ...
 std::optional<Outcome> ParseOutcome(const std::string& name);
 
 // Dropped = the server took the request and did not answer it properly.
 // Refused and idle-closed requests were never taken (clients retry them).
+// A client error is not the server's doing at all: never a drop.
 inline bool IsDropped(Outcome o) {
-  return o != Outcome::kOk && o != Outcome::kRefused && o != Outcome::kIdleClosed;
+  return o != Outcome::kOk && o != Outcome::kRefused && o != Outcome::kIdleClosed &&
+         o != Outcome::kClientError;
 }
 
 // One request. Compact on purpose (issue: <= 64 bytes per recorded request).
@@ -178,6 +184,9 @@ struct Timeline {
   std::vector<int> orphans;     // pids of the group still alive after the target exited
 
   std::vector<RequestRecord> requests;
+  // When the load generator's loop ran late (LoadGenerator::TakeStalls), in
+  // order: the request stamps it took inside one may be late by the overlap.
+  std::vector<std::pair<Nanos, Nanos>> generator_stalls;
   // What each RequestRecord::kind is: "METHOD path-template" per entry of
   // the scenario's load.requests, for evidence lines.
   std::vector<std::string> request_kinds;
@@ -211,9 +220,18 @@ struct Timeline {
   // before (kUnknown if it could not be read).
   long long sessions_abandoned = kUnknown;
 
+  // The harness failed itself during the run (its load generator ran out
+  // of sockets, a probe died, the database went away): the run is invalid,
+  // whatever the checks say. One line each, for people.
+  std::vector<std::string> harness_errors;
+
   std::uint64_t seed = 0;
   std::string target_log_tail;  // last lines of the target's stdout/stderr
 };
+
+// How much of [from, to] lies inside `stretches` ([from, to] each, in
+// order, disjoint), e.g. Timeline::generator_stalls.
+Nanos OverlapWith(const std::vector<std::pair<Nanos, Nanos>>& stretches, Nanos from, Nanos to);
 
 // A request's id: its index in tl.requests (`r` must be one of them).
 inline std::uint32_t RequestId(const Timeline& tl, const RequestRecord& r) {

@@ -602,6 +602,8 @@ const char* OutcomeColor(Outcome o) {
       return "#d37295";
     case Outcome::kTimeout:
       return "#6b4c3b";
+    case Outcome::kClientError:
+      return "#7f7f7f";
   }
   return "#000";
 }
