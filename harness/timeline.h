@@ -213,6 +213,13 @@ struct Timeline {
 
   std::uint64_t seed = 0;
   std::string target_log_tail;  // last lines of the target's stdout/stderr
+
+  // What went wrong in the harness itself during the run, one line each
+  // ("the database monitor connection was lost at +120.0ms: ..."): a probe
+  // that died, the monitor connection lost, the load generator unable to
+  // open sockets. Any line makes the run invalid (verdict "error"): its
+  // record is incomplete, so its checks prove nothing either way.
+  std::vector<std::string> harness_errors;
 };
 
 // A request's id: its index in tl.requests (`r` must be one of them).

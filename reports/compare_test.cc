@@ -9,10 +9,10 @@ RunView FakeRun(const std::string& target, bool dropped_failed, int dropped, Nan
   RunView r;
   r.scenario = "sigterm-mid-load";
   r.target = target;
-  r.passed = !dropped_failed;
+  r.verdict = dropped_failed ? RunVerdict::kFail : RunVerdict::kPass;
   CheckResult c;
   c.name = "requests.dropped";
-  c.passed = !dropped_failed;
+  c.Judge(!dropped_failed);
   c.observed = dropped_failed ? "3 dropped (3 eof)" : "0 dropped";
   if (dropped_failed) c.evidence = {"request 7 on connection 2 reuse 1: eof"};
   r.checks.push_back(c);
