@@ -20,6 +20,15 @@ namespace gracecheck {
 
 namespace {
 
+// An error message on one line (libpq's end in a newline, some span two).
+std::string OneLine(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  for (char& c : text) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  return text;
+}
+
 int CountEntries(const std::string& dir, std::vector<std::string>* names = nullptr) {
   DIR* d = ::opendir(dir.c_str());
   if (!d) return -1;
@@ -81,13 +90,23 @@ void ProcProbe::Stop() {
 }
 
 void ProcProbe::Loop() {
-  while (!stop_) {
-    if (!SampleOnce()) return;  // the process is gone
-    std::unique_lock<std::mutex> lock(mu_);
-    // SetDense wakes the wait: the shutdown it announces may be over in
-    // less than one sparse interval.
-    if (!schedule_.WaitNext(lock, cv_, stop_)) return;
+  try {
+    while (!stop_) {
+      if (!SampleOnce()) return;  // the process is gone
+      std::unique_lock<std::mutex> lock(mu_);
+      // SetDense wakes the wait: the shutdown it announces may be over in
+      // less than one sparse interval.
+      if (!schedule_.WaitNext(lock, cv_, stop_)) return;
+    }
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = {(Clock::now() - epoch_).count(), e.what()};
   }
+}
+
+ProbeError ProcProbe::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
 }
 
 bool ProcProbe::SampleOnce() {
@@ -176,10 +195,13 @@ DbProbe::DbProbe(std::string conninfo, std::string database, Clock::time_point e
 
 DbProbe::~DbProbe() { Stop(); }
 
-void DbProbe::Start() {
-  try {
-    conn_ = std::make_unique<Connection>(conninfo_);
-    conn_->conn.prepare("activity",
+void DbProbe::Connect() {
+  auto conn = std::make_unique<Connection>(conninfo_);
+  {
+    pqxx::nontransaction tx(conn->conn);
+    tx.exec(fmt::format("SET application_name = {}", tx.quote(kMonitorApplicationName)));
+  }
+  conn->conn.prepare("activity",
                         "SELECT pid, backend_start::text, coalesce(state, ''), "
                         "coalesce(client_port, 0), left(coalesce(query, ''), 120) "
                         "FROM pg_stat_activity WHERE datname = $1 "
@@ -187,6 +209,12 @@ void DbProbe::Start() {
                         // The harness's own sessions on the run's database
                         // (a db: {block: D} fault) are not the target's.
                         "AND usename IS DISTINCT FROM current_user");
+  conn_ = std::move(conn);
+}
+
+void DbProbe::Start() {
+  try {
+    Connect();
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("database probe: {}", e.what()));
   }
@@ -205,50 +233,77 @@ void DbProbe::Stop() {
 }
 
 void DbProbe::Loop() {
-  while (!stop_) {
-    DbSample s;
-    std::vector<std::tuple<int, std::string, std::string, int, std::string>> rows;
-    try {
-      pqxx::nontransaction tx(conn_->conn);
-      pqxx::result r = tx.exec_prepared("activity", database_);
-      s.t = (Clock::now() - epoch_).count();
-      for (const auto& row : r) {
-        rows.emplace_back(row[0].as<int>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                          row[3].as<int>(), row[4].as<std::string>());
-      }
-    } catch (const std::exception&) {
-      // The monitor connection itself failed (e.g. a db: restart fault):
-      // try to reconnect on the next round.
-      try {
-        conn_ = std::make_unique<Connection>(conninfo_);
-      } catch (const std::exception&) {
-      }
-      std::unique_lock<std::mutex> lock(mu_);
-      schedule_.WaitNext(lock, cv_, stop_);
-      continue;
-    }
-    std::unique_lock<std::mutex> lock(mu_);
-    for (const auto& [pid, start, state, port, query] : rows) {
-      if (state == "active") ++s.active;
-      else if (state == "idle") ++s.idle;
-      else if (state.rfind("idle in transaction", 0) == 0) ++s.idle_in_transaction;
-      else ++s.other;
-      DbSession& session = sessions_[{pid, start}];
-      if (session.first_seen == kNever) {
-        session.pid = pid;
-        session.backend_start = start;
-        session.client_port = port;
-        session.first_seen = s.t;
-      }
-      session.last_seen = s.t;
-      if (session.state_since == kNever || session.last_state != state) session.state_since = s.t;
-      session.last_state = state;
-      session.last_query = query;
-    }
-    samples_.push_back(s);
+  try {
+    while (!stop_) Sample();
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = {(Clock::now() - epoch_).count(), e.what()};
     cv_.notify_all();
-    schedule_.WaitNext(lock, cv_, stop_);
   }
+}
+
+void DbProbe::Sample() {
+  DbSample s;
+  std::vector<std::tuple<int, std::string, std::string, int, std::string>> rows;
+  try {
+    if (!conn_) {
+      Connect();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!outages_.empty() && outages_.back().back == kNever) {
+        outages_.back().back = (Clock::now() - epoch_).count();
+      }
+    }
+    pqxx::nontransaction tx(conn_->conn);
+    pqxx::result r = tx.exec_prepared("activity", database_);
+    s.t = (Clock::now() - epoch_).count();
+    for (const auto& row : r) {
+      rows.emplace_back(row[0].as<int>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                        row[3].as<int>(), row[4].as<std::string>());
+    }
+  } catch (const pqxx::failure& e) {
+    // The monitor connection failed (a db: restart fault, or someone ended
+    // it): kept as an outage, and a new connection (with the query
+    // prepared again: it is per connection) is tried each round until one
+    // is ready.
+    const Nanos t = (Clock::now() - epoch_).count();
+    const bool had_connection = conn_ != nullptr;
+    conn_.reset();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (had_connection) outages_.push_back({t, kNever, OneLine(e.what())});
+    schedule_.WaitNext(lock, cv_, stop_);
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  for (const auto& [pid, start, state, port, query] : rows) {
+    if (state == "active") ++s.active;
+    else if (state == "idle") ++s.idle;
+    else if (state.rfind("idle in transaction", 0) == 0) ++s.idle_in_transaction;
+    else ++s.other;
+    DbSession& session = sessions_[{pid, start}];
+    if (session.first_seen == kNever) {
+      session.pid = pid;
+      session.backend_start = start;
+      session.client_port = port;
+      session.first_seen = s.t;
+    }
+    session.last_seen = s.t;
+    if (session.state_since == kNever || session.last_state != state) session.state_since = s.t;
+    session.last_state = state;
+    session.last_query = query;
+  }
+  samples_.push_back(s);
+  cv_.notify_all();
+  schedule_.WaitNext(lock, cv_, stop_);
+}
+
+ProbeError DbProbe::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+std::vector<ProbeOutage> DbProbe::outages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return outages_;
 }
 
 DbSample DbProbe::Latest() const {

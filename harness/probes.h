@@ -15,8 +15,14 @@
 // that its first and last sighting are known. Sessions of the harness's own
 // role (a db: {block: D} fault's) are not counted.
 //
+// A probe never throws from its thread: what stops it (an exception while
+// sampling) is kept as its error(), and DbProbe keeps each loss of its
+// monitor connection (outages()); RunScenario makes them the run's harness
+// errors.
+//
 // Threading: each probe samples on its own thread; Start/SetDense/Stop and
-// the accessors may be called from any other thread; Take* after Stop.
+// the accessors may be called from any other thread; Take*, error() and
+// outages() after Stop.
 #pragma once
 
 #include <atomic>
@@ -61,6 +67,24 @@ class ProbeSchedule {
   Clock::time_point due_{};
 };
 
+// Why a probe's thread stopped sampling before it was told to.
+struct ProbeError {
+  Nanos t = kNever;  // kNever: it did not
+  std::string what;
+};
+
+// A loss of DbProbe's monitor connection: when a query on it failed, and
+// when a new connection was ready (kNever: not before the probe stopped).
+struct ProbeOutage {
+  Nanos lost = kNever;
+  Nanos back = kNever;
+  std::string what;
+};
+
+// The monitor connection's application_name, so that a DBA (or a test) can
+// tell it apart in pg_stat_activity.
+constexpr const char* kMonitorApplicationName = "gracecheck-monitor";
+
 class ProcProbe {
  public:
   using Clock = std::chrono::steady_clock;
@@ -79,6 +103,7 @@ class ProcProbe {
   std::set<int> Descendants() const;  // every descendant pid ever seen
   // Thread names (comm) in the latest sample that had them, name -> count.
   std::map<std::string, int> ThreadNames() const;
+  ProbeError error() const;
 
  private:
   void Loop();
@@ -97,6 +122,7 @@ class ProcProbe {
   std::set<int> descendants_;
   std::map<std::string, int> thread_names_;
   int last_named_threads_ = -1;
+  ProbeError error_;  // under mu_
 };
 
 class DbProbe {
@@ -123,9 +149,14 @@ class DbProbe {
   std::vector<DbSession> TakeSessions();
   // pg_stat_database.sessions_abandoned for the database, now (-1 if unknown).
   long long SessionsAbandoned();
+  ProbeError error() const;
+  std::vector<ProbeOutage> outages() const;
 
  private:
   void Loop();
+  void Sample();
+  // A new monitor connection with the sampling query prepared; throws.
+  void Connect();
 
   std::string conninfo_;
   std::string database_;
@@ -138,7 +169,9 @@ class DbProbe {
   std::vector<DbSample> samples_;
   std::map<std::pair<int, std::string>, DbSession> sessions_;
   struct Connection;
-  std::unique_ptr<Connection> conn_;
+  std::unique_ptr<Connection> conn_;  // the probe's thread's, once started
+  ProbeError error_;                  // under mu_
+  std::vector<ProbeOutage> outages_;  // under mu_
 };
 
 // The embedded cluster's log (PostgreSQL's jsonlog: one JSON object per
