@@ -33,6 +33,7 @@
 #include "requests_out.h"
 #include "run.h"
 #include "scenario.h"
+#include "scenario_warnings.h"
 #include "subprocess.h"
 #include "target_process.h"
 #include "watchdog.h"
@@ -143,7 +144,9 @@ struct Validate {
   std::vector<std::string> files;
   void Setup(CLI::App& app) { app.add_option("scenarios", files, "scenario files")->required(); }
   int Run() {
-    std::vector<ScenarioError> errors = ValidateScenarioFiles(files);
+    std::vector<ScenarioError> warnings;
+    std::vector<ScenarioError> errors = ValidateScenarioFiles(files, {}, &warnings);
+    PrintErrors(warnings);
     if (!errors.empty()) {
       PrintErrors(errors);
       return kExitUsage;
@@ -302,6 +305,7 @@ struct RunCommand {
       PrintErrors(errors);
       return kExitUsage;
     }
+    for (const Scenario& s : scenarios) PrintErrors(ScenarioWarnings(s));
     if (compare && overrides.size() < 2) {
       Error("compare needs at least two --target NAME=CMD (e.g. --target a='{refapi} ...')");
       return kExitUsage;
