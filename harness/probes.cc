@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -16,6 +17,7 @@
 #include <pqxx/pqxx>
 
 #include "procfs.h"
+#include "summary.h"
 namespace gracecheck {
 
 namespace {
@@ -294,6 +296,35 @@ void DbProbe::Sample() {
   samples_.push_back(s);
   cv_.notify_all();
   schedule_.WaitNext(lock, cv_, stop_);
+}
+
+std::vector<std::string> ProbeHarnessErrors(const ProbeError& proc, const ProbeError& db,
+                                            const std::vector<ProbeOutage>& outages,
+                                            const std::vector<RestartWindow>& restarts,
+                                            const Timeline& tl) {
+  std::vector<std::string> errors;
+  if (proc.t != kNever) {
+    errors.push_back(fmt::format("the /proc probe of the target stopped at {}: {}; no sample after it",
+                                 FormatMoment(proc.t, tl), proc.what));
+  }
+  if (db.t != kNever) {
+    errors.push_back(fmt::format("the pg_stat_activity probe stopped at {}: {}; no sample after it",
+                                 FormatMoment(db.t, tl), db.what));
+  }
+  for (const ProbeOutage& o : outages) {
+    const bool restart = std::any_of(restarts.begin(), restarts.end(), [&](const RestartWindow& w) {
+      return o.lost >= w.from && (w.to == kNever || o.lost <= w.to + kRestartOutageGrace);
+    });
+    if (restart && o.back != kNever) continue;
+    std::string line = fmt::format("the database monitor connection was lost at {}: {}; ",
+                                   FormatMoment(o.lost, tl), o.what);
+    line += o.back == kNever
+                ? std::string("not reconnected before the end of the run")
+                : fmt::format("reconnected {} later (no pg_stat_activity sample in between)",
+                              FormatMillis(o.back - o.lost));
+    errors.push_back(std::move(line));
+  }
+  return errors;
 }
 
 ProbeError DbProbe::error() const {

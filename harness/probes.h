@@ -81,6 +81,29 @@ struct ProbeOutage {
   std::string what;
 };
 
+// When the harness restarted the cluster (a db: restart fault), from the
+// restart's start to the server being back.
+struct RestartWindow {
+  Nanos from = kNever;
+  Nanos to = kNever;
+};
+
+// A monitor connection lost within this long after a restart the harness
+// made, and back by the end, was the restart's doing (the probe's next query
+// meets the closed connection up to a round after the server is back).
+constexpr Nanos kRestartOutageGrace = 1'000'000'000;
+
+// What the probes could not do, as the run's harness errors
+// (Timeline::harness_errors; `tl` for moments). A loss of the monitor
+// connection is one, even when a new connection came back at once: nobody
+// knows what the samples it missed would have shown (a session open only
+// then, the moment the last one went). Only a db: restart fault's own loss
+// is not, when the connection came back.
+std::vector<std::string> ProbeHarnessErrors(const ProbeError& proc, const ProbeError& db,
+                                            const std::vector<ProbeOutage>& outages,
+                                            const std::vector<RestartWindow>& restarts,
+                                            const Timeline& tl);
+
 // The monitor connection's application_name, so that a DBA (or a test) can
 // tell it apart in pg_stat_activity.
 constexpr const char* kMonitorApplicationName = "gracecheck-monitor";

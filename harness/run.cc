@@ -24,7 +24,6 @@
 #include "log_watch.h"
 #include "ports.h"
 #include "probes.h"
-#include "summary.h"
 #include "target_process.h"
 
 namespace gracecheck {
@@ -224,51 +223,6 @@ std::vector<DbSessionEnd> ReadSessionEnds(const EmbeddedPostgres& server, std::u
     if (complete) break;
   }
   return ends;
-}
-
-// When the harness restarted the cluster (a db: restart fault), from the
-// restart's start to the server being back.
-struct RestartWindow {
-  Nanos from = kNever;
-  Nanos to = kNever;
-};
-
-// A monitor connection lost within this long after a restart the harness
-// made, and back by the end, was the restart's doing (the probe's next query
-// meets the closed connection up to a round after the server is back).
-constexpr Nanos kRestartOutageGrace = 1'000'000'000;
-
-// What the probes could not do, as the run's harness errors. A loss of the
-// monitor connection is one, even when a new connection came back at once:
-// nobody knows what the samples it missed would have shown (a session open
-// only then, the moment the last one went). Only a db: restart fault's own
-// loss is not, when the connection came back.
-void AddProbeErrors(const ProbeError& proc, const ProbeError& db,
-                    const std::vector<ProbeOutage>& outages,
-                    const std::vector<RestartWindow>& restarts, Timeline* tl) {
-  if (proc.t != kNever) {
-    tl->harness_errors.push_back(
-        fmt::format("the /proc probe of the target stopped at {}: {}; no sample after it",
-                    FormatMoment(proc.t, *tl), proc.what));
-  }
-  if (db.t != kNever) {
-    tl->harness_errors.push_back(
-        fmt::format("the pg_stat_activity probe stopped at {}: {}; no sample after it",
-                    FormatMoment(db.t, *tl), db.what));
-  }
-  for (const ProbeOutage& o : outages) {
-    const bool restart = std::any_of(restarts.begin(), restarts.end(), [&](const RestartWindow& w) {
-      return o.lost >= w.from && (w.to == kNever || o.lost <= w.to + kRestartOutageGrace);
-    });
-    if (restart && o.back != kNever) continue;
-    std::string line = fmt::format("the database monitor connection was lost at {}: {}; ",
-                                   FormatMoment(o.lost, *tl), o.what);
-    line += o.back == kNever
-                ? std::string("not reconnected before the end of the run")
-                : fmt::format("reconnected {} later (no pg_stat_activity sample in between)",
-                              FormatMillis(o.back - o.lost));
-    tl->harness_errors.push_back(std::move(line));
-  }
 }
 
 }  // namespace
@@ -502,7 +456,10 @@ Timeline RunScenario(const RunConfig& config) {
   tl.proc_samples = proc_probe.TakeSamples();
   tl.db_samples = db_probe.TakeSamples();
   tl.db_sessions = db_probe.TakeSessions();
-  AddProbeErrors(proc_probe.error(), db_probe.error(), db_probe.outages(), restarts, &tl);
+  for (std::string& line :
+       ProbeHarnessErrors(proc_probe.error(), db_probe.error(), db_probe.outages(), restarts, tl)) {
+    tl.harness_errors.push_back(std::move(line));
+  }
   if (embedded_server) {
     tl.db_session_ends = ReadSessionEnds(*embedded_server, log_offset, db->name(), tl);
     tl.db_log_read = true;
