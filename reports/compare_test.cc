@@ -75,5 +75,19 @@ TEST(CompareTableTest, RendersAsTextMarkdownAndJson) {
   EXPECT_TRUE(found) << j.dump(2);
 }
 
+TEST(CompareTableTest, SkippedChecksAreCountedApartFromPasses) {
+  ReportView report;
+  report.runs = {FakeRun("a", false, 0, 1'000'000), FakeRun("a", false, 0, 1'000'000),
+                 FakeRun("b", false, 0, 1'000'000)};
+  report.runs[1].checks[0].Skip("no signal was delivered");
+  report.runs[2].checks[0].Skip("no signal was delivered");
+  const CompareTable t = BuildCompareTable(report);
+  const auto* dropped = Find(t, "requests.dropped");
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(dropped->cells,
+            (std::vector<std::string>{"✓ 1/2, 1 skipped", "– skipped in 1 of 1 runs"}));
+  EXPECT_FALSE(dropped->failed[1]) << "skipped is no failure";
+}
+
 }  // namespace
 }  // namespace gracecheck
