@@ -305,8 +305,8 @@ CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& e) {
     c.observed = fmt::format("it exited {} after the signal, within the {} it must keep serving",
                              FormatMillis(tl.exited - tl.first_fault), FormatDuration(lame_duck));
   } else if (started == 0) {
-    c.Skip(fmt::format("no request started within {} of the signal ({})",
-                       FormatDuration(lame_duck), first));
+    c.Skip(fmt::format("no request started within {} of the signal ({})", FormatDuration(lame_duck),
+                       first));
     return c;
   } else {
     c.status = CheckStatus::kPassed;

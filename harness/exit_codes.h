@@ -7,8 +7,8 @@ namespace gracecheck {
 constexpr int kExitPassed = 0;         // every check passed or was skipped
 constexpr int kExitCheckFailed = 1;    // a check failed
 constexpr int kExitUsage = 2;          // usage error or invalid scenario
-constexpr int kExitInfrastructure = 3; // database or target could not start, or the harness
-                                       // failed during a run (an invalid run, verdict "error")
+constexpr int kExitInfrastructure = 3;  // database or target could not start, or the harness
+                                        // failed during a run (an invalid run, verdict "error")
 constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM/SIGHUP to gracecheck
 
 }  // namespace gracecheck

@@ -516,12 +516,14 @@ struct RunCommand {
           nlohmann::json run;
           RunVerdict verdict = RunVerdict::kError;
           try {
-            Execute(*p, server, binaries, console,
-                    [&lines](const std::string& line) { lines += fmt::format("  {}\n", line); },
-                    nullptr, [&](const PlannedRun&, nlohmann::json j, RunVerdict v) {
-                      run = std::move(j);
-                      verdict = v;
-                    });
+            Execute(
+                *p, server, binaries, console,
+                [&lines](const std::string& line) { lines += fmt::format("  {}\n", line); },
+                nullptr,
+                [&](const PlannedRun&, nlohmann::json j, RunVerdict v) {
+                  run = std::move(j);
+                  verdict = v;
+                });
           } catch (...) {
             std::fclose(console);
             std::free(buffer);

@@ -1,6 +1,7 @@
 #include "probes.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
 #include <pthread.h>
 
 #include <algorithm>
@@ -8,13 +9,11 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <unordered_map>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <pqxx/pqxx>
 
 #include "procfs.h"
 #include "summary.h"
@@ -204,13 +203,13 @@ void DbProbe::Connect() {
     tx.exec(fmt::format("SET application_name = {}", tx.quote(kMonitorApplicationName)));
   }
   conn->conn.prepare("activity",
-                        "SELECT pid, backend_start::text, coalesce(state, ''), "
-                        "coalesce(client_port, 0), left(coalesce(query, ''), 120) "
-                        "FROM pg_stat_activity WHERE datname = $1 "
-                        "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
-                        // The harness's own sessions on the run's database
-                        // (a db: {block: D} fault) are not the target's.
-                        "AND usename IS DISTINCT FROM current_user");
+                     "SELECT pid, backend_start::text, coalesce(state, ''), "
+                     "coalesce(client_port, 0), left(coalesce(query, ''), 120) "
+                     "FROM pg_stat_activity WHERE datname = $1 "
+                     "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                     // The harness's own sessions on the run's database
+                     // (a db: {block: D} fault) are not the target's.
+                     "AND usename IS DISTINCT FROM current_user");
   conn_ = std::move(conn);
 }
 
@@ -277,10 +276,14 @@ void DbProbe::Sample() {
   }
   std::unique_lock<std::mutex> lock(mu_);
   for (const auto& [pid, start, state, port, query] : rows) {
-    if (state == "active") ++s.active;
-    else if (state == "idle") ++s.idle;
-    else if (state.rfind("idle in transaction", 0) == 0) ++s.idle_in_transaction;
-    else ++s.other;
+    if (state == "active")
+      ++s.active;
+    else if (state == "idle")
+      ++s.idle;
+    else if (state.rfind("idle in transaction", 0) == 0)
+      ++s.idle_in_transaction;
+    else
+      ++s.other;
     DbSession& session = sessions_[{pid, start}];
     if (session.first_seen == kNever) {
       session.pid = pid;
@@ -304,8 +307,9 @@ std::vector<std::string> ProbeHarnessErrors(const ProbeError& proc, const ProbeE
                                             const Timeline& tl) {
   std::vector<std::string> errors;
   if (proc.t != kNever) {
-    errors.push_back(fmt::format("the /proc probe of the target stopped at {}: {}; no sample after it",
-                                 FormatMoment(proc.t, tl), proc.what));
+    errors.push_back(
+        fmt::format("the /proc probe of the target stopped at {}: {}; no sample after it",
+                    FormatMoment(proc.t, tl), proc.what));
   }
   if (db.t != kNever) {
     errors.push_back(fmt::format("the pg_stat_activity probe stopped at {}: {}; no sample after it",

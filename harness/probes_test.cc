@@ -158,10 +158,10 @@ TEST(ProbeHarnessErrorsTest, ARestartsOwnLossIsNoErrorIfTheConnectionCameBack) {
                 .size(),
             1u);
   // Long after the restart: someone else's doing.
-  EXPECT_EQ(ProbeHarnessErrors({}, {}, {{2400 * kMs, 2410 * kMs, "x"}}, restart,
-                               SignalledAt(500 * kMs))
-                .size(),
-            1u);
+  EXPECT_EQ(
+      ProbeHarnessErrors({}, {}, {{2400 * kMs, 2410 * kMs, "x"}}, restart, SignalledAt(500 * kMs))
+          .size(),
+      1u);
 }
 
 TEST(ProbeHarnessErrorsTest, AProbeThatDiedSaysWhenAndWhy) {

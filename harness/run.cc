@@ -1,22 +1,21 @@
 #include "run.h"
 
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <future>
+#include <mutex>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
-#include <future>
-#include <mutex>
-#include <condition_variable>
-#include <pthread.h>
-#include <libpq-fe.h>
-
-#include <fmt/format.h>
-#include <pqxx/pqxx>
 
 #include "faults.h"
 #include "interrupt.h"

@@ -14,11 +14,10 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <random>
 #include <sstream>
 #include <thread>
-
-#include <pqxx/pqxx>
 
 #include "postgres.h"
 #include "probes.h"
@@ -277,8 +276,8 @@ TEST_F(RunTest, MonitorConnectionKilledMidRunIsAnErrorRunAndExit3) {
   std::unique_ptr<PostgresServer> server = OpenPostgres(std::nullopt);
   MakeTmp();
   const fs::path json = dir_ / "report.json";
-  auto p = Start({"run", "harness/testdata/misbehaving.yaml", "--pg-url",
-                  server->AdminConnString(), "--json", json.string()});
+  auto p = Start({"run", "harness/testdata/misbehaving.yaml", "--pg-url", server->AdminConnString(),
+                  "--json", json.string()});
   int terminated = 0;
   {
     pqxx::connection admin(server->AdminConnString());

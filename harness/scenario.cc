@@ -1,5 +1,4 @@
 #include "scenario.h"
-#include "scenario_warnings.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
@@ -19,6 +18,7 @@
 #include <tuple>
 
 #include "command_line.h"
+#include "scenario_warnings.h"
 #include "spellcheck.h"
 #include "subprocess.h"
 

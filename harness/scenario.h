@@ -249,7 +249,7 @@ struct DbSessionExpectation {
   int idle_in_transaction = 0;  // transactions allowed to be left open at the exit
   std::optional<int> max;       // sessions of the run's database at once; unset: not checked
   Duration settle = std::chrono::seconds(1);  // wait this long for sessions to go
-  SourcePos closed_before_drain_pos;  // of the key when given, for warnings
+  SourcePos closed_before_drain_pos;          // of the key when given, for warnings
 };
 
 struct WritesExpectation {

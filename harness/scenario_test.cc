@@ -684,9 +684,9 @@ faults: [{at: 1s, send: SIGTERM}]
 // A scenario with a 4 s load, `faults` and `expect` as given.
 std::vector<ScenarioError> WarningsOf(const std::string& faults, const std::string& expect,
                                       bool load = true) {
-  const std::string text = WithBase(
-      (load ? "load:\n  model: closed\n  duration: 4s\n  requests: [{ path: / }]\n" : "") +
-      std::string("faults:\n") + faults + "expect:\n" + expect);
+  const std::string text =
+      WithBase((load ? "load:\n  model: closed\n  duration: 4s\n  requests: [{ path: / }]\n" : "") +
+               std::string("faults:\n") + faults + "expect:\n" + expect);
   const Scenario s = MustParse(text, "w.yaml");
   return ScenarioWarnings(s);
 }
@@ -750,7 +750,8 @@ TEST(ScenarioWarningsTest, GrowthWithoutLoad) {
 
 TEST(ScenarioWarningsTest, LameDuckNeedsASignalDuringTheLoad) {
   EXPECT_TRUE(WarningsOf("  - at: 1s\n    send: SIGTERM\n", "  lame_duck: 500ms\n").empty());
-  std::vector<ScenarioError> w = WarningsOf("  - at: 4s\n    send: SIGTERM\n", "  lame_duck: 500ms\n");
+  std::vector<ScenarioError> w =
+      WarningsOf("  - at: 4s\n    send: SIGTERM\n", "  lame_duck: 500ms\n");
   ASSERT_EQ(w.size(), 1u) << Show(w);
   EXPECT_EQ(w[0].line, 11) << Show(w);
   EXPECT_NE(w[0].message.find("comes when the load (4s) is over"), std::string::npos) << Show(w);
@@ -760,8 +761,8 @@ TEST(ScenarioWarningsTest, LameDuckNeedsASignalDuringTheLoad) {
 }
 
 TEST(ScenarioWarningsTest, ClosedBeforeDrainNeedsASignalWhenAskedFor) {
-  const std::vector<ScenarioError> w = WarningsOf(
-      "  - at: 1s\n    db: terminate_sessions\n", "  db_sessions: { closed_before_drain: 0 }\n");
+  const std::vector<ScenarioError> w = WarningsOf("  - at: 1s\n    db: terminate_sessions\n",
+                                                  "  db_sessions: { closed_before_drain: 0 }\n");
   ASSERT_EQ(w.size(), 1u) << Show(w);
   EXPECT_NE(w[0].message.find("expect.db_sessions.closed_before_drain cannot be measured"),
             std::string::npos)

@@ -29,9 +29,8 @@ Earliest EarliestOf(const Trigger& trigger, const std::vector<Fault>& faults, in
     // Faults only follow earlier ones (the parser checks), so this ends.
     if (a->fault >= faults.size() || depth > 64) return {Duration::zero(), "after another fault"};
     const Earliest before = EarliestOf(faults[a->fault].trigger, faults, depth + 1);
-    return {before.at + a->delay,
-            fmt::format("{} after {} ({})", FormatDuration(a->delay), faults[a->fault].name,
-                        before.why)};
+    return {before.at + a->delay, fmt::format("{} after {} ({})", FormatDuration(a->delay),
+                                              faults[a->fault].name, before.why)};
   }
   if (std::holds_alternative<AfterRequests>(trigger)) {
     return {Duration::zero(), "on a count of requests, while the load runs"};
@@ -47,12 +46,14 @@ Earliest EarliestOf(const Trigger& trigger, const std::vector<Fault>& faults, in
   }
   if (const auto* all = std::get_if<AllOf>(&trigger)) {
     Earliest e{Duration::zero(), "when all of its triggers are met"};
-    for (const Trigger& t : all->triggers) e.at = std::max(e.at, EarliestOf(t, faults, depth + 1).at);
+    for (const Trigger& t : all->triggers)
+      e.at = std::max(e.at, EarliestOf(t, faults, depth + 1).at);
     return e;
   }
   if (const auto* any = std::get_if<AnyOf>(&trigger)) {
     Earliest e{Duration::max(), "when the first of its triggers is met"};
-    for (const Trigger& t : any->triggers) e.at = std::min(e.at, EarliestOf(t, faults, depth + 1).at);
+    for (const Trigger& t : any->triggers)
+      e.at = std::min(e.at, EarliestOf(t, faults, depth + 1).at);
     if (any->triggers.empty()) e.at = Duration::zero();
     return e;
   }
@@ -106,8 +107,9 @@ std::vector<ScenarioError> ScenarioWarnings(const Scenario& s) {
     }
   }
   if (e.lame_duck) {
-    const std::string what = "expect.lame_duck cannot be measured: it looks at requests started "
-                             "after the first signal";
+    const std::string what =
+        "expect.lame_duck cannot be measured: it looks at requests started "
+        "after the first signal";
     if (!first) {
       warn(e.lame_duck_pos, what + ", and no fault signals the target");
     } else if (!s.load) {

@@ -62,7 +62,8 @@ std::string ConsoleReport(const RunView& run, bool color) {
   const std::string skipped_text =
       skipped == 0 ? "" : fmt::format(", {} skipped ({})", skipped, skipped_names);
   if (run.error()) {
-    fmt::format_to(it, "{}{}ERROR{}: invalid run: the harness failed, so its checks ({}) prove "
+    fmt::format_to(it,
+                   "{}{}ERROR{}: invalid run: the harness failed, so its checks ({}) prove "
                    "nothing:\n",
                    st.bold, st.red, st.reset, StatusCounts(run.checks));
     for (const std::string& line : run.harness_errors) fmt::format_to(it, "  - {}\n", line);

@@ -72,14 +72,14 @@ TEST(ConsoleReportTest, RunWithoutLoadOrFault) {
   EXPECT_NE(text.find("FAIL: "), std::string::npos) << text;
 }
 
-
 TEST(ConsoleReportTest, SkippedCheckHasADashNotATick) {
   const std::string text = Render(testing::PassingRun(), false);
   EXPECT_NE(text.find("  – threads.growth          not measurable: the fault came during the load"),
             std::string::npos)
       << text;
   EXPECT_EQ(text.find("✓ threads.growth"), std::string::npos) << text;
-  EXPECT_NE(text.find("\nPASS: 11 passed, 1 skipped (threads.growth)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nPASS: 11 passed, 1 skipped (threads.growth)\n"), std::string::npos)
+      << text;
   const std::string colored = Render(testing::PassingRun(), true);
   EXPECT_NE(colored.find("\033[33m–\033[0m"), std::string::npos) << colored;
 }

@@ -78,8 +78,9 @@ std::string Badge(RunVerdict v) {
 // Why a run is invalid: the harness's own failures, one per line.
 void HarnessErrors(const RunView& r, std::string* out) {
   auto it = std::back_inserter(*out);
-  fmt::format_to(it, "<p><b>Invalid run:</b> the harness failed, so its checks prove nothing.</p>\n"
-                     "<ul class=\"harness-errors\">\n");
+  fmt::format_to(it,
+                 "<p><b>Invalid run:</b> the harness failed, so its checks prove nothing.</p>\n"
+                 "<ul class=\"harness-errors\">\n");
   for (const std::string& line : r.harness_errors) fmt::format_to(it, "<li>{}</li>\n", Esc(line));
   fmt::format_to(it, "</ul>\n");
 }

@@ -136,7 +136,6 @@ TEST(HtmlReportTest, InitialV1ReportRendersWithoutRequestSeries) {
   EXPECT_NE(html.find("DB sessions of the run&#39;s database"), std::string::npos);
 }
 
-
 TEST(HtmlReportTest, SkippedCheckHasItsOwnMarkNotGreen) {
   const std::string html = HtmlReport(testing::FixtureReport());
   EXPECT_NE(html.find("<tr class=\"skip\"><td class=\"skip\" title=\"skipped\">–</td><td><code>"

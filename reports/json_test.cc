@@ -119,7 +119,6 @@ TEST(WriteJsonReportTest, UnwritablePathThrowsNamingIt) {
   }
 }
 
-
 TEST(JsonReportTest, EachCheckHasAStatusAndPassedOnlyForAPass) {
   Fixture f;
   const json j = AsReadBack(ReportJson(f.Reports()));

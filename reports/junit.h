@@ -4,8 +4,9 @@
 // stable name), a <failure> with what the check expected, observed and its
 // evidence, a <skipped message="…"/> for a check that could not measure; an
 // invalid run (the harness failed itself) gets one more testcase, named
-// "harness", with an <error type="harness"> listing why; the run's key figures (figures.h) in <system-out>, the target's
-// last output lines in <system-err>, the seed and start time as properties.
+// "harness", with an <error type="harness"> listing why; the run's key
+// figures (figures.h) in <system-out>, the target's last output lines in
+// <system-err>, the seed and start time as properties.
 //
 // The output is valid against reports/testdata/junit.xsd (Apache Ant's JUnit
 // format, the one Jenkins reads; see the schema's comments), which a test

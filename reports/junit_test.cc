@@ -119,13 +119,13 @@ TEST(JunitReportTest, RepeatedRunsGetNumberedSuites) {
   ExpectValid(xml);
 }
 
-
 TEST(JunitReportTest, SkippedCheckIsASkippedTestCase) {
   const std::string xml = JunitReport(testing::FixtureReport());
-  EXPECT_NE(xml.find("<testcase classname=\"sigterm-mid-load\" name=\"threads.growth\" "
-                     "time=\"0\">\n      <skipped message=\"not measurable: the fault came during "
-                     "the load (expected &lt;= +2 idle threads after the load)\"/>\n    </testcase>"),
-            std::string::npos)
+  EXPECT_NE(
+      xml.find("<testcase classname=\"sigterm-mid-load\" name=\"threads.growth\" "
+               "time=\"0\">\n      <skipped message=\"not measurable: the fault came during "
+               "the load (expected &lt;= +2 idle threads after the load)\"/>\n    </testcase>"),
+      std::string::npos)
       << xml;
   EXPECT_NE(xml.find("tests=\"12\" failures=\"0\" errors=\"0\" skipped=\"1\""), std::string::npos)
       << xml;

@@ -16,8 +16,8 @@ namespace {
 
 constexpr const char* kPass = "✅";
 constexpr const char* kFail = "❌";
-constexpr const char* kSkipped = "➖";  // a check that could not measure
-constexpr const char* kError = "⚠️";   // an invalid run: the harness failed
+constexpr const char* kSkipped = "➖";     // a check that could not measure
+constexpr const char* kError = "⚠️";  // an invalid run: the harness failed
 
 const char* Mark(const CheckResult& c) {
   return c.passed() ? kPass : c.skipped() ? kSkipped : kFail;
@@ -54,16 +54,18 @@ void Run(const RunView& r, std::string* out) {
   fmt::format_to(it, "### {} {}\n\n", Mark(r.verdict), Cell(RunTitle(r)));
   fmt::format_to(it, "seed `{}` · started {} · pid {}\n\n", r.seed, Cell(r.epoch), r.target_pid);
   if (r.error()) {
-    fmt::format_to(it, "**{} ERROR: invalid run.** The harness failed, so its checks prove "
-                       "nothing:\n\n", kError);
+    fmt::format_to(it,
+                   "**{} ERROR: invalid run.** The harness failed, so its checks prove "
+                   "nothing:\n\n",
+                   kError);
     for (const std::string& line : r.harness_errors) fmt::format_to(it, "- {}\n", Cell(line));
     fmt::format_to(it, "\n");
   }
 
   fmt::format_to(it, "| | check | observed | expected |\n| :---: | --- | --- | --- |\n");
   for (const CheckResult& c : r.checks) {
-    fmt::format_to(it, "| {} | `{}` | {} | {} |\n", Mark(c), c.name,
-                   Cell(c.observed), Cell(c.expected));
+    fmt::format_to(it, "| {} | `{}` | {} | {} |\n", Mark(c), c.name, Cell(c.observed),
+                   Cell(c.expected));
   }
   fmt::format_to(it, "\n");
   for (const CheckResult& c : r.checks) {

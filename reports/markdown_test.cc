@@ -49,7 +49,6 @@ TEST(MarkdownReportTest, AllPassed) {
   EXPECT_EQ(md.rfind("## ✅ gracecheck: 1 run passed\n", 0), 0u) << md.substr(0, 200);
 }
 
-
 TEST(MarkdownReportTest, SkippedCheckIsShownApartFromAPass) {
   const std::string md = MarkdownReport(testing::FixtureReport());
   EXPECT_NE(md.find("| ➖ | `threads.growth` | not measurable: the fault came during the load |"),

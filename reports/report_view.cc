@@ -59,8 +59,9 @@ std::vector<CheckResult> Checks(const json& checks) {
     r.name = name;
     // "status" came within v1; before it, a check passed or failed.
     const std::optional<CheckStatus> status = ParseCheckStatus(Text(Get(c, "status")));
-    r.status = status ? *status : Bool(Get(c, "passed")) ? CheckStatus::kPassed
-                                                         : CheckStatus::kFailed;
+    r.status = status                   ? *status
+               : Bool(Get(c, "passed")) ? CheckStatus::kPassed
+                                        : CheckStatus::kFailed;
     r.expected = Text(Get(c, "expected"));
     r.observed = Text(Get(c, "observed"));
     r.evidence = Texts(Get(c, "evidence"));

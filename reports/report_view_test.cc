@@ -168,7 +168,6 @@ TEST(ReportViewTest, LoadReportFileNamesTheFile) {
   std::remove(path.c_str());
 }
 
-
 TEST(ReportViewTest, StatusAndVerdictReadBack) {
   const ReportView v = ReadReport(testing::InvalidRunReport());
   ASSERT_EQ(v.runs.size(), 2u);
