@@ -2,7 +2,7 @@
 # The main job: installs dependencies (Debian packages), builds, and runs the
 # shipped scenario suite against the reference server refapi on an embedded
 # PostgreSQL. Exit code: gracecheck's (0 all passed, 1 a check failed, 2 bad
-# scenario, 3 infrastructure, 130 interrupted).
+# scenario, 3 infrastructure or an invalid run, 130 interrupted).
 #   ci/main-job.sh                            every scenario in scenarios/
 #   ci/main-job.sh scenarios/sigterm-mid-load.yaml   just one
 # Reports and the target's logs go to out/ (report.html, report.md, junit.xml,

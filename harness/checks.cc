@@ -8,6 +8,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "exit_codes.h"
 #include "subprocess.h"
 #include "summary.h"
 
@@ -232,14 +233,14 @@ CheckResult CheckRequestsDropped(const Timeline& tl, const Expectations& e) {
                   : fmt::format("{} dropped ({})", n, CountsText(counts));
   };
   if (split) {
-    c.passed = Sum(before) <= e.dropped && Sum(after) <= *e.dropped_after_signal;
+    c.Judge(Sum(before) <= e.dropped && Sum(after) <= *e.dropped_after_signal);
     c.expected = fmt::format("<= {} dropped before the signal, <= {} after", e.dropped,
                              *e.dropped_after_signal);
     c.observed = fmt::format("{} before the signal, {} after", counted(before), counted(after));
   } else {
     OutcomeCounts all{};
     for (std::size_t i = 0; i < all.size(); ++i) all[i] = before[i] + after[i];
-    c.passed = Sum(all) <= e.dropped;
+    c.Judge(Sum(all) <= e.dropped);
     c.expected = fmt::format("<= {} dropped", e.dropped);
     c.observed = counted(all);
   }
@@ -269,8 +270,7 @@ CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& e) {
   c.expected =
       fmt::format("no connection refused within {} of the signal", FormatDuration(lame_duck));
   if (tl.first_fault == kNever) {
-    c.passed = true;
-    c.observed = "not measurable: no signal was delivered";
+    c.Skip("no signal was delivered");
     return c;
   }
   const Nanos until = tl.first_fault + lame_duck.count();
@@ -296,21 +296,20 @@ CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& e) {
                                  FormatMillis(tl.exited - tl.first_fault))
                    : "";
   if (!refused.empty()) {
-    c.passed = false;
+    c.status = CheckStatus::kFailed;
     c.observed = fmt::format("{} refused within {} ({}; {} requests started in it){}",
                              Plural(static_cast<int>(refused.size()), "connection", "connections"),
                              FormatDuration(lame_duck), first, started, exit_note);
   } else if (exited_early) {
-    c.passed = false;
+    c.status = CheckStatus::kFailed;
     c.observed = fmt::format("it exited {} after the signal, within the {} it must keep serving",
                              FormatMillis(tl.exited - tl.first_fault), FormatDuration(lame_duck));
   } else if (started == 0) {
-    c.passed = true;
-    c.observed = fmt::format("not measurable: no request started within {} of the signal ({})",
-                             FormatDuration(lame_duck), first);
+    c.Skip(fmt::format("no request started within {} of the signal ({})", FormatDuration(lame_duck),
+                       first));
     return c;
   } else {
-    c.passed = true;
+    c.status = CheckStatus::kPassed;
     c.observed = fmt::format("none refused within {} ({} requests started in it; {})",
                              FormatDuration(lame_duck), started, first);
   }
@@ -337,7 +336,7 @@ CheckResult CheckWritesLost(const Timeline& tl, const Expectations& e) {
     if (r && r->outcome == Outcome::kOk && r->status >= 200 && r->status < 300) ++acknowledged;
   }
   const int lost = static_cast<int>(tl.lost_writes.size());
-  c.passed = tl.writes_verified && lost <= allowed;
+  c.Judge(tl.writes_verified && lost <= allowed);
   c.expected = fmt::format("<= {} lost", allowed);
   if (!tl.writes_verified) {
     c.observed = "not verified";
@@ -373,25 +372,25 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
   const std::string status = FormatExitStatus(tl.exit_signaled, tl.exit_code, tl.exit_signal);
   if (tl.first_fault == kNever) {
     if (tl.exited == kNever) {
-      c.passed = false;
+      c.status = CheckStatus::kFailed;
       c.observed = "still running (no fault was delivered)";
     } else if (!tl.faults.empty()) {
       // Faults were scripted and none went out: the target ended on its own,
       // mid-run, which no graceful server does.
-      c.passed = false;
+      c.status = CheckStatus::kFailed;
       c.observed = fmt::format("{} at {}, on its own: before its first fault ({}) was delivered",
                                status, FormatMoment(tl.exited, tl), tl.faults.front().name);
     } else {
-      c.passed = ExitMatches(tl, e.exit);
+      c.Judge(ExitMatches(tl, e.exit));
       c.observed =
           fmt::format("{} at {} (no fault was scripted)", status, FormatMoment(tl.exited, tl));
     }
   } else if (tl.exited == kNever) {
-    c.passed = false;
+    c.status = CheckStatus::kFailed;
     c.observed = fmt::format("no exit within {} (killed by gracecheck)", FormatDuration(within));
   } else {
     const Nanos took = tl.exited - tl.first_fault;
-    c.passed = ExitMatches(tl, e.exit) && took <= within.count();
+    c.Judge(ExitMatches(tl, e.exit) && took <= within.count());
     c.observed = fmt::format("{} after {}", status, FormatMillis(took));
   }
   std::vector<std::string> lines;
@@ -410,9 +409,9 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
 CheckResult CheckProcessOrphans(const Timeline& tl, const Expectations&) {
   CheckResult c;
   c.name = "process.orphans";
-  c.passed = tl.orphans.empty();
+  c.Judge(tl.orphans.empty());
   c.expected = "none left after the target exited";
-  if (c.passed) {
+  if (c.passed()) {
     c.observed = "none";
   } else {
     c.observed = fmt::format("{} left: pid {}",
@@ -441,18 +440,15 @@ CheckResult CheckThreadsGrowth(const Timeline& tl, const Expectations& e) {
   const int growth = e.threads && e.threads->growth ? *e.threads->growth : 0;
   c.expected = fmt::format("<= {:+d} idle threads after the load", growth);
   if (tl.threads_before_load == Timeline::kUnknown) {
-    c.passed = true;
-    c.observed = "not measurable: no sample before the load";
+    c.Skip("no sample before the load");
     return c;
   }
   if (tl.threads_idle_after_load == Timeline::kUnknown) {
-    c.passed = true;
-    c.observed = tl.load_start == kNever ? "not measurable: there was no load"
-                                         : "not measurable: the fault came during the load";
+    c.Skip(tl.load_start == kNever ? "there was no load" : "the fault came during the load");
     return c;
   }
   const int d = tl.threads_idle_after_load - tl.threads_before_load;
-  c.passed = d <= growth;
+  c.Judge(d <= growth);
   c.observed = fmt::format("{:+d} ({} before the load, {} idle after it)", d,
                            tl.threads_before_load, tl.threads_idle_after_load);
   c.evidence.push_back(fmt::format("{} threads in the last sample before the load ({})",
@@ -471,11 +467,10 @@ CheckResult CheckThreadsAtExit(const Timeline& tl, const Expectations& e) {
   c.expected = fmt::format("<= {} threads before the exit", limit);
   const ProcSample* last = LastProcSampleBeforeExit(tl);
   if (!last) {
-    c.passed = true;
-    c.observed = "not measurable: no /proc sample of the target";
+    c.Skip("no /proc sample of the target");
     return c;
   }
-  c.passed = last->threads <= limit;
+  c.Judge(last->threads <= limit);
   if (tl.exited != kNever) {
     c.observed = fmt::format("{} threads {} before the exit", last->threads,
                              FormatMillis(tl.exited - last->t));
@@ -498,13 +493,11 @@ CheckResult CheckDbSessionsAfterExit(const Timeline& tl, const Expectations& e) 
   c.expected = fmt::format("<= {} sessions {} after the exit", e.db_sessions.after_exit,
                            FormatDuration(e.db_sessions.settle));
   if (tl.exited == kNever) {
-    c.passed = true;
-    c.observed = "not measurable: the target did not exit (see process.exit)";
+    c.Skip("the target did not exit (see process.exit)");
     return c;
   }
   if (tl.db_samples.empty()) {
-    c.passed = true;
-    c.observed = "not measurable: no pg_stat_activity sample";
+    c.Skip("no pg_stat_activity sample");
     return c;
   }
   const Nanos limit = tl.exited + settle;
@@ -521,12 +514,11 @@ CheckResult CheckDbSessionsAfterExit(const Timeline& tl, const Expectations& e) 
     at = &tl.db_samples.back();
   }
   if (!at && tl.db_sessions_gone == kNever) {
-    c.passed = true;
-    c.observed = "not measurable: no pg_stat_activity sample after the exit";
+    c.Skip("no pg_stat_activity sample after the exit");
     return c;
   }
   const int count = at ? at->total() : 0;
-  c.passed = count <= e.db_sessions.after_exit;
+  c.Judge(count <= e.db_sessions.after_exit);
   if (count == 0) {
     c.observed = tl.db_sessions_gone != kNever
                      ? fmt::format("0 sessions; all gone {} after the exit",
@@ -554,11 +546,10 @@ CheckResult CheckDbAbandoned(const Timeline& tl, const Expectations& e) {
   c.name = "db.abandoned";
   c.expected = fmt::format("<= {} abandoned", e.db_sessions.abandoned);
   if (tl.sessions_abandoned == Timeline::kUnknown) {
-    c.passed = true;
-    c.observed = "unknown";
+    c.Skip("pg_stat_database.sessions_abandoned could not be read");
     return c;
   }
-  c.passed = tl.sessions_abandoned <= e.db_sessions.abandoned;
+  c.Judge(tl.sessions_abandoned <= e.db_sessions.abandoned);
   c.observed = fmt::format("{} abandoned (pg_stat_database.sessions_abandoned delta)",
                            tl.sessions_abandoned);
   // Sessions still open in the last sample before the exit ended with the
@@ -588,13 +579,11 @@ CheckResult CheckDbOrphanedQueries(const Timeline& tl, const Expectations& expec
                             : fmt::format("<= {} active {} after the exit", allowed,
                                           FormatDuration(Duration(kOrphanedQuerySettle)));
   if (tl.exited == kNever) {
-    c.passed = true;
-    c.observed = "not measurable: the target did not exit (see process.exit)";
+    c.Skip("the target did not exit (see process.exit)");
     return c;
   }
   if (tl.db_samples.empty()) {
-    c.passed = true;
-    c.observed = "not measurable: no pg_stat_activity sample";
+    c.Skip("no pg_stat_activity sample");
     return c;
   }
   const Nanos from = tl.exited + kOrphanedQuerySettle;
@@ -612,7 +601,7 @@ CheckResult CheckDbOrphanedQueries(const Timeline& tl, const Expectations& expec
     }
   }
   const int sessions = std::max(most, static_cast<int>(lines.size()));
-  c.passed = sessions <= allowed;
+  c.Judge(sessions <= allowed);
   if (sessions == 0) {
     c.observed = "none active after the exit";
   } else if (last_active != kNever) {
@@ -693,8 +682,7 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
           ? std::string("no request served or in flight once the pool began closing")
           : fmt::format("<= {} requests served or in flight once the pool began closing", allowed);
   if (tl.first_fault == kNever) {
-    c.passed = true;
-    c.observed = "not measurable: no signal was delivered";
+    c.Skip("no signal was delivered");
     return c;
   }
   const PoolClose pc = FindPoolClose(tl);
@@ -705,7 +693,7 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
   const DbSession* first_session = pc.first_session;
   const Nanos kept_open_until = pc.kept_open_until;
   if (closed == 0) {
-    c.passed = true;
+    c.status = CheckStatus::kPassed;
     c.observed =
         "the target closed no session after the signal (none was open, or they ended "
         "with the process)";
@@ -762,7 +750,7 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
     ++count;
     lines.push_back(RequestLine(r, tl) + ": " + why);
   }
-  c.passed = count <= allowed;
+  c.Judge(count <= allowed);
   const std::string source = all_from_log ? "server log" : "pg_stat_activity samples";
   std::string pool =
       fmt::format("{} closed from {} to {} ({})", Plural(closed, "session", "sessions"),
@@ -841,7 +829,7 @@ CheckResult CheckDbIdleInTransaction(const Timeline& tl, const Expectations& e) 
     }
   }
   const int n = static_cast<int>(open.size());
-  c.passed = n <= allowed;
+  c.Judge(n <= allowed);
   if (n > 0) {
     c.observed = fmt::format("{} left open", Plural(n, "transaction", "transactions"));
   } else if (tl.db_log_read) {
@@ -870,8 +858,7 @@ CheckResult CheckDbMaxSessions(const Timeline& tl, const Expectations& e) {
   const int max = e.db_sessions.max.value_or(0);
   c.expected = fmt::format("<= {} sessions at once", max);
   if (tl.db_samples.empty()) {
-    c.passed = true;
-    c.observed = "not measurable: no pg_stat_activity sample";
+    c.Skip("no pg_stat_activity sample");
     return c;
   }
   const DbSample* peak = &tl.db_samples.front();
@@ -880,13 +867,13 @@ CheckResult CheckDbMaxSessions(const Timeline& tl, const Expectations& e) {
     if (d.total() > peak->total()) peak = &d;
     if (first_over == kNever && d.total() > max) first_over = d.t;
   }
-  c.passed = peak->total() <= max;
+  c.Judge(peak->total() <= max);
   c.observed = fmt::format(
       "at most {} at once ({}: {} active, {} idle, {} idle in transaction, "
       "{} other)",
       peak->total(), FormatMoment(peak->t, tl), peak->active, peak->idle, peak->idle_in_transaction,
       peak->other);
-  if (c.passed) return c;
+  if (c.passed()) return c;
   c.evidence.push_back(fmt::format("more than {} from {}", max, FormatMoment(first_over, tl)));
   // The sessions open at the peak, grouped by what they last ran: a leak
   // shows as a crowd of one query.
@@ -941,7 +928,7 @@ CheckResult CheckFaultsDelivered(const Timeline& tl, const Expectations&) {
                       FormatMoment(f.delivered, tl)));
     }
   }
-  c.passed = late == 0 && missed == 0;
+  c.Judge(late == 0 && missed == 0);
   const int n = static_cast<int>(tl.faults.size());
   if (n == 0) {
     c.observed = "no fault scripted";
@@ -985,8 +972,88 @@ const std::vector<std::string>& CheckOrder() {
   return kOrder;
 }
 
-bool AllPassed(const std::vector<CheckResult>& results) {
-  return std::all_of(results.begin(), results.end(), [](const CheckResult& c) { return c.passed; });
+const char* CheckStatusName(CheckStatus s) {
+  switch (s) {
+    case CheckStatus::kPassed:
+      return "passed";
+    case CheckStatus::kFailed:
+      return "failed";
+    case CheckStatus::kSkipped:
+      return "skipped";
+  }
+  return "failed";
+}
+
+std::optional<CheckStatus> ParseCheckStatus(const std::string& name) {
+  for (CheckStatus s : {CheckStatus::kPassed, CheckStatus::kFailed, CheckStatus::kSkipped}) {
+    if (name == CheckStatusName(s)) return s;
+  }
+  return std::nullopt;
+}
+
+void CheckResult::Skip(const std::string& why) {
+  status = CheckStatus::kSkipped;
+  observed = "not measurable: " + why;
+}
+
+const char* RunVerdictName(RunVerdict v) {
+  switch (v) {
+    case RunVerdict::kPass:
+      return "pass";
+    case RunVerdict::kFail:
+      return "fail";
+    case RunVerdict::kError:
+      return "error";
+  }
+  return "error";
+}
+
+std::optional<RunVerdict> ParseRunVerdict(const std::string& name) {
+  for (RunVerdict v : {RunVerdict::kPass, RunVerdict::kFail, RunVerdict::kError}) {
+    if (name == RunVerdictName(v)) return v;
+  }
+  return std::nullopt;
+}
+
+RunVerdict JudgeRun(const std::vector<CheckResult>& checks,
+                    const std::vector<std::string>& harness_errors) {
+  if (!harness_errors.empty()) return RunVerdict::kError;
+  return NoneFailed(checks) ? RunVerdict::kPass : RunVerdict::kFail;
+}
+
+RunVerdict Worse(RunVerdict a, RunVerdict b) {
+  return static_cast<int>(a) >= static_cast<int>(b) ? a : b;
+}
+
+int VerdictExitCode(RunVerdict worst) {
+  switch (worst) {
+    case RunVerdict::kPass:
+      return kExitPassed;
+    case RunVerdict::kFail:
+      return kExitCheckFailed;
+    case RunVerdict::kError:
+      return kExitInfrastructure;
+  }
+  return kExitInfrastructure;
+}
+
+bool NoneFailed(const std::vector<CheckResult>& results) {
+  return CountStatus(results, CheckStatus::kFailed) == 0;
+}
+
+int CountStatus(const std::vector<CheckResult>& results, CheckStatus status) {
+  return static_cast<int>(std::count_if(results.begin(), results.end(),
+                                        [&](const CheckResult& c) { return c.status == status; }));
+}
+
+std::string StatusCounts(const std::vector<CheckResult>& results) {
+  std::vector<std::string> parts;
+  for (CheckStatus s : {CheckStatus::kFailed, CheckStatus::kPassed, CheckStatus::kSkipped}) {
+    if (const int n = CountStatus(results, s); n > 0) {
+      parts.push_back(fmt::format("{} {}", n, CheckStatusName(s)));
+    }
+  }
+  return parts.empty() ? std::string("no checks") : fmt::format("{}", fmt::join(parts, ", "));
 }
 
 }  // namespace gracecheck

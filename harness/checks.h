@@ -6,12 +6,15 @@
 // run's epoch when no fault was delivered).
 //
 // A check that cannot measure what it judges (e.g. thread growth when the
-// fault came during the load) passes and says so in `observed`; the
-// condition is the harness's, not a fault of the target.
+// fault came during the load) is *skipped*, its reason in `observed`
+// ("not measurable: …"): it is neither a pass nor a failure of the target.
+// A run whose checks all passed or were skipped passes; one failed check
+// fails it.
 //
 // Threading: pure functions over read-only inputs; call from any thread.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,12 +23,25 @@
 
 namespace gracecheck {
 
+enum class CheckStatus { kPassed, kFailed, kSkipped };
+const char* CheckStatusName(CheckStatus s);  // "passed", "failed", "skipped"
+std::optional<CheckStatus> ParseCheckStatus(const std::string& name);
+
 struct CheckResult {
   std::string name;  // stable: "requests.dropped", ...
-  bool passed = false;
+  CheckStatus status = CheckStatus::kFailed;
   std::string expected;               // "<= 0 dropped", "exit 0 within 10s"
   std::string observed;               // "3 dropped (2 eof, 1 reset)"
   std::vector<std::string> evidence;  // at most ~10 lines, each self-contained
+
+  bool passed() const { return status == CheckStatus::kPassed; }
+  bool failed() const { return status == CheckStatus::kFailed; }
+  bool skipped() const { return status == CheckStatus::kSkipped; }
+  // kPassed when `ok`, else kFailed.
+  void Judge(bool ok) { status = ok ? CheckStatus::kPassed : CheckStatus::kFailed; }
+  // Skipped, `why` ("the fault came during the load") in observed as
+  // "not measurable: why".
+  void Skip(const std::string& why);
 };
 
 // Every check that applies, in the order of DESIGN.md's table.
@@ -35,8 +51,30 @@ struct CheckResult {
 // expect.db_sessions.max.
 std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& expect);
 
-// The run's verdict: every check passed.
-bool AllPassed(const std::vector<CheckResult>& results);
+// The run's verdict as far as its checks go: none failed (each passed or
+// was skipped).
+bool NoneFailed(const std::vector<CheckResult>& results);
+
+// A run's verdict: kError when the harness failed itself during the run
+// (Timeline::harness_errors, an *invalid run*), whatever its checks say;
+// else kFail when a check failed; else kPass (every check passed or was
+// skipped).
+enum class RunVerdict { kPass, kFail, kError };
+const char* RunVerdictName(RunVerdict v);  // "pass", "fail", "error": the JSON report's
+std::optional<RunVerdict> ParseRunVerdict(const std::string& name);
+RunVerdict JudgeRun(const std::vector<CheckResult>& checks,
+                    const std::vector<std::string>& harness_errors);
+// The worse of two verdicts: error over fail over pass.
+RunVerdict Worse(RunVerdict a, RunVerdict b);
+// gracecheck's exit code for the worst verdict of its runs (exit_codes.h):
+// kExitPassed, kExitCheckFailed or kExitInfrastructure.
+int VerdictExitCode(RunVerdict worst);
+
+// How many checks have `status`.
+int CountStatus(const std::vector<CheckResult>& results, CheckStatus status);
+
+// "10 passed, 2 skipped", "1 failed, 10 passed, 1 skipped"; "no checks".
+std::string StatusCounts(const std::vector<CheckResult>& results);
 
 // When the target's pool began closing after the first fault (its first
 // session closed cleanly, and none outlived the last that did), as

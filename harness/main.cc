@@ -34,6 +34,7 @@
 #include "requests_out.h"
 #include "run.h"
 #include "scenario.h"
+#include "scenario_warnings.h"
 #include "subprocess.h"
 #include "target_process.h"
 #include "watchdog.h"
@@ -144,7 +145,9 @@ struct Validate {
   std::vector<std::string> files;
   void Setup(CLI::App& app) { app.add_option("scenarios", files, "scenario files")->required(); }
   int Run() {
-    std::vector<ScenarioError> errors = ValidateScenarioFiles(files);
+    std::vector<ScenarioError> warnings;
+    std::vector<ScenarioError> errors = ValidateScenarioFiles(files, {}, &warnings);
+    PrintErrors(warnings);
     if (!errors.empty()) {
       PrintErrors(errors);
       return kExitUsage;
@@ -306,6 +309,7 @@ struct RunCommand {
       PrintErrors(errors);
       return kExitUsage;
     }
+    for (const Scenario& s : scenarios) PrintErrors(ScenarioWarnings(s));
     if (compare && overrides.size() < 2) {
       Error("compare needs at least two --target NAME=CMD (e.g. --target a='{refapi} ...')");
       return kExitUsage;
@@ -382,12 +386,12 @@ struct RunCommand {
     // everything shown (console now, the report files at the end) is
     // rendered from that JSON, as `gracecheck report` renders a saved one.
     std::vector<nlohmann::json> judged(plans.size());
-    bool all_passed = true;
+    RunVerdict worst = RunVerdict::kPass;
     // Interrupted (SIGINT/SIGTERM): the runs judged so far still become the
     // report files, marked "interrupted", before gracecheck exits 130.
     try {
-      RunAll(plans, *server, binaries, [&](const PlannedRun& p, nlohmann::json run, bool passed) {
-        all_passed = all_passed && passed;
+      RunAll(plans, *server, binaries, [&](const PlannedRun& p, nlohmann::json run, RunVerdict v) {
+        worst = Worse(worst, v);
         judged[static_cast<std::size_t>(p.index)] = std::move(run);
       });
     } catch (const interrupt::Interrupted&) {
@@ -420,10 +424,10 @@ struct RunCommand {
          {&outputs.html, &outputs.markdown, &outputs.junit, &outputs.json}) {
       if (!path->empty()) fmt::print(stderr, "gracecheck: wrote {}\n", *path);
     }
-    return all_passed ? kExitPassed : kExitCheckFailed;
+    return VerdictExitCode(worst);
   }
 
-  using Judged = std::function<void(const PlannedRun&, nlohmann::json run, bool passed)>;
+  using Judged = std::function<void(const PlannedRun&, nlohmann::json run, RunVerdict verdict)>;
 
   // One run, start to finish: run, judge, print (the console report to
   // `console`, phase lines through `progress`), write its request records.
@@ -443,10 +447,10 @@ struct RunCommand {
     config.status = status;
     const Timeline timeline = RunScenario(config);
     std::vector<CheckResult> checks = RunChecks(timeline, p.scenario->expect);
-    const bool passed = AllPassed(checks);
+    const RunVerdict verdict = JudgeRun(checks, timeline.harness_errors);
     nlohmann::json run = AsReadBack(RunJson({&timeline, std::move(checks)}));
     PrintConsoleReport(console, run, UseColor());
-    if (!passed) {
+    if (verdict != RunVerdict::kPass) {
       fmt::print(console, "  {}'s output (last lines; all of it in {}):\n{}", p.target_name,
                  out_dir.empty() ? "--out DIR" : p.dir.string(),
                  run["target_log_tail"].get<std::string>());
@@ -457,7 +461,7 @@ struct RunCommand {
           p.index == 0 ? requests_out : fmt::format("{}.{}", requests_out, p.index + 1), timeline);
     }
     if (!out_dir.empty()) WriteRequestRecords((p.dir / "requests.jsonl").string(), timeline);
-    judged(p, std::move(run), passed);
+    judged(p, std::move(run), verdict);
   }
 
   // "sigterm-mid-load against target (seed 7), run 2 of 5"
@@ -488,9 +492,9 @@ struct RunCommand {
         std::function<void(const std::string&)> status;
         if (tty) status = [](const std::string& line) { fmt::print(stderr, "\r\033[K  {}", line); };
         Execute(p, server, binaries, stdout, progress, status,
-                [&](const PlannedRun& done, nlohmann::json run, bool passed) {
+                [&](const PlannedRun& done, nlohmann::json run, RunVerdict verdict) {
                   if (tty) fmt::print(stderr, "\r\033[K");
-                  judged(done, std::move(run), passed);
+                  judged(done, std::move(run), verdict);
                 });
       }
       return;
@@ -531,14 +535,16 @@ struct RunCommand {
           FILE* console = ::open_memstream(&buffer, &size);
           if (console == nullptr) throw std::runtime_error("open_memstream failed");
           nlohmann::json run;
-          bool passed = false;
+          RunVerdict verdict = RunVerdict::kError;
           try {
-            Execute(*p, server, binaries, console,
-                    [&lines](const std::string& line) { lines += fmt::format("  {}\n", line); },
-                    nullptr, [&](const PlannedRun&, nlohmann::json j, bool ok) {
-                      run = std::move(j);
-                      passed = ok;
-                    });
+            Execute(
+                *p, server, binaries, console,
+                [&lines](const std::string& line) { lines += fmt::format("  {}\n", line); },
+                nullptr,
+                [&](const PlannedRun&, nlohmann::json j, RunVerdict v) {
+                  run = std::move(j);
+                  verdict = v;
+                });
           } catch (...) {
             std::fclose(console);
             std::free(buffer);
@@ -550,7 +556,7 @@ struct RunCommand {
           fmt::print(stderr, "gracecheck: finished {}:\n{}", RunLabel(*p), lines);
           std::fwrite(text.get(), 1, size, stdout);
           std::fflush(stdout);
-          judged(*p, std::move(run), passed);
+          judged(*p, std::move(run), verdict);
         } catch (...) {
           std::lock_guard<std::mutex> lock(mu);
           if (!error) error = std::current_exception();
@@ -605,8 +611,9 @@ struct RunCommand {
 };
 
 // gracecheck report RESULT.json [--html F] [--junit F] [--markdown F] [--console]
-// Renders a saved JSON report; it never runs anything. Exit 0 when every run
-// in it passed, 1 when one failed, 2 when the file is not a report.
+// Renders a saved JSON report; it never runs anything. Exit by the worst run
+// in it (0 every run passed, 1 one failed, 3 one is invalid: a harness
+// error), 2 when the file is not a report.
 struct ReportCommand {
   std::string input;
   ReportFiles files;
@@ -638,10 +645,7 @@ struct ReportCommand {
       std::fflush(stdout);
     }
     WriteReportFiles(report, files);
-    for (const RunView& run : ReadReport(report, input).runs) {
-      if (!run.passed) return kExitCheckFailed;
-    }
-    return kExitPassed;
+    return VerdictExitCode(ReadReport(report, input).Worst());
   }
 };
 

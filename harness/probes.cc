@@ -1,24 +1,34 @@
 #include "probes.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <unordered_map>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <pqxx/pqxx>
-
 #include "procfs.h"
+#include "summary.h"
 namespace gracecheck {
 
 namespace {
+
+// An error message on one line (libpq's end in a newline, some span two).
+std::string OneLine(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  for (char& c : text) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  return text;
+}
 
 int CountEntries(const std::string& dir, std::vector<std::string>* names = nullptr) {
   DIR* d = ::opendir(dir.c_str());
@@ -81,12 +91,17 @@ void ProcProbe::Stop() {
 }
 
 void ProcProbe::Loop() {
-  while (!stop_) {
-    if (!SampleOnce()) break;  // the process is gone
-    std::unique_lock<std::mutex> lock(mu_);
-    // SetDense wakes the wait: the shutdown it announces may be over in
-    // less than one sparse interval.
-    if (!schedule_.WaitNext(lock, cv_, stop_)) break;
+  try {
+    while (!stop_) {
+      if (!SampleOnce()) break;  // the process is gone
+      std::unique_lock<std::mutex> lock(mu_);
+      // SetDense wakes the wait: the shutdown it announces may be over in
+      // less than one sparse interval.
+      if (!schedule_.WaitNext(lock, cv_, stop_)) break;
+    }
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = {(Clock::now() - epoch_).count(), e.what()};
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -104,6 +119,11 @@ bool ProcProbe::WaitForSamples(std::size_t n, Duration timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
   return sampled_.wait_for(lock, timeout, [&] { return samples_.size() >= n || ended_; }) &&
          samples_.size() >= n;
+}
+
+ProbeError ProcProbe::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
 }
 
 bool ProcProbe::SampleOnce() {
@@ -193,17 +213,26 @@ DbProbe::DbProbe(std::string conninfo, std::string database, Clock::time_point e
 
 DbProbe::~DbProbe() { Stop(); }
 
+void DbProbe::Connect() {
+  auto conn = std::make_unique<Connection>(conninfo_);
+  {
+    pqxx::nontransaction tx(conn->conn);
+    tx.exec(fmt::format("SET application_name = {}", tx.quote(kMonitorApplicationName)));
+  }
+  conn->conn.prepare("activity",
+                     "SELECT pid, backend_start::text, coalesce(state, ''), "
+                     "coalesce(client_port, 0), left(coalesce(query, ''), 120) "
+                     "FROM pg_stat_activity WHERE datname = $1 "
+                     "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                     // The harness's own sessions on the run's database
+                     // (a db: {block: D} fault) are not the target's.
+                     "AND usename IS DISTINCT FROM current_user");
+  conn_ = std::move(conn);
+}
+
 void DbProbe::Start() {
   try {
-    conn_ = std::make_unique<Connection>(conninfo_);
-    conn_->conn.prepare("activity",
-                        "SELECT pid, backend_start::text, coalesce(state, ''), "
-                        "coalesce(client_port, 0), left(coalesce(query, ''), 120) "
-                        "FROM pg_stat_activity WHERE datname = $1 "
-                        "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
-                        // The harness's own sessions on the run's database
-                        // (a db: {block: D} fault) are not the target's.
-                        "AND usename IS DISTINCT FROM current_user");
+    Connect();
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("database probe: {}", e.what()));
   }
@@ -222,50 +251,111 @@ void DbProbe::Stop() {
 }
 
 void DbProbe::Loop() {
-  while (!stop_) {
-    DbSample s;
-    std::vector<std::tuple<int, std::string, std::string, int, std::string>> rows;
-    try {
-      pqxx::nontransaction tx(conn_->conn);
-      pqxx::result r = tx.exec_prepared("activity", database_);
-      s.t = (Clock::now() - epoch_).count();
-      for (const auto& row : r) {
-        rows.emplace_back(row[0].as<int>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                          row[3].as<int>(), row[4].as<std::string>());
-      }
-    } catch (const std::exception&) {
-      // The monitor connection itself failed (e.g. a db: restart fault):
-      // try to reconnect on the next round.
-      try {
-        conn_ = std::make_unique<Connection>(conninfo_);
-      } catch (const std::exception&) {
-      }
-      std::unique_lock<std::mutex> lock(mu_);
-      schedule_.WaitNext(lock, cv_, stop_);
-      continue;
-    }
-    std::unique_lock<std::mutex> lock(mu_);
-    for (const auto& [pid, start, state, port, query] : rows) {
-      if (state == "active") ++s.active;
-      else if (state == "idle") ++s.idle;
-      else if (state.rfind("idle in transaction", 0) == 0) ++s.idle_in_transaction;
-      else ++s.other;
-      DbSession& session = sessions_[{pid, start}];
-      if (session.first_seen == kNever) {
-        session.pid = pid;
-        session.backend_start = start;
-        session.client_port = port;
-        session.first_seen = s.t;
-      }
-      session.last_seen = s.t;
-      if (session.state_since == kNever || session.last_state != state) session.state_since = s.t;
-      session.last_state = state;
-      session.last_query = query;
-    }
-    samples_.push_back(s);
+  try {
+    while (!stop_) Sample();
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = {(Clock::now() - epoch_).count(), e.what()};
     cv_.notify_all();
-    schedule_.WaitNext(lock, cv_, stop_);
   }
+}
+
+void DbProbe::Sample() {
+  DbSample s;
+  std::vector<std::tuple<int, std::string, std::string, int, std::string>> rows;
+  try {
+    if (!conn_) {
+      Connect();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!outages_.empty() && outages_.back().back == kNever) {
+        outages_.back().back = (Clock::now() - epoch_).count();
+      }
+    }
+    pqxx::nontransaction tx(conn_->conn);
+    pqxx::result r = tx.exec_prepared("activity", database_);
+    s.t = (Clock::now() - epoch_).count();
+    for (const auto& row : r) {
+      rows.emplace_back(row[0].as<int>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                        row[3].as<int>(), row[4].as<std::string>());
+    }
+  } catch (const pqxx::failure& e) {
+    // The monitor connection failed (a db: restart fault, or someone ended
+    // it): kept as an outage, and a new connection (with the query
+    // prepared again: it is per connection) is tried each round until one
+    // is ready.
+    const Nanos t = (Clock::now() - epoch_).count();
+    const bool had_connection = conn_ != nullptr;
+    conn_.reset();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (had_connection) outages_.push_back({t, kNever, OneLine(e.what())});
+    schedule_.WaitNext(lock, cv_, stop_);
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  for (const auto& [pid, start, state, port, query] : rows) {
+    if (state == "active")
+      ++s.active;
+    else if (state == "idle")
+      ++s.idle;
+    else if (state.rfind("idle in transaction", 0) == 0)
+      ++s.idle_in_transaction;
+    else
+      ++s.other;
+    DbSession& session = sessions_[{pid, start}];
+    if (session.first_seen == kNever) {
+      session.pid = pid;
+      session.backend_start = start;
+      session.client_port = port;
+      session.first_seen = s.t;
+    }
+    session.last_seen = s.t;
+    if (session.state_since == kNever || session.last_state != state) session.state_since = s.t;
+    session.last_state = state;
+    session.last_query = query;
+  }
+  samples_.push_back(s);
+  cv_.notify_all();
+  schedule_.WaitNext(lock, cv_, stop_);
+}
+
+std::vector<std::string> ProbeHarnessErrors(const ProbeError& proc, const ProbeError& db,
+                                            const std::vector<ProbeOutage>& outages,
+                                            const std::vector<RestartWindow>& restarts,
+                                            const Timeline& tl) {
+  std::vector<std::string> errors;
+  if (proc.t != kNever) {
+    errors.push_back(
+        fmt::format("the /proc probe of the target stopped at {}: {}; no sample after it",
+                    FormatMoment(proc.t, tl), proc.what));
+  }
+  if (db.t != kNever) {
+    errors.push_back(fmt::format("the pg_stat_activity probe stopped at {}: {}; no sample after it",
+                                 FormatMoment(db.t, tl), db.what));
+  }
+  for (const ProbeOutage& o : outages) {
+    const bool restart = std::any_of(restarts.begin(), restarts.end(), [&](const RestartWindow& w) {
+      return o.lost >= w.from && (w.to == kNever || o.lost <= w.to + kRestartOutageGrace);
+    });
+    if (restart && o.back != kNever) continue;
+    std::string line = fmt::format("the database monitor connection was lost at {}: {}; ",
+                                   FormatMoment(o.lost, tl), o.what);
+    line += o.back == kNever
+                ? std::string("not reconnected before the end of the run")
+                : fmt::format("reconnected {} later (no pg_stat_activity sample in between)",
+                              FormatMillis(o.back - o.lost));
+    errors.push_back(std::move(line));
+  }
+  return errors;
+}
+
+ProbeError DbProbe::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+std::vector<ProbeOutage> DbProbe::outages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return outages_;
 }
 
 DbSample DbProbe::Latest() const {

@@ -15,8 +15,14 @@
 // that its first and last sighting are known. Sessions of the harness's own
 // role (a db: {block: D} fault's) are not counted.
 //
+// A probe never throws from its thread: what stops it (an exception while
+// sampling) is kept as its error(), and DbProbe keeps each loss of its
+// monitor connection (outages()); RunScenario makes them the run's harness
+// errors.
+//
 // Threading: each probe samples on its own thread; Start/SetDense/Stop and
-// the accessors may be called from any other thread; Take* after Stop.
+// the accessors may be called from any other thread; Take*, error() and
+// outages() after Stop.
 #pragma once
 
 #include <atomic>
@@ -61,6 +67,47 @@ class ProbeSchedule {
   Clock::time_point due_{};
 };
 
+// Why a probe's thread stopped sampling before it was told to.
+struct ProbeError {
+  Nanos t = kNever;  // kNever: it did not
+  std::string what;
+};
+
+// A loss of DbProbe's monitor connection: when a query on it failed, and
+// when a new connection was ready (kNever: not before the probe stopped).
+struct ProbeOutage {
+  Nanos lost = kNever;
+  Nanos back = kNever;
+  std::string what;
+};
+
+// When the harness restarted the cluster (a db: restart fault), from the
+// restart's start to the server being back.
+struct RestartWindow {
+  Nanos from = kNever;
+  Nanos to = kNever;
+};
+
+// A monitor connection lost within this long after a restart the harness
+// made, and back by the end, was the restart's doing (the probe's next query
+// meets the closed connection up to a round after the server is back).
+constexpr Nanos kRestartOutageGrace = 1'000'000'000;
+
+// What the probes could not do, as the run's harness errors
+// (Timeline::harness_errors; `tl` for moments). A loss of the monitor
+// connection is one, even when a new connection came back at once: nobody
+// knows what the samples it missed would have shown (a session open only
+// then, the moment the last one went). Only a db: restart fault's own loss
+// is not, when the connection came back.
+std::vector<std::string> ProbeHarnessErrors(const ProbeError& proc, const ProbeError& db,
+                                            const std::vector<ProbeOutage>& outages,
+                                            const std::vector<RestartWindow>& restarts,
+                                            const Timeline& tl);
+
+// The monitor connection's application_name, so that a DBA (or a test) can
+// tell it apart in pg_stat_activity.
+constexpr const char* kMonitorApplicationName = "gracecheck-monitor";
+
 class ProcProbe {
  public:
   using Clock = std::chrono::steady_clock;
@@ -84,6 +131,7 @@ class ProcProbe {
   std::set<int> Descendants() const;  // every descendant pid ever seen
   // Thread names (comm) in the latest sample that had them, name -> count.
   std::map<std::string, int> ThreadNames() const;
+  ProbeError error() const;
 
  private:
   void Loop();
@@ -104,6 +152,7 @@ class ProcProbe {
   std::set<int> descendants_;
   std::map<std::string, int> thread_names_;
   int last_named_threads_ = -1;
+  ProbeError error_;  // under mu_
 };
 
 class DbProbe {
@@ -130,9 +179,14 @@ class DbProbe {
   std::vector<DbSession> TakeSessions();
   // pg_stat_database.sessions_abandoned for the database, now (-1 if unknown).
   long long SessionsAbandoned();
+  ProbeError error() const;
+  std::vector<ProbeOutage> outages() const;
 
  private:
   void Loop();
+  void Sample();
+  // A new monitor connection with the sampling query prepared; throws.
+  void Connect();
 
   std::string conninfo_;
   std::string database_;
@@ -145,7 +199,9 @@ class DbProbe {
   std::vector<DbSample> samples_;
   std::map<std::pair<int, std::string>, DbSession> sessions_;
   struct Connection;
-  std::unique_ptr<Connection> conn_;
+  std::unique_ptr<Connection> conn_;  // the probe's thread's, once started
+  ProbeError error_;                  // under mu_
+  std::vector<ProbeOutage> outages_;  // under mu_
 };
 
 // The embedded cluster's log (PostgreSQL's jsonlog: one JSON object per

@@ -139,5 +139,62 @@ TEST(ParseDbSessionEndsTest, LogTimezoneOffsetIsApplied) {
   EXPECT_EQ(ends[0].ended, 50'000'000);
 }
 
+// --- the probes' failures as harness errors ------------------------------------
+
+constexpr Nanos kMs = 1'000'000;
+
+Timeline SignalledAt(Nanos t) {
+  Timeline tl;
+  tl.first_fault = t;
+  return tl;
+}
+
+TEST(ProbeHarnessErrorsTest, NoneWhenNothingWentWrong) {
+  EXPECT_TRUE(ProbeHarnessErrors({}, {}, {}, {}, SignalledAt(1000 * kMs)).empty());
+}
+
+TEST(ProbeHarnessErrorsTest, ALostMonitorConnectionIsAnErrorEvenIfItCameBack) {
+  const std::vector<std::string> e = ProbeHarnessErrors(
+      {}, {}, {{900 * kMs, 912 * kMs, "server closed the connection unexpectedly"}}, {},
+      SignalledAt(1000 * kMs));
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0],
+            "the database monitor connection was lost at -100.0ms: server closed the connection "
+            "unexpectedly; reconnected 12.0ms later (no pg_stat_activity sample in between)");
+  const std::vector<std::string> never =
+      ProbeHarnessErrors({}, {}, {{900 * kMs, kNever, "gone"}}, {}, SignalledAt(1000 * kMs));
+  ASSERT_EQ(never.size(), 1u);
+  EXPECT_NE(never[0].find("not reconnected before the end of the run"), std::string::npos)
+      << never[0];
+}
+
+TEST(ProbeHarnessErrorsTest, ARestartsOwnLossIsNoErrorIfTheConnectionCameBack) {
+  const std::vector<RestartWindow> restart = {{1000 * kMs, 1300 * kMs}};
+  EXPECT_TRUE(ProbeHarnessErrors({}, {}, {{1010 * kMs, 1320 * kMs, "terminating connection"}},
+                                 restart, SignalledAt(500 * kMs))
+                  .empty());
+  // Not back by the end: still an error, restart or not.
+  EXPECT_EQ(ProbeHarnessErrors({}, {}, {{1010 * kMs, kNever, "x"}}, restart, SignalledAt(500 * kMs))
+                .size(),
+            1u);
+  // Long after the restart: someone else's doing.
+  EXPECT_EQ(
+      ProbeHarnessErrors({}, {}, {{2400 * kMs, 2410 * kMs, "x"}}, restart, SignalledAt(500 * kMs))
+          .size(),
+      1u);
+}
+
+TEST(ProbeHarnessErrorsTest, AProbeThatDiedSaysWhenAndWhy) {
+  const std::vector<std::string> e =
+      ProbeHarnessErrors({1200 * kMs, "basic_string::_M_create"}, {1300 * kMs, "bad conversion"},
+                         {}, {}, SignalledAt(1000 * kMs));
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0],
+            "the /proc probe of the target stopped at +200.0ms: basic_string::_M_create; no "
+            "sample after it");
+  EXPECT_EQ(e[1],
+            "the pg_stat_activity probe stopped at +300.0ms: bad conversion; no sample after it");
+}
+
 }  // namespace
 }  // namespace gracecheck

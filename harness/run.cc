@@ -1,22 +1,22 @@
 #include "run.h"
 
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <future>
+#include <mutex>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
-#include <future>
-#include <mutex>
-#include <condition_variable>
-#include <pthread.h>
-#include <libpq-fe.h>
-
-#include <fmt/format.h>
-#include <pqxx/pqxx>
 
 #include "faults.h"
 #include "interrupt.h"
@@ -332,12 +332,15 @@ Timeline RunScenario(const RunConfig& config) {
     db_probe.SetDense();
     if (load) load->MarkFault(t);
   };
+  std::vector<RestartWindow> restarts;  // written and read on this thread
   hooks.db = [&](DbAction action, Duration duration) -> std::string {
     if (action == DbAction::kRestart) {
       auto* embedded = dynamic_cast<EmbeddedPostgres*>(config.server);
       if (!embedded) return "db: restart needs the embedded cluster (not --pg-url)";
-      return main_thread.Run([embedded] {
+      return main_thread.Run([embedded, &restarts, &now] {
+        restarts.push_back({now(), kNever});
         embedded->Restart();
+        restarts.back().to = now();
         return std::string();
       });
     }
@@ -469,6 +472,10 @@ Timeline RunScenario(const RunConfig& config) {
   tl.proc_samples = proc_probe.TakeSamples();
   tl.db_samples = db_probe.TakeSamples();
   tl.db_sessions = db_probe.TakeSessions();
+  for (std::string& line :
+       ProbeHarnessErrors(proc_probe.error(), db_probe.error(), db_probe.outages(), restarts, tl)) {
+    tl.harness_errors.push_back(std::move(line));
+  }
   if (embedded_server) {
     tl.db_session_ends = ReadSessionEnds(*embedded_server, log_offset, db->name(), tl);
     tl.db_log_read = true;

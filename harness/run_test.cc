@@ -17,10 +17,13 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include "postgres.h"
+#include "probes.h"
 #include "procfs.h"
 #include "subprocess.h"
 
@@ -431,6 +434,57 @@ TEST_F(RunTest, TheFdLimitIsRaisedAndWhatCannotFitIsRefusedBeforeAnythingStarts)
   EXPECT_NE(r.err.find("only 1024 (hard limit 1024)"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
   EXPECT_TRUE(r.report.is_null()) << "a report was written: nothing should have run";
+}
+
+// The harness failing itself mid-run: someone ends the monitor connection
+// of the pg_stat_activity probe (pg_terminate_backend from a session of
+// the test's own cluster, given to gracecheck as --pg-url). The probe comes
+// back on a new connection, but the samples it missed are gone: the run is
+// invalid, "error" in the report, exit 3, and `gracecheck report` on the
+// saved report exits 3 too.
+TEST_F(RunTest, MonitorConnectionKilledMidRunIsAnErrorRunAndExit3) {
+  std::unique_ptr<PostgresServer> server = OpenPostgres(std::nullopt);
+  MakeTmp();
+  const fs::path json = dir_ / "report.json";
+  auto p = Start({"run", "harness/testdata/misbehaving.yaml", "--pg-url", server->AdminConnString(),
+                  "--json", json.string()});
+  int terminated = 0;
+  {
+    pqxx::connection admin(server->AdminConnString());
+    for (int i = 0; i < 2000 && terminated == 0 && !p->WaitFor(0ms); ++i) {
+      pqxx::nontransaction tx(admin);
+      // Once it samples (its query has run): mid-run, not while it starts.
+      terminated = static_cast<int>(
+          tx.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE application_name = $1 AND query LIKE '%FROM pg_stat_activity%'",
+                         kMonitorApplicationName)
+              .size());
+      if (terminated == 0) std::this_thread::sleep_for(5ms);
+    }
+  }
+  ASSERT_EQ(terminated, 1) << "no monitor connection seen\n" << ReadFile(dir_ / "stderr");
+  std::optional<ExitStatus> s = p->WaitFor(60s);
+  ASSERT_TRUE(s) << "gracecheck did not finish";
+  const std::string out = ReadFile(dir_ / "stdout");
+  EXPECT_EQ(s->ToString(), "exit 3") << out << ReadFile(dir_ / "stderr");
+  const nlohmann::json report = nlohmann::json::parse(ReadFile(json), nullptr, false);
+  ASSERT_TRUE(report.is_object()) << "no JSON report\n" << out << ReadFile(dir_ / "stderr");
+  const nlohmann::json& run = report["runs"][0];
+  EXPECT_EQ(run["verdict"], "error") << run["harness_errors"].dump(2);
+  ASSERT_EQ(run["harness_errors"].size(), 1u) << run["harness_errors"].dump(2);
+  const std::string line = run["harness_errors"][0].get<std::string>();
+  EXPECT_EQ(line.rfind("the database monitor connection was lost at ", 0), 0u) << line;
+  EXPECT_NE(line.find("reconnected"), std::string::npos) << "the probe comes back: " << line;
+  // It came back: samples after the loss (the query prepared again on the
+  // new connection).
+  EXPECT_GT(run["series"]["db_samples"]["rows"].size(), 50u);
+  EXPECT_NE(out.find("\nERROR: invalid run: the harness failed"), std::string::npos) << out;
+  EXPECT_EQ(out.find("\nPASS"), std::string::npos) << out;
+
+  auto rendered = Start({"report", json.string()});
+  std::optional<ExitStatus> rs = rendered->WaitFor(30s);
+  ASSERT_TRUE(rs) << "gracecheck report did not finish";
+  EXPECT_EQ(rs->ToString(), "exit 3") << ReadFile(dir_ / "stdout") << ReadFile(dir_ / "stderr");
 }
 
 // --- Misbehaving targets: each gets a clear verdict or error, in bounded time.

@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "command_line.h"
+#include "scenario_warnings.h"
 #include "spellcheck.h"
 #include "subprocess.h"
 
@@ -263,6 +264,8 @@ struct Entry {
   YAML::Node key_node;
   YAML::Node value;
 };
+
+SourcePos PosOf(const YAML::Node& node) { return {node.Mark().line + 1, node.Mark().column + 1}; }
 
 // A mapping's entries in file order, looked up by key.
 class Map {
@@ -1256,6 +1259,7 @@ void Parser::ReadExpect(const Entry& e, Expectations* expect) {
   }
   if (const Entry* l = m->Find("lame_duck")) {
     if (auto v = ReadDuration(*l, "expect.lame_duck", true)) expect->lame_duck = *v;
+    expect->lame_duck_pos = PosOf(l->key_node);
   }
   if (const Entry* t = m->Find("threads")) {
     if (std::optional<Map> threads = ReadMap(t->value, Where(*t), "expect.threads", kThreadKeys)) {
@@ -1263,6 +1267,7 @@ void Parser::ReadExpect(const Entry& e, Expectations* expect) {
       if (const Entry* g = threads->Find("growth")) {
         if (auto v = ReadInt(*g, "expect.threads.growth", 0, 100000))
           te.growth = static_cast<int>(*v);
+        te.growth_pos = PosOf(g->key_node);
       }
       if (const Entry* a = threads->Find("at_exit")) {
         if (a->value.IsScalar() && a->value.Scalar() == "0") {
@@ -1287,6 +1292,9 @@ void Parser::ReadExpect(const Entry& e, Expectations* expect) {
       ReadIntInto(*db, "abandoned", p, 0, 100000, &expect->db_sessions.abandoned);
       ReadIntInto(*db, "closed_before_drain", p, 0, 100000,
                   &expect->db_sessions.closed_before_drain);
+      if (const Entry* c = db->Find("closed_before_drain")) {
+        expect->db_sessions.closed_before_drain_pos = PosOf(c->key_node);
+      }
       ReadIntInto(*db, "idle_in_transaction", p, 0, 100000,
                   &expect->db_sessions.idle_in_transaction);
       if (const Entry* x = db->Find("max")) {
@@ -1493,11 +1501,16 @@ ParseResult ParseScenarioFile(const std::string& path, const ParseOptions& optio
 }
 
 std::vector<ScenarioError> ValidateScenarioFiles(const std::vector<std::string>& paths,
-                                                 const ParseOptions& options) {
+                                                 const ParseOptions& options,
+                                                 std::vector<ScenarioError>* warnings) {
   std::vector<ScenarioError> errors;
   for (const std::string& path : paths) {
     ParseResult r = ParseScenarioFile(path, options);
     errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+    if (warnings && r.scenario) {
+      std::vector<ScenarioError> w = ScenarioWarnings(*r.scenario);
+      warnings->insert(warnings->end(), w.begin(), w.end());
+    }
   }
   return errors;
 }

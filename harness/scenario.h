@@ -238,6 +238,7 @@ struct ExitExpectation {
 struct ThreadExpectation {
   std::optional<int> growth;   // idle threads after load minus before load
   std::optional<int> at_exit;  // threads in the last sample before exit
+  SourcePos growth_pos;        // of the key, for warnings (scenario_warnings.h)
 };
 
 struct DbSessionExpectation {
@@ -248,6 +249,7 @@ struct DbSessionExpectation {
   int idle_in_transaction = 0;  // transactions allowed to be left open at the exit
   std::optional<int> max;       // sessions of the run's database at once; unset: not checked
   Duration settle = std::chrono::seconds(1);  // wait this long for sessions to go
+  SourcePos closed_before_drain_pos;          // of the key when given, for warnings
 };
 
 struct WritesExpectation {
@@ -269,6 +271,7 @@ struct Expectations {
   // Lame duck: for this long after the first fault the target keeps
   // accepting connections (none refused). Unset: not checked.
   std::optional<Duration> lame_duck;
+  SourcePos lame_duck_pos;  // of the key when given, for warnings
   std::optional<ThreadExpectation> threads;
   DbSessionExpectation db_sessions;
   std::optional<WritesExpectation> writes;
@@ -301,9 +304,11 @@ ParseResult ParseScenario(std::string_view text, const std::string& filename,
 ParseResult ParseScenarioFile(const std::string& path, const ParseOptions& options = {});
 
 // For `gracecheck validate FILE…`: every problem in every file, in order.
-// Prints nothing.
+// With `warnings`, also every warning about a valid file
+// (ScenarioWarnings, scenario_warnings.h). Prints nothing.
 std::vector<ScenarioError> ValidateScenarioFiles(const std::vector<std::string>& paths,
-                                                 const ParseOptions& options = {});
+                                                 const ParseOptions& options = {},
+                                                 std::vector<ScenarioError>* warnings = nullptr);
 
 // `--target NAME='cmd …'`: a target from the command line, replacing the
 // scenario's command (ready probe, env and signal_to stay the scenario's).

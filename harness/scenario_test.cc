@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "scenario_warnings.h"
 #include "spellcheck.h"
 
 #ifndef GRACECHECK_SCENARIOS_DIR
@@ -77,6 +78,14 @@ TEST(ShippedScenariosTest, EveryScenarioParsesWithoutErrors) {
   for (const auto& file : files) {
     ParseResult r = ParseScenarioFile(file.string());
     EXPECT_TRUE(r.ok()) << file << ":" << Show(r.errors);
+  }
+}
+
+TEST(ShippedScenariosTest, NoneAsksForACheckItCannotMeasure) {
+  for (const auto& file : YamlFiles(kScenarios)) {
+    ParseResult r = ParseScenarioFile(file.string());
+    ASSERT_TRUE(r.ok()) << file << ":" << Show(r.errors);
+    EXPECT_TRUE(ScenarioWarnings(*r.scenario).empty()) << Show(ScenarioWarnings(*r.scenario));
   }
 }
 
@@ -161,7 +170,10 @@ TEST(ShippedScenariosTest, MidLoadScenarioReadsAsWritten) {
   EXPECT_EQ(std::get<AtTime>(s.faults[0].trigger).offset, seconds(2));
   EXPECT_EQ(s.expect.exit.within, seconds(3));
   ASSERT_TRUE(s.expect.threads.has_value());
-  EXPECT_EQ(s.expect.threads->growth, 2);
+  // Not growth: the signal comes during the load, which leaves no idle
+  // moment after it to count threads in (ScenarioWarnings).
+  EXPECT_EQ(s.expect.threads->growth, std::nullopt);
+  EXPECT_EQ(s.expect.threads->at_exit, 131);
   ASSERT_TRUE(s.expect.writes.has_value());
   EXPECT_EQ(s.expect.writes->verify_sql.source(), "SELECT key FROM items");
 }
@@ -665,6 +677,112 @@ faults: [{at: 1s, send: SIGTERM}]
                     "t.yaml");
   EXPECT_TRUE(HasError(r.errors, 2, 14, "unknown placeholder {refapi-go} (did you mean {refapi}?)"))
       << Show(r.errors);
+}
+
+// ------------------------------------------------------- warnings
+
+// A scenario with a 4 s load, `faults` and `expect` as given.
+std::vector<ScenarioError> WarningsOf(const std::string& faults, const std::string& expect,
+                                      bool load = true) {
+  const std::string text =
+      WithBase((load ? "load:\n  model: closed\n  duration: 4s\n  requests: [{ path: / }]\n" : "") +
+               std::string("faults:\n") + faults + "expect:\n" + expect);
+  const Scenario s = MustParse(text, "w.yaml");
+  return ScenarioWarnings(s);
+}
+
+TEST(ScenarioWarningsTest, GrowthWithTheSignalDuringTheLoadPointsAtTheKey) {
+  const std::vector<ScenarioError> w =
+      WarningsOf("  - at: 1.5s\n    send: SIGTERM\n", "  threads:\n    growth: 2\n");
+  ASSERT_EQ(w.size(), 1u) << Show(w);
+  // Line 10 of the file: target (2), load (4), faults (2), expect, threads.
+  EXPECT_EQ(w[0].ToString().rfind("w.yaml:12:5: warning: expect.threads.growth cannot be "
+                                  "measured",
+                                  0),
+            0u)
+      << Show(w);
+  EXPECT_NE(w[0].message.find("(SIGTERM, at 1.5s) can come before the load ends (4s)"),
+            std::string::npos)
+      << Show(w);
+}
+
+TEST(ScenarioWarningsTest, GrowthWithTheSignalAfterTheLoadIsFine) {
+  EXPECT_TRUE(WarningsOf("  - at: 5s\n    send: SIGTERM\n", "  threads: { growth: 0 }\n").empty());
+  EXPECT_TRUE(WarningsOf("  - at: 4s\n    send: SIGTERM\n", "  threads: { growth: 0 }\n").empty());
+  // Only a fault that signals the target counts: a database fault during
+  // the load does not end the idle period.
+  EXPECT_TRUE(WarningsOf("  - at: 1s\n    db: cancel_queries\n  - at: 5s\n    send: SIGTERM\n",
+                         "  threads: { growth: 0 }\n")
+                  .empty());
+  // at_exit is measurable whenever the fault comes.
+  EXPECT_TRUE(WarningsOf("  - at: 1s\n    send: SIGTERM\n", "  threads: { at_exit: 4 }\n").empty());
+}
+
+TEST(ScenarioWarningsTest, GrowthWithTriggersThatFireDuringTheLoad) {
+  for (const char* trigger : {"{ requests: 100 }", "{ inflight: 3 }", "{ db_active: 1 }",
+                              "{ log: ready }", "{ between: [1s, 6s] }"}) {
+    const std::vector<ScenarioError> w =
+        WarningsOf(std::string("  - at: ") + trigger + "\n    send: SIGTERM\n    timeout: 5s\n",
+                   "  threads: { growth: 0 }\n");
+    ASSERT_EQ(w.size(), 1u) << trigger << Show(w);
+    EXPECT_NE(w[0].message.find("can come before the load ends"), std::string::npos)
+        << trigger << Show(w);
+  }
+  // After a fault that comes after the load: fine; after one during it,
+  // the delay decides.
+  EXPECT_TRUE(WarningsOf("  - name: first\n    at: 3s\n    send: SIGWINCH\n"
+                         "  - at: { after: first, delay: 2s }\n    send: SIGTERM\n",
+                         "  threads: { growth: 0 }\n")
+                  .size() == 1u)
+      << "SIGWINCH at 3s signals the target too";
+  EXPECT_TRUE(WarningsOf("  - name: stop\n    at: 1s\n    load: stop\n"
+                         "  - at: { after: stop, delay: 4s }\n    send: SIGTERM\n",
+                         "  threads: { growth: 0 }\n")
+                  .empty());
+}
+
+TEST(ScenarioWarningsTest, GrowthWithoutLoad) {
+  const std::vector<ScenarioError> w =
+      WarningsOf("  - at: 1s\n    send: SIGTERM\n", "  threads: { growth: 0 }\n", false);
+  ASSERT_EQ(w.size(), 1u) << Show(w);
+  EXPECT_NE(w[0].message.find("the scenario has no load"), std::string::npos) << Show(w);
+}
+
+TEST(ScenarioWarningsTest, LameDuckNeedsASignalDuringTheLoad) {
+  EXPECT_TRUE(WarningsOf("  - at: 1s\n    send: SIGTERM\n", "  lame_duck: 500ms\n").empty());
+  std::vector<ScenarioError> w =
+      WarningsOf("  - at: 4s\n    send: SIGTERM\n", "  lame_duck: 500ms\n");
+  ASSERT_EQ(w.size(), 1u) << Show(w);
+  EXPECT_EQ(w[0].line, 11) << Show(w);
+  EXPECT_NE(w[0].message.find("comes when the load (4s) is over"), std::string::npos) << Show(w);
+  w = WarningsOf("  - at: 1s\n    db: restart\n", "  lame_duck: 500ms\n");
+  ASSERT_EQ(w.size(), 1u) << Show(w);
+  EXPECT_NE(w[0].message.find("no fault signals the target"), std::string::npos) << Show(w);
+}
+
+TEST(ScenarioWarningsTest, ClosedBeforeDrainNeedsASignalWhenAskedFor) {
+  const std::vector<ScenarioError> w = WarningsOf("  - at: 1s\n    db: terminate_sessions\n",
+                                                  "  db_sessions: { closed_before_drain: 0 }\n");
+  ASSERT_EQ(w.size(), 1u) << Show(w);
+  EXPECT_NE(w[0].message.find("expect.db_sessions.closed_before_drain cannot be measured"),
+            std::string::npos)
+      << Show(w);
+  // Not asked for (the default): no warning.
+  EXPECT_TRUE(WarningsOf("  - at: 1s\n    db: terminate_sessions\n", "  dropped: 0\n").empty());
+}
+
+TEST(ScenarioWarningsTest, ValidateReturnsWarningsOfValidFilesOnly) {
+  std::vector<ScenarioError> warnings;
+  const std::vector<ScenarioError> errors = ValidateScenarioFiles(
+      {(kScenarios / "testdata" / "warnings" / "growth-during-load.yaml").string(),
+       (kScenarios / "sigterm-mid-load.yaml").string()},
+      {}, &warnings);
+  EXPECT_TRUE(errors.empty()) << Show(errors);
+  ASSERT_EQ(warnings.size(), 1u) << Show(warnings);
+  EXPECT_NE(warnings[0].ToString().find("growth-during-load.yaml:16:14: warning: "
+                                        "expect.threads.growth cannot be measured"),
+            std::string::npos)
+      << Show(warnings);
 }
 
 }  // namespace

@@ -220,13 +220,15 @@ struct Timeline {
   // before (kUnknown if it could not be read).
   long long sessions_abandoned = kUnknown;
 
-  // The harness failed itself during the run (its load generator ran out
-  // of sockets, a probe died, the database went away): the run is invalid,
-  // whatever the checks say. One line each, for people.
-  std::vector<std::string> harness_errors;
-
   std::uint64_t seed = 0;
   std::string target_log_tail;  // last lines of the target's stdout/stderr
+
+  // What went wrong in the harness itself during the run, one line each
+  // ("the database monitor connection was lost at +120.0ms: ..."): a probe
+  // that died, the monitor connection lost, the load generator unable to
+  // open sockets. Any line makes the run invalid (verdict "error"): its
+  // record is incomplete, so its checks prove nothing either way.
+  std::vector<std::string> harness_errors;
 };
 
 // How much of [from, to] lies inside `stretches` ([from, to] each, in

@@ -93,7 +93,7 @@ CompareTable BuildCompareTable(const ReportView& report) {
     for (const std::string& t : table.targets) {
       const auto& rs = by_target[t];
       const auto passed =
-          std::count_if(rs.begin(), rs.end(), [](const RunView* r) { return r->passed; });
+          std::count_if(rs.begin(), rs.end(), [](const RunView* r) { return r->passed(); });
       verdict.cells.push_back(rs.empty() ? "-" : fmt::format("{}/{} runs", passed, rs.size()));
       verdict.failed.push_back(static_cast<std::size_t>(passed) != rs.size());
       verdict.evidence.emplace_back();
@@ -103,13 +103,14 @@ CompareTable BuildCompareTable(const ReportView& report) {
       CompareTable::Row row{scenario, check, true, {}, {}, {}};
       bool present = false;
       for (const std::string& t : table.targets) {
-        int ran = 0, failed = 0;
+        int ran = 0, failed = 0, skipped = 0;
         std::string evidence;
         for (const RunView* r : by_target[t]) {
           for (const CheckResult& c : r->checks) {
             if (c.name != check) continue;
             ++ran;
-            if (!c.passed) {
+            if (c.skipped()) ++skipped;
+            if (c.failed()) {
               ++failed;
               if (evidence.empty()) {
                 evidence = c.observed;
@@ -119,9 +120,18 @@ CompareTable BuildCompareTable(const ReportView& report) {
           }
         }
         present = present || ran > 0;
-        row.cells.push_back(ran == 0      ? "-"
-                            : failed == 0 ? fmt::format("✓ {}/{}", ran, ran)
-                                          : fmt::format("✗ failed in {} of {} runs", failed, ran));
+        std::string cell;
+        if (ran == 0) {
+          cell = "-";
+        } else if (failed > 0) {
+          cell = fmt::format("✗ failed in {} of {} runs", failed, ran);
+        } else if (skipped == ran) {
+          cell = fmt::format("– skipped in {} of {} runs", skipped, ran);
+        } else {
+          cell = fmt::format("✓ {}/{}", ran - skipped, ran);
+          if (skipped > 0) cell += fmt::format(", {} skipped", skipped);
+        }
+        row.cells.push_back(std::move(cell));
         row.failed.push_back(failed > 0);
         row.evidence.push_back(evidence);
       }

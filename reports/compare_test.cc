@@ -9,10 +9,10 @@ RunView FakeRun(const std::string& target, bool dropped_failed, int dropped, Nan
   RunView r;
   r.scenario = "sigterm-mid-load";
   r.target = target;
-  r.passed = !dropped_failed;
+  r.verdict = dropped_failed ? RunVerdict::kFail : RunVerdict::kPass;
   CheckResult c;
   c.name = "requests.dropped";
-  c.passed = !dropped_failed;
+  c.Judge(!dropped_failed);
   c.observed = dropped_failed ? "3 dropped (3 eof)" : "0 dropped";
   if (dropped_failed) c.evidence = {"request 7 on connection 2 reuse 1: eof"};
   r.checks.push_back(c);
@@ -73,6 +73,20 @@ TEST(CompareTableTest, RendersAsTextMarkdownAndJson) {
     }
   }
   EXPECT_TRUE(found) << j.dump(2);
+}
+
+TEST(CompareTableTest, SkippedChecksAreCountedApartFromPasses) {
+  ReportView report;
+  report.runs = {FakeRun("a", false, 0, 1'000'000), FakeRun("a", false, 0, 1'000'000),
+                 FakeRun("b", false, 0, 1'000'000)};
+  report.runs[1].checks[0].Skip("no signal was delivered");
+  report.runs[2].checks[0].Skip("no signal was delivered");
+  const CompareTable t = BuildCompareTable(report);
+  const auto* dropped = Find(t, "requests.dropped");
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(dropped->cells,
+            (std::vector<std::string>{"✓ 1/2, 1 skipped", "– skipped in 1 of 1 runs"}));
+  EXPECT_FALSE(dropped->failed[1]) << "skipped is no failure";
 }
 
 }  // namespace

@@ -16,11 +16,13 @@ struct Style {
   explicit Style(bool color)
       : green(color ? "\033[32m" : ""),
         red(color ? "\033[31m" : ""),
+        yellow(color ? "\033[33m" : ""),
         bold(color ? "\033[1m" : ""),
         dim(color ? "\033[2m" : ""),
         reset(color ? "\033[0m" : "") {}
   const char* green;
   const char* red;
+  const char* yellow;
   const char* bold;
   const char* dim;
   const char* reset;
@@ -38,14 +40,15 @@ std::string ConsoleReport(const RunView& run, bool color) {
 
   std::size_t width = 0;
   for (const CheckResult& c : run.checks) width = std::max(width, c.name.size());
-  int failed = 0;
   std::string failed_names;
+  std::string skipped_names;
   for (const CheckResult& c : run.checks) {
-    fmt::format_to(it, "  {}{}{} {:<{}}  {}  {}(expected {}){}\n", c.passed ? st.green : st.red,
-                   c.passed ? "✓" : "✗", st.reset, c.name, width, c.observed, st.dim, c.expected,
-                   st.reset);
-    if (c.passed) continue;
-    ++failed;
+    const char* style = c.passed() ? st.green : c.skipped() ? st.yellow : st.red;
+    const char* mark = c.passed() ? "✓" : c.skipped() ? "–" : "✗";
+    fmt::format_to(it, "  {}{}{} {:<{}}  {}  {}(expected {}){}\n", style, mark, st.reset, c.name,
+                   width, c.observed, st.dim, c.expected, st.reset);
+    if (c.skipped()) skipped_names += (skipped_names.empty() ? "" : ", ") + c.name;
+    if (!c.failed()) continue;
     failed_names += (failed_names.empty() ? "" : ", ") + c.name;
     for (const std::string& line : c.evidence) fmt::format_to(it, "      {}\n", line);
   }
@@ -54,12 +57,25 @@ std::string ConsoleReport(const RunView& run, bool color) {
   for (const Figure& f : KeyFigures(run)) fmt::format_to(it, "  {:<13} {}\n", f.label, f.text);
 
   const int n = static_cast<int>(run.checks.size());
-  if (failed == 0) {
+  const int failed = run.FailedChecks();
+  const int skipped = run.SkippedChecks();
+  const std::string skipped_text =
+      skipped == 0 ? "" : fmt::format(", {} skipped ({})", skipped, skipped_names);
+  if (run.error()) {
+    fmt::format_to(it,
+                   "{}{}ERROR{}: invalid run: the harness failed, so its checks ({}) prove "
+                   "nothing:\n",
+                   st.bold, st.red, st.reset, StatusCounts(run.checks));
+    for (const std::string& line : run.harness_errors) fmt::format_to(it, "  - {}\n", line);
+  } else if (failed == 0 && skipped == 0) {
     fmt::format_to(it, "{}{}PASS{}: {} {} passed\n", st.bold, st.green, st.reset, n,
                    n == 1 ? "check" : "checks");
+  } else if (failed == 0) {
+    fmt::format_to(it, "{}{}PASS{}: {} passed{}\n", st.bold, st.green, st.reset, n - skipped,
+                   skipped_text);
   } else {
-    fmt::format_to(it, "{}{}FAIL{}: {} of {} {} failed ({})\n", st.bold, st.red, st.reset, failed,
-                   n, n == 1 ? "check" : "checks", failed_names);
+    fmt::format_to(it, "{}{}FAIL{}: {} of {} {} failed ({}){}\n", st.bold, st.red, st.reset, failed,
+                   n, n == 1 ? "check" : "checks", failed_names, skipped_text);
   }
   return out;
 }

@@ -72,5 +72,32 @@ TEST(ConsoleReportTest, RunWithoutLoadOrFault) {
   EXPECT_NE(text.find("FAIL: "), std::string::npos) << text;
 }
 
+TEST(ConsoleReportTest, SkippedCheckHasADashNotATick) {
+  const std::string text = Render(testing::PassingRun(), false);
+  EXPECT_NE(text.find("  – threads.growth          not measurable: the fault came during the load"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("✓ threads.growth"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nPASS: 11 passed, 1 skipped (threads.growth)\n"), std::string::npos)
+      << text;
+  const std::string colored = Render(testing::PassingRun(), true);
+  EXPECT_NE(colored.find("\033[33m–\033[0m"), std::string::npos) << colored;
+}
+
+TEST(ConsoleReportTest, InvalidRunSaysErrorWithItsReasonsNeverPass) {
+  const std::string text = Render(testing::InvalidRun(), false);
+  EXPECT_NE(text.find("\nERROR: invalid run: the harness failed, so its checks (11 passed, 1 "
+                      "skipped) prove nothing:\n"
+                      "  - the database monitor connection was lost at +52.0ms: terminating "
+                      "connection due to administrator command; reconnected after 10.3ms\n"
+                      "  - the /proc probe died at +80.0ms"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("PASS"), std::string::npos) << text;
+  const std::string colored = Render(testing::InvalidRun(), true);
+  EXPECT_EQ(colored.find("\033[32mPASS"), std::string::npos) << colored;
+  EXPECT_NE(colored.find("\033[1m\033[31mERROR\033[0m"), std::string::npos) << colored;
+}
+
 }  // namespace
 }  // namespace gracecheck

@@ -136,6 +136,30 @@ std::string RunTitle(const RunView& run) {
   return fmt::format("{} against {}", run.scenario, run.target);
 }
 
+std::string ChecksCell(const RunView& run) {
+  const int n = static_cast<int>(run.checks.size());
+  const int failed = run.FailedChecks();
+  const int skipped = run.SkippedChecks();
+  if (failed == 0) return StatusCounts(run.checks);
+  std::string text = fmt::format("{} of {} failed", failed, n);
+  if (skipped > 0) text += fmt::format(", {} skipped", skipped);
+  return text;
+}
+
+std::string RunsVerdictText(const ReportView& report) {
+  const int runs = static_cast<int>(report.runs.size());
+  const int errors = report.Count(RunVerdict::kError);
+  const int failed = report.Count(RunVerdict::kFail);
+  const char* noun = runs == 1 ? "run" : "runs";
+  if (errors > 0) {
+    std::string text = fmt::format("{} of {} {} invalid (harness error)", errors, runs, noun);
+    if (failed > 0) text += fmt::format(", {} failed", failed);
+    return text;
+  }
+  if (failed > 0) return fmt::format("{} of {} {} failed", failed, runs, noun);
+  return fmt::format("{} {} passed", runs, noun);
+}
+
 std::string ExitText(const RunView& run) {
   if (run.exited == kNever) return "no exit (killed by gracecheck)";
   if (run.summary.fault_to_exit == kNever) return run.exit_status;

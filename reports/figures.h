@@ -36,6 +36,13 @@ std::string ThreadsText(const RunView& run);
 // "before load 0, peak 5 (at most 2 active, 4 idle), ...; all gone 65.0ms after the exit".
 std::string DbSessionsText(const RunView& run);
 
+// For a table cell: the run's checks, "12 passed", "10 passed, 2 skipped",
+// "7 of 14 failed", "1 of 12 failed, 2 skipped".
+std::string ChecksCell(const RunView& run);
+// The report's headline: "3 runs passed", "1 of 3 runs failed", "1 of 3 runs
+// invalid (harness error), 1 failed".
+std::string RunsVerdictText(const ReportView& report);
+
 // "sigterm-mid-load against refapi".
 std::string RunTitle(const RunView& run);
 

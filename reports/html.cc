@@ -32,12 +32,15 @@ section.failures { border-left: 5px solid #c62828; }
 .badge { display: inline-block; font-size: 12px; font-weight: 700; letter-spacing: .04em;
          padding: 1px 8px; border-radius: 10px; color: #fff; vertical-align: 2px; }
 .badge.pass { background: #2e7d32; } .badge.fail { background: #c62828; }
-.ok { color: #2e7d32; } .bad { color: #c62828; }
+.badge.error { background: #6a1b9a; }
+.ok { color: #2e7d32; } .bad { color: #c62828; } .skip { color: #8a6d00; }
+section.errors { border-left: 5px solid #6a1b9a; }
 table { border-collapse: collapse; }
 th, td { text-align: left; padding: 3px 10px 3px 0; vertical-align: top; }
 th { color: #5f6368; font-weight: 600; border-bottom: 1px solid #dcdfe4; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr.fail td { background: #fdecea; }
+tr.skip td { background: #fbf6e3; }
 table.runs td, table.checks td { border-bottom: 1px solid #f0f1f3; }
 .check { margin: 8px 0 12px; }
 .check .name, code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 13px; }
@@ -60,9 +63,26 @@ dl.figures dt { color: #5f6368; } dl.figures dd { margin: 0; }
 details { margin-top: 10px; } summary { cursor: pointer; color: #5f6368; }
 )";
 
-std::string Badge(bool passed) {
-  return passed ? "<span class=\"badge pass\">PASS</span>"
-                : "<span class=\"badge fail\">FAIL</span>";
+std::string Badge(RunVerdict v) {
+  switch (v) {
+    case RunVerdict::kPass:
+      return "<span class=\"badge pass\">PASS</span>";
+    case RunVerdict::kFail:
+      return "<span class=\"badge fail\">FAIL</span>";
+    case RunVerdict::kError:
+      return "<span class=\"badge error\">ERROR</span>";
+  }
+  return "";
+}
+
+// Why a run is invalid: the harness's own failures, one per line.
+void HarnessErrors(const RunView& r, std::string* out) {
+  auto it = std::back_inserter(*out);
+  fmt::format_to(it,
+                 "<p><b>Invalid run:</b> the harness failed, so its checks prove nothing.</p>\n"
+                 "<ul class=\"harness-errors\">\n");
+  for (const std::string& line : r.harness_errors) fmt::format_to(it, "<li>{}</li>\n", Esc(line));
+  fmt::format_to(it, "</ul>\n");
 }
 
 std::string Latency(const LatencySummary& l) { return LatencyCell(l, " / "); }
@@ -85,9 +105,10 @@ void Run(const RunView& r, std::size_t index, const ChartFrame& frame,
          const std::optional<ChartFrame>& zoom, std::string* out) {
   auto it = std::back_inserter(*out);
   fmt::format_to(it, "<section class=\"card run\" id=\"run-{}\">\n<h2>{} {}</h2>\n", index + 1,
-                 Badge(r.passed), Esc(RunTitle(r)));
+                 Badge(r.verdict), Esc(RunTitle(r)));
   fmt::format_to(it, "<p class=\"meta\">seed {} · started {} · pid {} · signal → exit: {}</p>\n",
                  r.seed, Esc(r.epoch), r.target_pid, Esc(ExitText(r)));
+  if (r.error()) HarnessErrors(r, out);
   fmt::format_to(it, "<figure>\n{}</figure>\n", TimelineSvg(r, frame));
   if (zoom && r.first_fault != kNever) {
     fmt::format_to(it,
@@ -99,11 +120,14 @@ void Run(const RunView& r, std::size_t index, const ChartFrame& frame,
   fmt::format_to(it, "<div class=\"cols\">\n<div>\n<h3>Checks</h3>\n<table class=\"checks\">\n");
   fmt::format_to(it, "<tr><th></th><th>check</th><th>observed</th><th>expected</th></tr>\n");
   for (const CheckResult& c : r.checks) {
+    const char* row = c.passed() ? "" : c.skipped() ? " class=\"skip\"" : " class=\"fail\"";
+    const char* cls = c.passed() ? "ok" : c.skipped() ? "skip" : "bad";
+    const char* mark = c.passed() ? "✓" : c.skipped() ? "–" : "✗";
     fmt::format_to(it,
-                   "<tr{}><td class=\"{}\">{}</td><td><code>{}</code></td><td>{}</td><td "
-                   "class=\"expected\">{}</td></tr>\n",
-                   c.passed ? "" : " class=\"fail\"", c.passed ? "ok" : "bad", c.passed ? "✓" : "✗",
-                   Esc(c.name), Esc(c.observed), Esc(c.expected));
+                   "<tr{}><td class=\"{}\" title=\"{}\">{}</td><td><code>{}</code></td><td>{}</td>"
+                   "<td class=\"expected\">{}</td></tr>\n",
+                   row, cls, CheckStatusName(c.status), mark, Esc(c.name), Esc(c.observed),
+                   Esc(c.expected));
   }
   fmt::format_to(it, "</table>\n</div>\n<div>\n<h3>Requests</h3>\n");
   const Summary& s = r.summary;
@@ -140,7 +164,7 @@ void Run(const RunView& r, std::size_t index, const ChartFrame& frame,
   if (!r.target_log_tail.empty()) {
     fmt::format_to(it,
                    "<details{}><summary>{}'s last output lines</summary><pre>{}</pre></details>\n",
-                   r.passed ? "" : " open", Esc(r.target), Esc(r.target_log_tail));
+                   r.passed() ? "" : " open", Esc(r.target), Esc(r.target_log_tail));
   }
   fmt::format_to(it, "</section>\n");
 }
@@ -150,19 +174,15 @@ void Run(const RunView& r, std::size_t index, const ChartFrame& frame,
 std::string HtmlReport(const ReportView& report) {
   std::string out;
   auto it = std::back_inserter(out);
-  const int runs = static_cast<int>(report.runs.size());
-  const int failed = static_cast<int>(std::count_if(report.runs.begin(), report.runs.end(),
-                                                    [](const RunView& r) { return !r.passed; }));
-  const std::string verdict =
-      failed == 0 ? fmt::format("{} {} passed", runs, runs == 1 ? "run" : "runs")
-                  : fmt::format("{} of {} {} failed", failed, runs, runs == 1 ? "run" : "runs");
+  const std::string verdict = RunsVerdictText(report);
+  const int errors = report.Count(RunVerdict::kError);
 
   fmt::format_to(it,
                  "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                  "<title>gracecheck: {}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n",
                  Esc(verdict), kStyle);
-  fmt::format_to(it, "<h1>{} gracecheck: {}</h1>\n", Badge(failed == 0), Esc(verdict));
+  fmt::format_to(it, "<h1>{} gracecheck: {}</h1>\n", Badge(report.Worst()), Esc(verdict));
   fmt::format_to(it,
                  "<p class=\"meta\">Times are relative to each run's first fault (the signal); "
                  "hover a chart for its numbers.</p>\n");
@@ -174,28 +194,38 @@ std::string HtmlReport(const ReportView& report) {
                  "<th class=\"n\">dropped</th><th>signal → exit</th></tr>\n");
   for (std::size_t i = 0; i < report.runs.size(); ++i) {
     const RunView& r = report.runs[i];
-    const int n = static_cast<int>(r.checks.size());
-    const std::string checks = r.FailedChecks() == 0
-                                   ? fmt::format("{} passed", n)
-                                   : fmt::format("{} of {} failed", r.FailedChecks(), n);
+    const std::string checks = ChecksCell(r);
     fmt::format_to(it,
                    "<tr><td>{}</td><td><a href=\"#run-{}\">{}</a></td><td>{}</td><td "
                    "class=\"n\">{} / {}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
-                   Badge(r.passed), i + 1, Esc(RunTitle(r)), checks, r.summary.before.total,
+                   Badge(r.verdict), i + 1, Esc(RunTitle(r)), checks, r.summary.before.total,
                    r.summary.after.total, r.summary.all.dropped, Esc(ExitText(r)));
   }
   fmt::format_to(it, "</table>\n</section>\n");
 
-  if (failed > 0) {
+  if (errors > 0) {
+    fmt::format_to(it, "<section class=\"card errors\">\n<h2>Invalid runs</h2>\n");
+    for (std::size_t i = 0; i < report.runs.size(); ++i) {
+      const RunView& r = report.runs[i];
+      if (!r.error()) continue;
+      fmt::format_to(it,
+                     "<h3><a href=\"#run-{}\">{}</a> <span class=\"meta\">seed {}</span></h3>\n",
+                     i + 1, Esc(RunTitle(r)), r.seed);
+      HarnessErrors(r, &out);
+    }
+    fmt::format_to(it, "</section>\n");
+  }
+  if (std::any_of(report.runs.begin(), report.runs.end(),
+                  [](const RunView& r) { return r.FailedChecks() > 0; })) {
     fmt::format_to(it, "<section class=\"card failures\">\n<h2>Failed checks</h2>\n");
     for (std::size_t i = 0; i < report.runs.size(); ++i) {
       const RunView& r = report.runs[i];
-      if (r.passed) continue;
+      if (r.FailedChecks() == 0) continue;
       fmt::format_to(it,
                      "<h3><a href=\"#run-{}\">{}</a> <span class=\"meta\">seed {}</span></h3>\n",
                      i + 1, Esc(RunTitle(r)), r.seed);
       for (const CheckResult& c : r.checks) {
-        if (!c.passed) FailedCheck(c, &out);
+        if (c.failed()) FailedCheck(c, &out);
       }
     }
     fmt::format_to(it, "</section>\n");

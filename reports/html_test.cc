@@ -136,5 +136,33 @@ TEST(HtmlReportTest, InitialV1ReportRendersWithoutRequestSeries) {
   EXPECT_NE(html.find("DB sessions of the run&#39;s database"), std::string::npos);
 }
 
+TEST(HtmlReportTest, SkippedCheckHasItsOwnMarkNotGreen) {
+  const std::string html = HtmlReport(testing::FixtureReport());
+  EXPECT_NE(html.find("<tr class=\"skip\"><td class=\"skip\" title=\"skipped\">–</td><td><code>"
+                      "threads.growth</code>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<td>11 passed, 1 skipped</td>"), std::string::npos) << html;
+}
+
+TEST(HtmlReportTest, InvalidRunShowsErrorWithReasonsNeverGreen) {
+  const std::string html = HtmlReport(testing::InvalidRunReport());
+  EXPECT_NE(html.find("<h1><span class=\"badge error\">ERROR</span> gracecheck: 1 of 2 runs "
+                      "invalid (harness error)</h1>"),
+            std::string::npos)
+      << html.substr(0, 4000);
+  EXPECT_NE(html.find("<h2>Invalid runs</h2>"), std::string::npos) << html.substr(0, 4000);
+  EXPECT_NE(html.find("<h2><span class=\"badge error\">ERROR</span> sigterm-mid-load against "
+                      "refapi-invalid</h2>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<li>the /proc probe died at +80.0ms: &lt;cannot read /proc/31337/status&gt; "
+                      "&amp; stopped sampling</li>"),
+            std::string::npos);
+  EXPECT_EQ(html.find("<span class=\"badge pass\">PASS</span> sigterm-mid-load against "
+                      "refapi-invalid"),
+            std::string::npos);
+  ExpectWellFormedSvgs(html, 2);
+}
+
 }  // namespace
 }  // namespace gracecheck

@@ -57,7 +57,8 @@ json Sessions(const DbSample& s, bool known) {
 json Checks(const std::vector<CheckResult>& checks) {
   json j = json::object();
   for (const CheckResult& c : checks) {
-    j[c.name] = {{"passed", c.passed},
+    j[c.name] = {{"status", CheckStatusName(c.status)},
+                 {"passed", c.passed()},  // kept from before "status": true only for a pass
                  {"expected", c.expected},
                  {"observed", c.observed},
                  {"evidence", c.evidence}};
@@ -234,7 +235,8 @@ json RunJson(const RunReport& run) {
   j["seed"] = tl.seed;
   j["epoch"] = FormatUnixMillis(tl.epoch_unix_ms);
   j["epoch_unix_ms"] = tl.epoch_unix_ms;
-  j["verdict"] = AllPassed(run.checks) ? "pass" : "fail";
+  j["verdict"] = RunVerdictName(JudgeRun(run.checks, tl.harness_errors));
+  j["harness_errors"] = tl.harness_errors;
   j["checks"] = Checks(run.checks);
   j["request_kinds"] = tl.request_kinds;  // what a per-request record's `kind` indexes
   j["target_pid"] = tl.target_pid;

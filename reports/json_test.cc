@@ -119,5 +119,37 @@ TEST(WriteJsonReportTest, UnwritablePathThrowsNamingIt) {
   }
 }
 
+TEST(JsonReportTest, EachCheckHasAStatusAndPassedOnlyForAPass) {
+  Fixture f;
+  const json j = AsReadBack(ReportJson(f.Reports()));
+  const json& growth = j["runs"][0]["checks"]["threads.growth"];
+  EXPECT_EQ(growth["status"], "skipped") << growth.dump(2);
+  EXPECT_EQ(growth["passed"], false) << "a skipped check is no pass: " << growth.dump(2);
+  EXPECT_EQ(growth["observed"], "not measurable: the fault came during the load") << growth.dump(2);
+  EXPECT_EQ(j["runs"][0]["checks"]["process.exit"]["status"], "passed");
+  EXPECT_EQ(j["runs"][0]["checks"]["process.exit"]["passed"], true);
+  EXPECT_EQ(j["runs"][1]["checks"]["requests.dropped"]["status"], "failed");
+  EXPECT_EQ(j["runs"][0]["verdict"], "pass") << "a skipped check never fails a run";
+  EXPECT_EQ(j["runs"][0]["harness_errors"], json::array());
+}
+
+// testdata/report_error.json: a saved report with an invalid run, which
+// report_command_test.sh renders (`gracecheck report` exits 3 on it).
+TEST(JsonReportTest, InvalidRunReportMatchesGolden) {
+  testing::ExpectGolden("report_error.json", testing::InvalidRunReport().dump(2) + "\n");
+}
+
+TEST(JsonReportTest, HarnessErrorMakesTheRunAnError) {
+  const json j = testing::InvalidRunReport();
+  const json& run = j["runs"][1];
+  EXPECT_EQ(run["verdict"], "error") << run["harness_errors"].dump(2);
+  ASSERT_EQ(run["harness_errors"].size(), 2u) << run["harness_errors"].dump(2);
+  EXPECT_EQ(run["harness_errors"][0].get<std::string>().rfind(
+                "the database monitor connection was lost at +52.0ms", 0),
+            0u)
+      << run["harness_errors"].dump(2);
+  EXPECT_EQ(j["runs"][0]["verdict"], "pass");
+}
+
 }  // namespace
 }  // namespace gracecheck

@@ -49,6 +49,12 @@ Nanos RunTime(const RunView& r) {
   return last - (r.spawned == kNever ? 0 : r.spawned);
 }
 
+// The test case an invalid run adds (DESIGN.md, "Decisions"): CI systems
+// list it among the checks, as an error rather than a failure.
+constexpr const char* kHarnessCase = "harness";
+
+int Tests(const RunView& r) { return static_cast<int>(r.checks.size()) + (r.error() ? 1 : 0); }
+
 }  // namespace
 
 std::string JunitReport(const ReportView& report) {
@@ -58,24 +64,24 @@ std::string JunitReport(const ReportView& report) {
   int failures = 0;
   Nanos time = 0;
   for (const RunView& r : report.runs) {
-    tests += static_cast<int>(r.checks.size());
+    tests += Tests(r);
     failures += r.FailedChecks();
     time += RunTime(r);
   }
   fmt::format_to(it, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
   fmt::format_to(it,
-                 "<testsuites name=\"gracecheck\" tests=\"{}\" failures=\"{}\" errors=\"0\" "
+                 "<testsuites name=\"gracecheck\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
                  "time=\"{}\">\n",
-                 tests, failures, Seconds(time));
+                 tests, failures, report.Count(RunVerdict::kError), Seconds(time));
   const std::vector<std::string> names = SuiteNames(report);
   for (std::size_t i = 0; i < report.runs.size(); ++i) {
     const RunView& r = report.runs[i];
     fmt::format_to(
         it,
         "  <testsuite name=\"{}\" package=\"{}\" id=\"{}\" tests=\"{}\" failures=\"{}\" "
-        "errors=\"0\" skipped=\"0\" time=\"{}\" timestamp=\"{}\" hostname=\"localhost\">\n",
-        Attr(names[i]), Attr(NameOr(r.scenario)), i, r.checks.size(), r.FailedChecks(),
-        Seconds(RunTime(r)), Timestamp(r));
+        "errors=\"{}\" skipped=\"{}\" time=\"{}\" timestamp=\"{}\" hostname=\"localhost\">\n",
+        Attr(names[i]), Attr(NameOr(r.scenario)), i, Tests(r), r.FailedChecks(), r.error() ? 1 : 0,
+        r.SkippedChecks(), Seconds(RunTime(r)), Timestamp(r));
     fmt::format_to(it, "    <properties>\n");
     const std::pair<const char*, std::string> properties[] = {
         {"scenario", r.scenario},
@@ -83,7 +89,7 @@ std::string JunitReport(const ReportView& report) {
         {"seed", std::to_string(r.seed)},
         {"started", r.epoch},
         {"target_pid", std::to_string(r.target_pid)},
-        {"verdict", r.passed ? "pass" : "fail"},
+        {"verdict", RunVerdictName(r.verdict)},
         {"gracecheck_version", report.gracecheck_version},
     };
     for (const auto& [name, value] : properties) {
@@ -93,8 +99,13 @@ std::string JunitReport(const ReportView& report) {
     for (const CheckResult& c : r.checks) {
       fmt::format_to(it, "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
                      Attr(NameOr(r.scenario)), Attr(NameOr(c.name)));
-      if (c.passed) {
+      if (c.passed()) {
         fmt::format_to(it, "/>\n");
+        continue;
+      }
+      if (c.skipped()) {
+        fmt::format_to(it, ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                       Attr(fmt::format("{} (expected {})", c.observed, c.expected)));
         continue;
       }
       std::string body = fmt::format("expected: {}\nobserved: {}\n", c.expected, c.observed);
@@ -104,6 +115,19 @@ std::string JunitReport(const ReportView& report) {
                      ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
                      Attr(c.name), Attr(fmt::format("{} (expected {})", c.observed, c.expected)),
                      EscapeXml(body));
+    }
+    if (r.error()) {
+      std::string body;
+      for (const std::string& line : r.harness_errors) body += line + "\n";
+      const std::string message =
+          r.harness_errors.size() == 1
+              ? fmt::format("invalid run: {}", r.harness_errors.front())
+              : fmt::format("invalid run: {} (and {} more)", r.harness_errors.front(),
+                            r.harness_errors.size() - 1);
+      fmt::format_to(it,
+                     "    <testcase classname=\"{}\" name=\"{}\" time=\"0\">\n      <error "
+                     "type=\"harness\" message=\"{}\">{}</error>\n    </testcase>\n",
+                     Attr(NameOr(r.scenario)), kHarnessCase, Attr(message), EscapeXml(body));
     }
     std::string figures;
     for (const Figure& f : KeyFigures(r)) figures += fmt::format("{:<13} {}\n", f.label, f.text);

@@ -2,8 +2,11 @@
 // GitLab, GitHub test-report actions): one <testsuite> per run (scenario,
 // target), one <testcase> per check (classname = scenario, name = the check's
 // stable name), a <failure> with what the check expected, observed and its
-// evidence; the run's key figures (figures.h) in <system-out>, the target's
-// last output lines in <system-err>, the seed and start time as properties.
+// evidence, a <skipped message="…"/> for a check that could not measure; an
+// invalid run (the harness failed itself) gets one more testcase, named
+// "harness", with an <error type="harness"> listing why; the run's key
+// figures (figures.h) in <system-out>, the target's last output lines in
+// <system-err>, the seed and start time as properties.
 //
 // The output is valid against reports/testdata/junit.xsd (Apache Ant's JUnit
 // format, the one Jenkins reads; see the schema's comments), which a test

@@ -119,5 +119,40 @@ TEST(JunitReportTest, RepeatedRunsGetNumberedSuites) {
   ExpectValid(xml);
 }
 
+TEST(JunitReportTest, SkippedCheckIsASkippedTestCase) {
+  const std::string xml = JunitReport(testing::FixtureReport());
+  EXPECT_NE(
+      xml.find("<testcase classname=\"sigterm-mid-load\" name=\"threads.growth\" "
+               "time=\"0\">\n      <skipped message=\"not measurable: the fault came during "
+               "the load (expected &lt;= +2 idle threads after the load)\"/>\n    </testcase>"),
+      std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("tests=\"12\" failures=\"0\" errors=\"0\" skipped=\"1\""), std::string::npos)
+      << xml;
+}
+
+TEST(JunitReportTest, InvalidRunHasAnErrorCaseNamedHarness) {
+  const std::string xml = JunitReport(testing::InvalidRunReport());
+  ExpectValid(xml);
+  EXPECT_NE(xml.find("<testsuites name=\"gracecheck\" tests=\"25\" failures=\"0\" errors=\"1\""),
+            std::string::npos)
+      << xml.substr(0, 300);
+  EXPECT_NE(xml.find("id=\"1\" tests=\"13\" failures=\"0\" errors=\"1\" skipped=\"1\""),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<property name=\"verdict\" value=\"error\"/>"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<testcase classname=\"sigterm-mid-load\" name=\"harness\" time=\"0\">\n"
+                     "      <error type=\"harness\" message=\"invalid run: the database monitor "
+                     "connection was lost at +52.0ms: terminating connection due to administrator "
+                     "command; reconnected after 10.3ms (and 1 more)\">"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("the /proc probe died at +80.0ms: &lt;cannot read /proc/31337/status&gt; "
+                     "&amp; stopped sampling\n</error>"),
+            std::string::npos)
+      << xml;
+  EXPECT_EQ(Occurrences(xml, "name=\"harness\""), 1u) << "only the invalid run has one";
+}
+
 }  // namespace
 }  // namespace gracecheck

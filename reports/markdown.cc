@@ -16,6 +16,16 @@ namespace {
 
 constexpr const char* kPass = "✅";
 constexpr const char* kFail = "❌";
+constexpr const char* kSkipped = "➖";     // a check that could not measure
+constexpr const char* kError = "⚠️";  // an invalid run: the harness failed
+
+const char* Mark(const CheckResult& c) {
+  return c.passed() ? kPass : c.skipped() ? kSkipped : kFail;
+}
+
+const char* Mark(RunVerdict v) {
+  return v == RunVerdict::kPass ? kPass : v == RunVerdict::kFail ? kFail : kError;
+}
 
 std::string Cell(std::string_view text) { return EscapeMarkdownCell(text); }
 
@@ -37,28 +47,29 @@ std::string CodeBlock(const std::string& text) {
   return fence + "text\n" + CleanText(body) + fence + "\n";
 }
 
-std::string ChecksText(const RunView& r) {
-  const int n = static_cast<int>(r.checks.size());
-  const int failed = r.FailedChecks();
-  if (failed == 0) return fmt::format("{} passed", n);
-  return fmt::format("{} of {} failed", failed, n);
-}
-
 std::string Latency(const LatencySummary& l) { return LatencyCell(l, " · "); }
 
 void Run(const RunView& r, std::string* out) {
   auto it = std::back_inserter(*out);
-  fmt::format_to(it, "### {} {}\n\n", r.passed ? kPass : kFail, Cell(RunTitle(r)));
+  fmt::format_to(it, "### {} {}\n\n", Mark(r.verdict), Cell(RunTitle(r)));
   fmt::format_to(it, "seed `{}` · started {} · pid {}\n\n", r.seed, Cell(r.epoch), r.target_pid);
+  if (r.error()) {
+    fmt::format_to(it,
+                   "**{} ERROR: invalid run.** The harness failed, so its checks prove "
+                   "nothing:\n\n",
+                   kError);
+    for (const std::string& line : r.harness_errors) fmt::format_to(it, "- {}\n", Cell(line));
+    fmt::format_to(it, "\n");
+  }
 
   fmt::format_to(it, "| | check | observed | expected |\n| :---: | --- | --- | --- |\n");
   for (const CheckResult& c : r.checks) {
-    fmt::format_to(it, "| {} | `{}` | {} | {} |\n", c.passed ? kPass : kFail, c.name,
-                   Cell(c.observed), Cell(c.expected));
+    fmt::format_to(it, "| {} | `{}` | {} | {} |\n", Mark(c), c.name, Cell(c.observed),
+                   Cell(c.expected));
   }
   fmt::format_to(it, "\n");
   for (const CheckResult& c : r.checks) {
-    if (c.passed || c.evidence.empty()) continue;
+    if (!c.failed() || c.evidence.empty()) continue;
     std::string lines;
     for (const std::string& line : c.evidence) lines += line + "\n";
     fmt::format_to(it, "**{} `{}`**\n\n{}\n", kFail, c.name, CodeBlock(lines));
@@ -84,7 +95,7 @@ void Run(const RunView& r, std::string* out) {
   fmt::format_to(it, "- **threads:** {}\n", Cell(ThreadsText(r)));
   fmt::format_to(it, "- **DB sessions:** {}\n\n", Cell(DbSessionsText(r)));
 
-  if (!r.passed && !r.target_log_tail.empty()) {
+  if (!r.passed() && !r.target_log_tail.empty()) {
     fmt::format_to(it, "<details><summary>{}'s last output lines</summary>\n\n{}\n</details>\n\n",
                    EscapeXml(r.target), CodeBlock(r.target_log_tail));
   }
@@ -95,22 +106,13 @@ void Run(const RunView& r, std::string* out) {
 std::string MarkdownReport(const ReportView& report) {
   std::string out;
   auto it = std::back_inserter(out);
-  const int runs = static_cast<int>(report.runs.size());
-  const int failed = static_cast<int>(std::count_if(report.runs.begin(), report.runs.end(),
-                                                    [](const RunView& r) { return !r.passed; }));
-  if (failed == 0) {
-    fmt::format_to(it, "## {} gracecheck: {} {} passed\n\n", kPass, runs,
-                   runs == 1 ? "run" : "runs");
-  } else {
-    fmt::format_to(it, "## {} gracecheck: {} of {} {} failed\n\n", kFail, failed, runs,
-                   runs == 1 ? "run" : "runs");
-  }
+  fmt::format_to(it, "## {} gracecheck: {}\n\n", Mark(report.Worst()), RunsVerdictText(report));
   fmt::format_to(it,
                  "| run | verdict | checks | requests before / after the signal | dropped | "
                  "signal → exit |\n| --- | :---: | --- | ---: | ---: | --- |\n");
   for (const RunView& r : report.runs) {
     fmt::format_to(it, "| {} | {} {} | {} | {} / {} | {} | {} |\n", Cell(RunTitle(r)),
-                   r.passed ? kPass : kFail, r.passed ? "pass" : "fail", ChecksText(r),
+                   Mark(r.verdict), RunVerdictName(r.verdict), ChecksCell(r),
                    r.summary.before.total, r.summary.after.total, r.summary.all.dropped,
                    Cell(ExitText(r)));
   }

@@ -189,6 +189,16 @@ Timeline FailingRun() {
   return tl;
 }
 
+Timeline InvalidRun() {
+  Timeline tl = PassingRun();
+  tl.target_name = "refapi-invalid";
+  tl.harness_errors = {
+      "the database monitor connection was lost at +52.0ms: terminating connection due to "
+      "administrator command; reconnected after 10.3ms",
+      "the /proc probe died at +80.0ms: <cannot read /proc/31337/status> & stopped sampling"};
+  return tl;
+}
+
 Expectations FixtureExpectations() {
   Expectations e;
   e.threads = ThreadExpectation{2, 2};
@@ -201,14 +211,22 @@ nlohmann::json RunJsonOf(const Timeline& tl) {
   return AsReadBack(report)["runs"][0];
 }
 
-nlohmann::json FixtureReport() {
+namespace {
+
+// PassingRun() and `second`, judged, as read back from the report's file.
+nlohmann::json ReportWithPassingRunAnd(const Timeline& second) {
   const Timeline pass = PassingRun();
-  const Timeline fail = FailingRun();
   nlohmann::json report = ReportJson({{&pass, RunChecks(pass, FixtureExpectations())},
-                                      {&fail, RunChecks(fail, FixtureExpectations())}});
+                                      {&second, RunChecks(second, FixtureExpectations())}});
   report["gracecheck_version"] = "(version)";
   return AsReadBack(report);
 }
+
+}  // namespace
+
+nlohmann::json FixtureReport() { return ReportWithPassingRunAnd(FailingRun()); }
+
+nlohmann::json InvalidRunReport() { return ReportWithPassingRunAnd(InvalidRun()); }
 
 std::string ReadTestdata(const std::string& name) {
   const std::string path = std::string(GRACECHECK_REPORTS_TESTDATA) + "/" + name;

@@ -22,6 +22,9 @@ Timeline PassingRun();
 // behind; its log tail holds a database URL with a password (which no
 // report may show).
 Timeline FailingRun();
+// PassingRun() during which the harness failed itself (two harness errors,
+// one with markup characters): an invalid run, verdict "error".
+Timeline InvalidRun();
 // The expectations both are judged against.
 Expectations FixtureExpectations();
 
@@ -32,6 +35,9 @@ nlohmann::json RunJsonOf(const Timeline& tl);
 // file, with "(version)" for the gracecheck version (goldens outlive
 // releases).
 nlohmann::json FixtureReport();
+
+// The JSON report of PassingRun() and InvalidRun(), read back likewise.
+nlohmann::json InvalidRunReport();
 
 // The contents of reports/testdata/`name`; fails the test when missing.
 std::string ReadTestdata(const std::string& name);

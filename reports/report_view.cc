@@ -57,7 +57,11 @@ std::vector<CheckResult> Checks(const json& checks) {
   for (const auto& [name, c] : checks.items()) {
     CheckResult r;
     r.name = name;
-    r.passed = Bool(Get(c, "passed"));
+    // "status" came within v1; before it, a check passed or failed.
+    const std::optional<CheckStatus> status = ParseCheckStatus(Text(Get(c, "status")));
+    r.status = status                   ? *status
+               : Bool(Get(c, "passed")) ? CheckStatus::kPassed
+                                        : CheckStatus::kFailed;
     r.expected = Text(Get(c, "expected"));
     r.observed = Text(Get(c, "observed"));
     r.evidence = Texts(Get(c, "evidence"));
@@ -229,9 +233,19 @@ const FaultRecord* RunView::FirstDeliveredFault() const {
   return nullptr;
 }
 
-int RunView::FailedChecks() const {
+int RunView::FailedChecks() const { return CountStatus(checks, CheckStatus::kFailed); }
+
+int RunView::SkippedChecks() const { return CountStatus(checks, CheckStatus::kSkipped); }
+
+RunVerdict ReportView::Worst() const {
+  RunVerdict worst = RunVerdict::kPass;
+  for (const RunView& r : runs) worst = Worse(worst, r.verdict);
+  return worst;
+}
+
+int ReportView::Count(RunVerdict v) const {
   return static_cast<int>(
-      std::count_if(checks.begin(), checks.end(), [](const CheckResult& c) { return !c.passed; }));
+      std::count_if(runs.begin(), runs.end(), [v](const RunView& r) { return r.verdict == v; }));
 }
 
 Nanos RunView::LastMoment() const {
@@ -256,7 +270,10 @@ RunView ReadRun(const json& run) {
   v.epoch_unix_ms = Integer(Get(run, "epoch_unix_ms"), 0);
   v.target_pid = Int(Get(run, "target_pid"));
   v.checks = Checks(Get(run, "checks"));
-  v.passed = Text(Get(run, "verdict")) == "pass";
+  // "error" and "harness_errors" came within v1; an unknown verdict is not a pass.
+  v.verdict = ParseRunVerdict(Text(Get(run, "verdict"))).value_or(RunVerdict::kFail);
+  v.harness_errors = Texts(Get(run, "harness_errors"));
+  if (!v.harness_errors.empty()) v.verdict = RunVerdict::kError;
 
   const json& m = Get(run, "moments_ms");
   v.spawned = Moment(Get(m, "spawned"));

@@ -48,8 +48,9 @@ struct RunView {
   std::string epoch;  // ISO 8601 UTC, "2024-05-01T10:00:00.123Z"
   std::int64_t epoch_unix_ms = 0;
   int target_pid = 0;
-  bool passed = false;
-  std::vector<CheckResult> checks;  // in CheckOrder()
+  RunVerdict verdict = RunVerdict::kFail;
+  std::vector<std::string> harness_errors;  // why the run is invalid (verdict kError)
+  std::vector<CheckResult> checks;          // in CheckOrder()
 
   // Moments since the run's epoch; kNever when it did not happen (or the
   // report does not say).
@@ -85,7 +86,10 @@ struct RunView {
   std::string Moment(Nanos t) const;
   // The first fault that was delivered; nullptr when none was.
   const FaultRecord* FirstDeliveredFault() const;
+  bool passed() const { return verdict == RunVerdict::kPass; }
+  bool error() const { return verdict == RunVerdict::kError; }
   int FailedChecks() const;
+  int SkippedChecks() const;
   // The latest moment the report knows of: a moment, a sample, a fault, the
   // end of the last request bucket (the end of the recording, for charts).
   Nanos LastMoment() const;
@@ -94,6 +98,11 @@ struct RunView {
 struct ReportView {
   std::string gracecheck_version;
   std::vector<RunView> runs;
+
+  // The worst verdict of its runs (kPass for none).
+  RunVerdict Worst() const;
+  // How many runs have verdict `v`.
+  int Count(RunVerdict v) const;
 };
 
 // Throws ReportError when `report` is not a gracecheck/report/v1 document;

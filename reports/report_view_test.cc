@@ -75,7 +75,8 @@ TEST(ReportViewTest, ChecksComeBackInTheOrderTheyRan) {
     EXPECT_EQ(v.checks[i].evidence, ran[i].evidence) << ran[i].name;
   }
   EXPECT_EQ(v.FailedChecks(), 7);
-  EXPECT_FALSE(v.passed);
+  EXPECT_FALSE(v.passed());
+  EXPECT_EQ(v.verdict, RunVerdict::kFail);
 }
 
 TEST(ReportViewTest, NewMomentsOfTheFixture) {
@@ -96,8 +97,8 @@ TEST(ReportViewTest, InitialV1ReportStillReads) {
   EXPECT_FALSE(v.runs[0].has_request_series);
   EXPECT_EQ(v.runs[0].first_refused, kNever);
   EXPECT_EQ(v.runs[0].checks.size(), 10u);
-  EXPECT_TRUE(v.runs[0].passed);
-  EXPECT_FALSE(v.runs[1].passed);
+  EXPECT_TRUE(v.runs[0].passed());
+  EXPECT_FALSE(v.runs[1].passed());
   EXPECT_EQ(v.runs[1].summary.before.total, 11);
 }
 
@@ -165,6 +166,50 @@ TEST(ReportViewTest, LoadReportFileNamesTheFile) {
     EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
   }
   std::remove(path.c_str());
+}
+
+TEST(ReportViewTest, StatusAndVerdictReadBack) {
+  const ReportView v = ReadReport(testing::InvalidRunReport());
+  ASSERT_EQ(v.runs.size(), 2u);
+  EXPECT_EQ(v.runs[0].verdict, RunVerdict::kPass);
+  EXPECT_EQ(v.runs[1].verdict, RunVerdict::kError);
+  EXPECT_TRUE(v.runs[1].error());
+  EXPECT_FALSE(v.runs[1].passed());
+  EXPECT_EQ(v.runs[1].harness_errors.size(), 2u);
+  EXPECT_EQ(v.runs[1].SkippedChecks(), 1);
+  EXPECT_EQ(v.Worst(), RunVerdict::kError);
+  EXPECT_EQ(v.Count(RunVerdict::kError), 1);
+  const RunView fail = ReadRun(testing::RunJsonOf(testing::FailingRun()));
+  EXPECT_EQ(fail.SkippedChecks(), 1);
+  EXPECT_EQ(fail.FailedChecks(), 7);
+}
+
+// Reports written before "status" and "harness_errors": status comes from
+// "passed", and harness errors alone make an error even if "verdict" says
+// otherwise (a hand-edited report).
+TEST(ReportViewTest, StatusDerivedFromPassedInOlderReports) {
+  json run = testing::RunJsonOf(testing::FailingRun());
+  for (auto& [name, c] : run["checks"].items()) c.erase("status");
+  run.erase("harness_errors");
+  const RunView v = ReadRun(run);
+  // Without status, the skipped threads.growth ("passed": false) reads as
+  // failed: all the old key can say.
+  EXPECT_EQ(v.FailedChecks(), 8);
+  EXPECT_EQ(v.SkippedChecks(), 0) << "no status: passed false reads as failed";
+  EXPECT_EQ(v.verdict, RunVerdict::kFail);
+  json odd = testing::RunJsonOf(testing::PassingRun());
+  odd["harness_errors"] = {"the /proc probe died"};
+  EXPECT_EQ(ReadRun(odd).verdict, RunVerdict::kError);
+  odd = testing::RunJsonOf(testing::PassingRun());
+  odd["verdict"] = "maybe";
+  EXPECT_EQ(ReadRun(odd).verdict, RunVerdict::kFail) << "an unknown verdict is no pass";
+}
+
+TEST(ReportViewTest, InitialV1ReportHasNoSkippedOrError) {
+  const ReportView v = ReadReport(json::parse(testing::ReadTestdata("report_v1_initial.json")));
+  EXPECT_EQ(v.Worst(), RunVerdict::kFail);
+  EXPECT_EQ(v.runs[0].SkippedChecks(), 0);
+  EXPECT_EQ(v.runs[0].verdict, RunVerdict::kPass);
 }
 
 }  // namespace

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `gracecheck validate` and `gracecheck run` warn about a scenario that asks
+# for a check it can never measure: one `file:line:col: warning: …` line at
+# the key, on stderr; validate still exits 0, and no shipped scenario warns.
+#   validate_command_test.sh GRACECHECK SOURCE_DIR
+set -euo pipefail
+gracecheck=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "validate_command_test: $*" >&2; exit 1; }
+cd "$src"
+warned=scenarios/testdata/warnings/growth-during-load.yaml
+expected="$warned:16:14: warning: expect.threads.growth cannot be measured:"
+
+set +e
+"$gracecheck" validate "$warned" > "$tmp/out" 2> "$tmp/err"
+status=$?
+set -e
+[ "$status" -eq 0 ] || fail "validate: exit $status, expected 0 (a warning is no error)"
+grep -q "^1 scenario valid$" "$tmp/out" || fail "validate: $(cat "$tmp/out")"
+[ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "validate: not one warning line: $(cat "$tmp/err")"
+grep -qF "$expected" "$tmp/err" || fail "validate: $(cat "$tmp/err")"
+
+"$gracecheck" validate scenarios/*.yaml > /dev/null 2> "$tmp/err" || fail "shipped: invalid"
+[ ! -s "$tmp/err" ] || fail "a shipped scenario warns: $(cat "$tmp/err")"
+
+# run prints the same warning before anything starts (here it then stops:
+# the JSON report could not be written, exit 2, nothing run).
+set +e
+"$gracecheck" run "$warned" --json /nonexistent/dir/report.json > /dev/null 2> "$tmp/err"
+status=$?
+set -e
+[ "$status" -eq 2 ] || fail "run: exit $status, expected 2 (unwritable report)"
+grep -qF "$expected" "$tmp/err" || fail "run printed no warning: $(cat "$tmp/err")"
+echo "validate_command_test: ok"
