@@ -341,6 +341,23 @@ TEST_F(RunTest, TargetThatNeverAnswersTimesOutEveryRequest) {
   EXPECT_FALSE(Check(r.report, "requests.dropped").value("passed", true)) << Describe(r);
 }
 
+// A correct graceful server that sends 103 Early Hints before every 200 (and
+// two before each slow one): the interim responses are skipped, the 200 is
+// the answer. The load ends at the SIGTERM, so every request went to a server
+// that still accepted. Before 1xx were handled, the 103 was taken for the
+// final response: the ready probe saw 103 and the run ended not ready
+// (exit 3).
+TEST_F(RunTest, InterimResponsesBeforeTheFinalOneLeaveEveryRequestOk) {
+  CliResult r = Run({"target/examples/early-hints.yaml"}, 60s);
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  EXPECT_TRUE(Check(r.report, "requests.dropped").value("passed", false)) << Describe(r);
+  EXPECT_TRUE(Check(r.report, "process.exit").value("passed", false)) << Describe(r);
+  const nlohmann::json& all = r.report["runs"][0]["outcomes"]["all"];
+  EXPECT_GT(all.value("total", 0), 100) << all.dump();
+  EXPECT_EQ(all.value("ok", -1), all.value("total", -2)) << all.dump();
+}
+
 // Floods stdout and stderr (about a gigabyte each in the run, from children
 // in its group): each file keeps 64 MiB, the report says how much was
 // dropped, and the flooders are killed as orphans.
