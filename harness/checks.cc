@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <array>
+#include <csignal>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "subprocess.h"
@@ -67,13 +69,76 @@ std::string SessionLine(const DbSession& s, const Timeline& tl) {
   return line;
 }
 
-std::string ExpectedExit(const ExitExpectation& e) {
-  return FormatExitStatus(e.signaled, e.code, e.signal);
+// "a", "a or b", "a, b or c".
+std::string JoinOr(const std::vector<std::string>& items) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) text += i + 1 == items.size() ? " or " : ", ";
+    text += items[i];
+  }
+  return text;
 }
 
-bool ExitMatches(const Timeline& tl, const ExitExpectation& e) {
-  if (e.signaled) return tl.exit_signaled && tl.exit_signal == e.signal;
-  return !tl.exit_signaled && tl.exit_code == e.code;
+// An exit code process.exit accepts; `signal` is N when the code is 128+N
+// for a signal N that was sent (0 for a code the scenario listed).
+struct AcceptedExit {
+  int code = 0;
+  int signal = 0;
+};
+
+// A signal a process can catch: after it, exiting 128+N is the convention
+// for "I ended because of signal N". SIGKILL and SIGSTOP cannot be caught,
+// and SIGCONT (a pause's end) asks nothing to stop.
+bool AsksToStop(int signal) { return signal != SIGKILL && signal != SIGSTOP && signal != SIGCONT; }
+
+std::vector<AcceptedExit> AcceptedExits(const Timeline& tl, const ExitExpectation& e) {
+  std::vector<AcceptedExit> accepted;
+  for (int code : e.codes) accepted.push_back({code, 0});
+  if (e.graceful) {
+    for (const ProcessEvent& ev : tl.process_events) {
+      if (ev.kind != ProcessEvent::Kind::kSignalSent || !AsksToStop(ev.value)) continue;
+      const int code = 128 + ev.value;
+      if (code > 255) continue;
+      auto it = std::find_if(accepted.begin(), accepted.end(),
+                             [code](const AcceptedExit& a) { return a.code == code; });
+      if (it == accepted.end()) {
+        accepted.push_back({code, ev.value});
+      } else if (it->signal == 0) {
+        it->signal = ev.value;
+      }
+    }
+  }
+  std::sort(accepted.begin(), accepted.end(),
+            [](const AcceptedExit& a, const AcceptedExit& b) { return a.code < b.code; });
+  return accepted;
+}
+
+// "exit 0 or 143 (128+SIGTERM)", "exit 0, 1 or 2", "signal SIGKILL".
+std::string ExpectedExit(const Timeline& tl, const ExitExpectation& e) {
+  if (e.signaled) return FormatExitStatus(true, 0, e.signal);
+  std::vector<std::string> items;
+  bool from_signal = false;
+  for (const AcceptedExit& a : AcceptedExits(tl, e)) {
+    from_signal = from_signal || a.signal != 0;
+    items.push_back(a.signal != 0 ? fmt::format("{} (128+{})", a.code, SignalName(a.signal))
+                                  : std::to_string(a.code));
+  }
+  std::string text = "exit " + JoinOr(items);
+  if (e.graceful && !from_signal) text += " (or 128+N after a signal N; none was sent)";
+  return text;
+}
+
+// The accepted exit `tl` ended with; nullopt if it did not end in one.
+std::optional<AcceptedExit> MatchingExit(const Timeline& tl, const ExitExpectation& e) {
+  if (e.signaled) {
+    if (tl.exit_signaled && tl.exit_signal == e.signal) return AcceptedExit{};
+    return std::nullopt;
+  }
+  if (tl.exit_signaled) return std::nullopt;  // killed: it never handled the signal
+  for (const AcceptedExit& a : AcceptedExits(tl, e)) {
+    if (a.code == tl.exit_code) return a;
+  }
+  return std::nullopt;
 }
 
 std::string EventLine(const ProcessEvent& ev, const Timeline& tl) {
@@ -369,8 +434,10 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
   CheckResult c;
   c.name = "process.exit";
   const Duration within = e.exit.within;
-  c.expected = fmt::format("{} within {}", ExpectedExit(e.exit), FormatDuration(within));
-  const std::string status = FormatExitStatus(tl.exit_signaled, tl.exit_code, tl.exit_signal);
+  c.expected = fmt::format("{} within {}", ExpectedExit(tl, e.exit), FormatDuration(within));
+  const std::optional<AcceptedExit> match = MatchingExit(tl, e.exit);
+  std::string status = FormatExitStatus(tl.exit_signaled, tl.exit_code, tl.exit_signal);
+  if (match && match->signal != 0) status += fmt::format(" (128+{})", SignalName(match->signal));
   if (tl.first_fault == kNever) {
     if (tl.exited == kNever) {
       c.passed = false;
@@ -382,7 +449,7 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
       c.observed = fmt::format("{} at {}, on its own: before its first fault ({}) was delivered",
                                status, FormatMoment(tl.exited, tl), tl.faults.front().name);
     } else {
-      c.passed = ExitMatches(tl, e.exit);
+      c.passed = match.has_value();
       c.observed =
           fmt::format("{} at {} (no fault was scripted)", status, FormatMoment(tl.exited, tl));
     }
@@ -391,7 +458,7 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
     c.observed = fmt::format("no exit within {} (killed by gracecheck)", FormatDuration(within));
   } else {
     const Nanos took = tl.exited - tl.first_fault;
-    c.passed = ExitMatches(tl, e.exit) && took <= within.count();
+    c.passed = match.has_value() && took <= within.count();
     c.observed = fmt::format("{} after {}", status, FormatMillis(took));
   }
   std::vector<std::string> lines;

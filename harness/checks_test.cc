@@ -307,8 +307,75 @@ TEST(WritesLostTest, LostAcknowledgedWriteFailsWithItsKey) {
 TEST(ProcessExitTest, CleanExitWithinDeadlinePasses) {
   const CheckResult c = CheckProcessExit(CorrectRun(), DefaultExpect());
   EXPECT_TRUE(c.passed) << Describe(c);
-  EXPECT_EQ(c.expected, "exit 0 within 10s") << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 or 143 (128+SIGTERM) within 10s") << Describe(c);
   EXPECT_EQ(c.observed, "exit 0 after 300.0ms") << Describe(c);
+}
+
+// The JVM, and shells, exit 128+N after handling signal N: a graceful exit
+// by convention, accepted by default (code: graceful).
+TEST(ProcessExitTest, Exit143AfterSigtermPassesByDefault) {
+  Timeline tl = CorrectRun();
+  tl.exit_code = 143;
+  tl.process_events.back().value = 143;
+  const CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "exit 143 (128+SIGTERM) after 300.0ms") << Describe(c);
+}
+
+// 128+N only for a signal that was sent and can be handled: 130 after a
+// SIGTERM is a wrong code, and so is 137 after a SIGKILL (a wrapper shell
+// reporting that its child was killed).
+TEST(ProcessExitTest, GracefulCodesAreOnlyForSignalsSentThatCanBeHandled) {
+  Timeline tl = CorrectRun();
+  tl.exit_code = 130;
+  CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed, "exit 130 after 300.0ms") << Describe(c);
+  tl.process_events.push_back({tl.first_fault + 100 * kMs, ProcessEvent::Kind::kSignalSent, 2, "process"});
+  tl.process_events.push_back({tl.first_fault + 150 * kMs, ProcessEvent::Kind::kSignalSent, 9, "group"});
+  c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0, 130 (128+SIGINT) or 143 (128+SIGTERM) within 10s") << Describe(c);
+  tl.exit_code = 137;
+  EXPECT_FALSE(CheckProcessExit(tl, DefaultExpect()).passed);
+}
+
+// code: 0 (or any list) is strict: 143 fails, and the text names the codes.
+TEST(ProcessExitTest, ListedCodesAreTheOnlyOnesAccepted) {
+  Timeline tl = CorrectRun();
+  tl.exit_code = 143;
+  Expectations e;
+  e.exit.codes = {0};
+  e.exit.graceful = false;
+  CheckResult c = CheckProcessExit(tl, e);
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 within 10s") << Describe(c);
+  EXPECT_EQ(c.observed, "exit 143 after 300.0ms") << Describe(c);
+  e.exit.codes = {0, 143};
+  c = CheckProcessExit(tl, e);
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 or 143 within 10s") << Describe(c);
+  e.exit.codes = {2, 0, 1};
+  tl.exit_code = 1;
+  c = CheckProcessExit(tl, e);
+  EXPECT_TRUE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0, 1 or 2 within 10s") << Describe(c);
+}
+
+// No signal sent (no fault scripted): graceful means 0, and says so.
+TEST(ProcessExitTest, GracefulWithoutASignalIsExitZero) {
+  Timeline tl = CorrectRun();
+  tl.faults.clear();
+  tl.first_fault = kNever;
+  tl.process_events.erase(
+      std::remove_if(tl.process_events.begin(), tl.process_events.end(),
+                     [](const ProcessEvent& ev) { return ev.kind == ProcessEvent::Kind::kSignalSent; }),
+      tl.process_events.end());
+  tl.exit_code = 143;
+  const CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 (or 128+N after a signal N; none was sent) within 10s")
+      << Describe(c);
 }
 
 TEST(ProcessExitTest, WrongExitCodeFails) {
@@ -323,12 +390,15 @@ TEST(ProcessExitTest, WrongExitCodeFails) {
   EXPECT_EQ(c.evidence[1], "+300.0ms exited with code 1") << Describe(c);
 }
 
+// Killed by the SIGTERM (WIFSIGNALED): it never handled it, so the default
+// (graceful: 0 or 143) fails it, whatever 128+15 would have meant.
 TEST(ProcessExitTest, KilledBySignalFailsUnlessExpected) {
   Timeline tl = CorrectRun();
   tl.exit_signaled = true;
   tl.exit_signal = 15;
   CheckResult c = CheckProcessExit(tl, DefaultExpect());
   EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 or 143 (128+SIGTERM) within 10s") << Describe(c);
   EXPECT_EQ(c.observed, "signal SIGTERM after 300.0ms") << Describe(c);
   Expectations e;
   e.exit.signaled = true;

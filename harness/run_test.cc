@@ -358,6 +358,39 @@ TEST_F(RunTest, InterimResponsesBeforeTheFinalOneLeaveEveryRequestOk) {
   EXPECT_EQ(all.value("ok", -1), all.value("total", -2)) << all.dump();
 }
 
+// A correct server that exits 143 after its graceful shutdown, as the JVM
+// does after SIGTERM: the shipped scenario (code: graceful) passes it; the
+// same scenario with code: 0 fails process.exit, naming the code it wanted.
+TEST_F(RunTest, Exit143AfterAGracefulSigtermPassesByConventionAndFailsCodeZero) {
+  const std::string jvm_like = std::string("jvm-like=") + kRefapi + " --pool 16 --exit-code 143";
+  CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--target", jvm_like});
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  const nlohmann::json& exit = Check(r.report, "process.exit");
+  EXPECT_TRUE(exit.value("passed", false)) << Describe(r);
+  EXPECT_EQ(exit.value("observed", "").rfind("exit 143 (128+SIGTERM) after ", 0), 0u)
+      << exit.dump(2);
+  EXPECT_EQ(exit.value("expected", ""), "exit 0 or 143 (128+SIGTERM) within 3s") << exit.dump(2);
+
+  std::string strict = ReadFile(fs::path(SOURCE_DIR) / "scenarios" / "sigterm-mid-load.yaml");
+  const std::string graceful = "code: graceful";
+  ASSERT_NE(strict.find(graceful), std::string::npos) << strict;
+  strict.replace(strict.find(graceful), graceful.size(), "code: 0");
+  const fs::path strict_file = dir_ / "sigterm-mid-load-code-0.yaml";
+  std::ofstream(strict_file) << strict;
+  r = Run({strict_file.string(), "--target", jvm_like});
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  const nlohmann::json& strict_exit = Check(r.report, "process.exit");
+  EXPECT_FALSE(strict_exit.value("passed", true)) << Describe(r);
+  EXPECT_EQ(strict_exit.value("expected", ""), "exit 0 within 3s") << strict_exit.dump(2);
+  EXPECT_EQ(strict_exit.value("observed", "").rfind("exit 143 after ", 0), 0u)
+      << strict_exit.dump(2);
+  // Only the exit code differs: the shutdown itself was graceful.
+  for (const auto& [name, check] : r.report["runs"][0]["checks"].items()) {
+    if (name == "process.exit") continue;
+    EXPECT_TRUE(check.value("passed", false)) << name << ": " << check.dump(2);
+  }
+}
+
 // Floods stdout and stderr (about a gigabyte each in the run, from children
 // in its group): each file keeps 64 MiB, the report says how much was
 // dropped, and the flooders are killed as orphans.

@@ -93,8 +93,9 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    constexpr std::string_view kKnown[] = {"--listen",        "--db",        "--pool", "--workers",
-                                           "--drain-timeout", "--lame-duck", "--bug"};
+    constexpr std::string_view kKnown[] = {"--listen",    "--db",        "--pool",
+                                           "--workers",   "--drain-timeout", "--lame-duck",
+                                           "--exit-code", "--bug"};
     bool known = false;
     for (std::string_view k : kKnown) known = known || name == k;
     if (!known) {
@@ -122,6 +123,14 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       ok = ParseDurationOption(name, *value, &parsed.drain_timeout, error);
     } else if (name == "--lame-duck") {
       ok = ParseDurationOption(name, *value, &parsed.lame_duck, error);
+    } else if (name == "--exit-code") {
+      std::optional<long long> code = ParseInteger(*value);
+      if (!code || *code < 0 || *code > 255) {
+        *error = fmt::format("--exit-code wants a whole number from 0 to 255, not '{}'", *value);
+        ok = false;
+      } else {
+        parsed.exit_code = static_cast<int>(*code);
+      }
     } else if (name == "--bug") {
       std::optional<Bug> bug = ParseBug(*value);
       if (bug) {
@@ -153,6 +162,8 @@ The reference API server of gracecheck: shuts down gracefully on SIGINT/SIGTERM
   --workers N           HTTP worker threads; each keep-alive connection holds one (default 128)
   --drain-timeout D     how long in-flight requests may take after the signal (default 10s)
   --lame-duck D         keep serving for D after the signal while /readyz says 503 (default 0)
+  --exit-code N         exit with N after a graceful shutdown (default 0; the JVM exits 143
+                        after SIGTERM, shells 128+N after signal N)
   --bug NAME            switch on a deliberate shutdown bug (repeatable; see below)
   -h, --help            this text
 
