@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <csignal>
+#include <limits>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 
 #include "subprocess.h"
@@ -220,6 +222,26 @@ std::unordered_map<int, const DbSessionEnd*> EndsByPid(const Timeline& tl) {
   std::unordered_map<int, const DbSessionEnd*> by_pid;
   for (const DbSessionEnd& e : tl.db_session_ends) by_pid[e.pid] = &e;
   return by_pid;
+}
+
+// The probe's account of each session, by pid (a pid reused within the run
+// keeps the session seen last).
+std::unordered_map<int, const DbSession*> SessionsByPid(const Timeline& tl) {
+  std::unordered_map<int, const DbSession*> by_pid;
+  for (const DbSession& s : tl.db_sessions) {
+    const DbSession*& seen = by_pid[s.pid];
+    if (!seen || s.last_seen >= seen->last_seen) seen = &s;
+  }
+  return by_pid;
+}
+
+// "session pid 7: "unexpected EOF on client connection" (server log, state
+// idle, ended +12.0ms)": how the server log says a session ended.
+std::string LogEndLine(const DbSessionEnd& end, const Timeline& tl) {
+  std::string line = fmt::format("session pid {}: \"{}\" (server log", end.pid, end.message);
+  if (!end.state.empty()) line += ", state " + end.state;
+  if (end.ended != kNever) line += ", ended " + FormatMoment(end.ended, tl);
+  return line + ")";
 }
 
 // When a session went away, as closely as the timeline knows: from the
@@ -628,15 +650,52 @@ CheckResult CheckDbAbandoned(const Timeline& tl, const Expectations& e) {
   c.passed = tl.sessions_abandoned <= e.db_sessions.abandoned;
   c.observed = fmt::format("{} abandoned (pg_stat_database.sessions_abandoned delta)",
                            tl.sessions_abandoned);
-  // Sessions still open in the last sample before the exit ended with the
-  // process: the likely abandoned ones.
+  // The embedded cluster's log names each one, whenever it ended (a session
+  // may go long before the exit: a pool that drops a connection without
+  // closing it). A session the server ended itself counts as killed, not
+  // abandoned.
+  std::vector<const DbSessionEnd*> vanished;
+  for (const DbSessionEnd& end : tl.db_session_ends) {
+    if (end.client_vanished && !end.terminated) vanished.push_back(&end);
+  }
+  std::sort(vanished.begin(), vanished.end(), [](const DbSessionEnd* a, const DbSessionEnd* b) {
+    const Nanos ta = a->ended == kNever ? std::numeric_limits<Nanos>::max() : a->ended;
+    const Nanos tb = b->ended == kNever ? std::numeric_limits<Nanos>::max() : b->ended;
+    return std::tie(ta, a->pid) < std::tie(tb, b->pid);
+  });
+  if (tl.db_log_read) {
+    c.observed += fmt::format("; the server log names {} whose client vanished",
+                              vanished.size());
+  }
+  std::vector<std::string> lines;
+  if (tl.sessions_abandoned <= 0) return c;  // nothing to explain
+  if (!vanished.empty()) {
+    const auto sessions = SessionsByPid(tl);
+    for (const DbSessionEnd* end : vanished) {
+      std::string line = LogEndLine(*end, tl);
+      auto it = sessions.find(end->pid);
+      if (it == sessions.end()) {
+        line += "; not seen by the probe";
+      } else {
+        const DbSession& s = *it->second;
+        line += fmt::format("; last seen {} {}", FormatMoment(s.last_seen, tl),
+                            s.last_state.empty() ? "(state unknown)" : s.last_state);
+        if (!s.last_query.empty()) line += ": " + Shorten(s.last_query, 80);
+      }
+      lines.push_back(std::move(line));
+    }
+    AddEvidence(&c.evidence, std::move(lines));
+    return c;
+  }
+  // Without the log (an external server, or a log that names none):
+  // sessions still open in the last sample before the exit ended with the
+  // process, the likely abandoned ones.
   if (tl.exited == kNever) return c;
   const DbSample* last = nullptr;
   for (const DbSample& s : tl.db_samples) {
     if (s.t <= tl.exited) last = &s;
   }
   if (!last) return c;
-  std::vector<std::string> lines;
   for (const DbSession& s : tl.db_sessions) {
     if (s.last_seen != kNever && s.last_seen >= last->t && s.first_seen <= last->t) {
       lines.push_back("open at the exit: " + SessionLine(s, tl));
@@ -853,15 +912,10 @@ CheckResult CheckDbIdleInTransaction(const Timeline& tl, const Expectations& e) 
   std::map<int, std::string> open;  // pid -> evidence
   // The server's own word: the client vanished mid-transaction.
   for (const DbSessionEnd& end : tl.db_session_ends) {
-    if (!end.open_transaction) continue;
-    std::string line = fmt::format("session pid {}: \"{}\" (server log", end.pid, end.message);
-    if (!end.state.empty()) line += ", state " + end.state;
-    if (end.ended != kNever) line += ", ended " + FormatMoment(end.ended, tl);
-    open[end.pid] = line + ")";
+    if (end.open_transaction) open[end.pid] = LogEndLine(end, tl);
   }
   // Still idle in transaction once the process was gone.
-  std::map<int, const DbSession*> sessions;
-  for (const DbSession& s : tl.db_sessions) sessions[s.pid] = &s;
+  const auto sessions = SessionsByPid(tl);
   if (tl.exited != kNever) {
     for (const DbSession& s : tl.db_sessions) {
       if (!IsIdleInTransaction(s.last_state) || s.last_seen <= tl.exited) continue;

@@ -654,6 +654,71 @@ TEST(DbAbandonedTest, AbandonedSessionsFailWithSessionsOpenAtExit) {
   EXPECT_EQ(c.evidence[0].rfind("open at the exit: session pid 5000", 0), 0u) << Describe(c);
 }
 
+// Sessions that vanished *before* the exit (a pool dropping connections
+// without closing them, 150 ms after the signal): the last sample before the
+// exit shows none, so only the server log can name them, each with when it
+// ended and what the probe last saw it do.
+TEST(DbAbandonedTest, SessionsAbandonedBeforeTheExitAreNamedFromTheServerLog) {
+  Timeline tl = CorrectRun();
+  tl.sessions_abandoned = 3;
+  tl.db_log_read = true;
+  tl.db_sessions[0].last_state = "active";
+  tl.db_sessions[0].last_query = "SELECT pg_sleep($1)";
+  tl.db_sessions[1].last_query.clear();
+  for (int i = 0; i < 8; ++i) {
+    DbSessionEnd end;
+    end.pid = 5000 + i;
+    end.ended = 1460 * kMs;  // clean closes, but for the first two
+    tl.db_session_ends.push_back(end);
+  }
+  DbSessionEnd& eof = tl.db_session_ends[1];
+  eof.ended = 1350 * kMs;
+  eof.client_vanished = true;
+  eof.state = "idle";
+  eof.message = "unexpected EOF on client connection";
+  DbSessionEnd& reset = tl.db_session_ends[0];
+  reset.ended = 1352 * kMs;
+  reset.client_vanished = true;
+  reset.state = "active";
+  reset.message = "could not receive data from client: Connection reset by peer";
+  // Killed by the server, not abandoned: not listed.
+  DbSessionEnd killed;
+  killed.pid = 5200;
+  killed.ended = 1300 * kMs;
+  killed.client_vanished = true;
+  killed.terminated = true;
+  killed.message = "terminating connection due to administrator command";
+  tl.db_session_ends.push_back(killed);
+  // Never in a sample (it lived between two): still named.
+  DbSessionEnd brief;
+  brief.pid = 5300;
+  brief.ended = 1400 * kMs;
+  brief.client_vanished = true;
+  brief.message = "connection to client lost";
+  tl.db_session_ends.push_back(brief);
+
+  const CheckResult c = CheckDbAbandoned(tl, DefaultExpect());
+  EXPECT_FALSE(c.passed) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "3 abandoned (pg_stat_database.sessions_abandoned delta); the server log names 3 "
+            "whose client vanished")
+      << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 3u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "session pid 5001: \"unexpected EOF on client connection\" (server log, state idle, "
+            "ended +150.0ms); last seen +250.0ms idle")
+      << Describe(c);
+  EXPECT_EQ(c.evidence[1],
+            "session pid 5000: \"could not receive data from client: Connection reset by peer\" "
+            "(server log, state active, ended +152.0ms); last seen +250.0ms active: SELECT "
+            "pg_sleep($1)")
+      << Describe(c);
+  EXPECT_EQ(c.evidence[2],
+            "session pid 5300: \"connection to client lost\" (server log, ended +200.0ms); not "
+            "seen by the probe")
+      << Describe(c);
+}
+
 TEST(DbAbandonedTest, UnknownPasses) {
   Timeline tl = CorrectRun();
   tl.sessions_abandoned = Timeline::kUnknown;

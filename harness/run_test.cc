@@ -391,6 +391,29 @@ TEST_F(RunTest, Exit143AfterAGracefulSigtermPassesByConventionAndFailsCodeZero) 
   }
 }
 
+// A server that exits without closing its pool (refapi --bug=no-db-close):
+// db.abandoned names every abandoned session from the server log, with when
+// it ended and what it last ran, also those gone before the last sample
+// before the exit (which was all the evidence there was before).
+TEST_F(RunTest, SessionsAbandonedAtTheExitAreEachNamedFromTheServerLog) {
+  CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--target",
+                     std::string("leaky=") + kRefapi + " --bug=no-db-close"});
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  const nlohmann::json& abandoned = Check(r.report, "db.abandoned");
+  EXPECT_FALSE(abandoned.value("passed", true)) << Describe(r);
+  const std::vector<std::string> evidence =
+      abandoned.value("evidence", std::vector<std::string>{});
+  EXPECT_EQ(evidence.size(), 8u) << "refapi's pool is 8 sessions: " << abandoned.dump(2);
+  for (const std::string& line : evidence) {
+    EXPECT_EQ(line.rfind("session pid ", 0), 0u) << line;
+    EXPECT_NE(line.find("\"unexpected EOF on client connection\" (server log"), std::string::npos)
+        << line;
+    EXPECT_NE(line.find(", ended +"), std::string::npos) << line;
+    EXPECT_NE(line.find("; last seen "), std::string::npos) << line;
+  }
+}
+
 // Floods stdout and stderr (about a gigabyte each in the run, from children
 // in its group): each file keeps 64 MiB, the report says how much was
 // dropped, and the flooders are killed as orphans.
