@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <csignal>
+#include <limits>
 #include <map>
+#include <optional>
+#include <tuple>
 #include <unordered_map>
 
 #include "exit_codes.h"
@@ -68,13 +72,76 @@ std::string SessionLine(const DbSession& s, const Timeline& tl) {
   return line;
 }
 
-std::string ExpectedExit(const ExitExpectation& e) {
-  return FormatExitStatus(e.signaled, e.code, e.signal);
+// "a", "a or b", "a, b or c".
+std::string JoinOr(const std::vector<std::string>& items) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) text += i + 1 == items.size() ? " or " : ", ";
+    text += items[i];
+  }
+  return text;
 }
 
-bool ExitMatches(const Timeline& tl, const ExitExpectation& e) {
-  if (e.signaled) return tl.exit_signaled && tl.exit_signal == e.signal;
-  return !tl.exit_signaled && tl.exit_code == e.code;
+// An exit code process.exit accepts; `signal` is N when the code is 128+N
+// for a signal N that was sent (0 for a code the scenario listed).
+struct AcceptedExit {
+  int code = 0;
+  int signal = 0;
+};
+
+// A signal a process can catch: after it, exiting 128+N is the convention
+// for "I ended because of signal N". SIGKILL and SIGSTOP cannot be caught,
+// and SIGCONT (a pause's end) asks nothing to stop.
+bool AsksToStop(int signal) { return signal != SIGKILL && signal != SIGSTOP && signal != SIGCONT; }
+
+std::vector<AcceptedExit> AcceptedExits(const Timeline& tl, const ExitExpectation& e) {
+  std::vector<AcceptedExit> accepted;
+  for (int code : e.codes) accepted.push_back({code, 0});
+  if (e.graceful) {
+    for (const ProcessEvent& ev : tl.process_events) {
+      if (ev.kind != ProcessEvent::Kind::kSignalSent || !AsksToStop(ev.value)) continue;
+      const int code = 128 + ev.value;
+      if (code > 255) continue;
+      auto it = std::find_if(accepted.begin(), accepted.end(),
+                             [code](const AcceptedExit& a) { return a.code == code; });
+      if (it == accepted.end()) {
+        accepted.push_back({code, ev.value});
+      } else if (it->signal == 0) {
+        it->signal = ev.value;
+      }
+    }
+  }
+  std::sort(accepted.begin(), accepted.end(),
+            [](const AcceptedExit& a, const AcceptedExit& b) { return a.code < b.code; });
+  return accepted;
+}
+
+// "exit 0 or 143 (128+SIGTERM)", "exit 0, 1 or 2", "signal SIGKILL".
+std::string ExpectedExit(const Timeline& tl, const ExitExpectation& e) {
+  if (e.signaled) return FormatExitStatus(true, 0, e.signal);
+  std::vector<std::string> items;
+  bool from_signal = false;
+  for (const AcceptedExit& a : AcceptedExits(tl, e)) {
+    from_signal = from_signal || a.signal != 0;
+    items.push_back(a.signal != 0 ? fmt::format("{} (128+{})", a.code, SignalName(a.signal))
+                                  : std::to_string(a.code));
+  }
+  std::string text = "exit " + JoinOr(items);
+  if (e.graceful && !from_signal) text += " (or 128+N after a signal N; none was sent)";
+  return text;
+}
+
+// The accepted exit `tl` ended with; nullopt if it did not end in one.
+std::optional<AcceptedExit> MatchingExit(const Timeline& tl, const ExitExpectation& e) {
+  if (e.signaled) {
+    if (tl.exit_signaled && tl.exit_signal == e.signal) return AcceptedExit{};
+    return std::nullopt;
+  }
+  if (tl.exit_signaled) return std::nullopt;  // killed: it never handled the signal
+  for (const AcceptedExit& a : AcceptedExits(tl, e)) {
+    if (a.code == tl.exit_code) return a;
+  }
+  return std::nullopt;
 }
 
 std::string EventLine(const ProcessEvent& ev, const Timeline& tl) {
@@ -156,6 +223,26 @@ std::unordered_map<int, const DbSessionEnd*> EndsByPid(const Timeline& tl) {
   std::unordered_map<int, const DbSessionEnd*> by_pid;
   for (const DbSessionEnd& e : tl.db_session_ends) by_pid[e.pid] = &e;
   return by_pid;
+}
+
+// The probe's account of each session, by pid (a pid reused within the run
+// keeps the session seen last).
+std::unordered_map<int, const DbSession*> SessionsByPid(const Timeline& tl) {
+  std::unordered_map<int, const DbSession*> by_pid;
+  for (const DbSession& s : tl.db_sessions) {
+    const DbSession*& seen = by_pid[s.pid];
+    if (!seen || s.last_seen >= seen->last_seen) seen = &s;
+  }
+  return by_pid;
+}
+
+// "session pid 7: "unexpected EOF on client connection" (server log, state
+// idle, ended +12.0ms)": how the server log says a session ended.
+std::string LogEndLine(const DbSessionEnd& end, const Timeline& tl) {
+  std::string line = fmt::format("session pid {}: \"{}\" (server log", end.pid, end.message);
+  if (!end.state.empty()) line += ", state " + end.state;
+  if (end.ended != kNever) line += ", ended " + FormatMoment(end.ended, tl);
+  return line + ")";
 }
 
 // When a session went away, as closely as the timeline knows: from the
@@ -368,8 +455,10 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
   CheckResult c;
   c.name = "process.exit";
   const Duration within = e.exit.within;
-  c.expected = fmt::format("{} within {}", ExpectedExit(e.exit), FormatDuration(within));
-  const std::string status = FormatExitStatus(tl.exit_signaled, tl.exit_code, tl.exit_signal);
+  c.expected = fmt::format("{} within {}", ExpectedExit(tl, e.exit), FormatDuration(within));
+  const std::optional<AcceptedExit> match = MatchingExit(tl, e.exit);
+  std::string status = FormatExitStatus(tl.exit_signaled, tl.exit_code, tl.exit_signal);
+  if (match && match->signal != 0) status += fmt::format(" (128+{})", SignalName(match->signal));
   if (tl.first_fault == kNever) {
     if (tl.exited == kNever) {
       c.status = CheckStatus::kFailed;
@@ -381,7 +470,7 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
       c.observed = fmt::format("{} at {}, on its own: before its first fault ({}) was delivered",
                                status, FormatMoment(tl.exited, tl), tl.faults.front().name);
     } else {
-      c.Judge(ExitMatches(tl, e.exit));
+      c.Judge(match.has_value());
       c.observed =
           fmt::format("{} at {} (no fault was scripted)", status, FormatMoment(tl.exited, tl));
     }
@@ -390,7 +479,7 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
     c.observed = fmt::format("no exit within {} (killed by gracecheck)", FormatDuration(within));
   } else {
     const Nanos took = tl.exited - tl.first_fault;
-    c.Judge(ExitMatches(tl, e.exit) && took <= within.count());
+    c.Judge(match.has_value() && took <= within.count());
     c.observed = fmt::format("{} after {}", status, FormatMillis(took));
   }
   std::vector<std::string> lines;
@@ -552,15 +641,52 @@ CheckResult CheckDbAbandoned(const Timeline& tl, const Expectations& e) {
   c.Judge(tl.sessions_abandoned <= e.db_sessions.abandoned);
   c.observed = fmt::format("{} abandoned (pg_stat_database.sessions_abandoned delta)",
                            tl.sessions_abandoned);
-  // Sessions still open in the last sample before the exit ended with the
-  // process: the likely abandoned ones.
+  // The embedded cluster's log names each one, whenever it ended (a session
+  // may go long before the exit: a pool that drops a connection without
+  // closing it). A session the server ended itself counts as killed, not
+  // abandoned.
+  std::vector<const DbSessionEnd*> vanished;
+  for (const DbSessionEnd& end : tl.db_session_ends) {
+    if (end.client_vanished && !end.terminated) vanished.push_back(&end);
+  }
+  std::sort(vanished.begin(), vanished.end(), [](const DbSessionEnd* a, const DbSessionEnd* b) {
+    const Nanos ta = a->ended == kNever ? std::numeric_limits<Nanos>::max() : a->ended;
+    const Nanos tb = b->ended == kNever ? std::numeric_limits<Nanos>::max() : b->ended;
+    return std::tie(ta, a->pid) < std::tie(tb, b->pid);
+  });
+  if (tl.db_log_read) {
+    c.observed += fmt::format("; the server log names {} whose client vanished",
+                              vanished.size());
+  }
+  std::vector<std::string> lines;
+  if (tl.sessions_abandoned <= 0) return c;  // nothing to explain
+  if (!vanished.empty()) {
+    const auto sessions = SessionsByPid(tl);
+    for (const DbSessionEnd* end : vanished) {
+      std::string line = LogEndLine(*end, tl);
+      auto it = sessions.find(end->pid);
+      if (it == sessions.end()) {
+        line += "; not seen by the probe";
+      } else {
+        const DbSession& s = *it->second;
+        line += fmt::format("; last seen {} {}", FormatMoment(s.last_seen, tl),
+                            s.last_state.empty() ? "(state unknown)" : s.last_state);
+        if (!s.last_query.empty()) line += ": " + Shorten(s.last_query, 80);
+      }
+      lines.push_back(std::move(line));
+    }
+    AddEvidence(&c.evidence, std::move(lines));
+    return c;
+  }
+  // Without the log (an external server, or a log that names none):
+  // sessions still open in the last sample before the exit ended with the
+  // process, the likely abandoned ones.
   if (tl.exited == kNever) return c;
   const DbSample* last = nullptr;
   for (const DbSample& s : tl.db_samples) {
     if (s.t <= tl.exited) last = &s;
   }
   if (!last) return c;
-  std::vector<std::string> lines;
   for (const DbSession& s : tl.db_sessions) {
     if (s.last_seen != kNever && s.last_seen >= last->t && s.first_seen <= last->t) {
       lines.push_back("open at the exit: " + SessionLine(s, tl));
@@ -792,15 +918,10 @@ CheckResult CheckDbIdleInTransaction(const Timeline& tl, const Expectations& e) 
   std::map<int, std::string> open;  // pid -> evidence
   // The server's own word: the client vanished mid-transaction.
   for (const DbSessionEnd& end : tl.db_session_ends) {
-    if (!end.open_transaction) continue;
-    std::string line = fmt::format("session pid {}: \"{}\" (server log", end.pid, end.message);
-    if (!end.state.empty()) line += ", state " + end.state;
-    if (end.ended != kNever) line += ", ended " + FormatMoment(end.ended, tl);
-    open[end.pid] = line + ")";
+    if (end.open_transaction) open[end.pid] = LogEndLine(end, tl);
   }
   // Still idle in transaction once the process was gone.
-  std::map<int, const DbSession*> sessions;
-  for (const DbSession& s : tl.db_sessions) sessions[s.pid] = &s;
+  const auto sessions = SessionsByPid(tl);
   if (tl.exited != kNever) {
     for (const DbSession& s : tl.db_sessions) {
       if (!IsIdleInTransaction(s.last_state) || s.last_seen <= tl.exited) continue;

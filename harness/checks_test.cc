@@ -307,8 +307,75 @@ TEST(WritesLostTest, LostAcknowledgedWriteFailsWithItsKey) {
 TEST(ProcessExitTest, CleanExitWithinDeadlinePasses) {
   const CheckResult c = CheckProcessExit(CorrectRun(), DefaultExpect());
   EXPECT_TRUE(c.passed()) << Describe(c);
-  EXPECT_EQ(c.expected, "exit 0 within 10s") << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 or 143 (128+SIGTERM) within 10s") << Describe(c);
   EXPECT_EQ(c.observed, "exit 0 after 300.0ms") << Describe(c);
+}
+
+// The JVM, and shells, exit 128+N after handling signal N: a graceful exit
+// by convention, accepted by default (code: graceful).
+TEST(ProcessExitTest, Exit143AfterSigtermPassesByDefault) {
+  Timeline tl = CorrectRun();
+  tl.exit_code = 143;
+  tl.process_events.back().value = 143;
+  const CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed()) << Describe(c);
+  EXPECT_EQ(c.observed, "exit 143 (128+SIGTERM) after 300.0ms") << Describe(c);
+}
+
+// 128+N only for a signal that was sent and can be handled: 130 after a
+// SIGTERM is a wrong code, and so is 137 after a SIGKILL (a wrapper shell
+// reporting that its child was killed).
+TEST(ProcessExitTest, GracefulCodesAreOnlyForSignalsSentThatCanBeHandled) {
+  Timeline tl = CorrectRun();
+  tl.exit_code = 130;
+  CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.observed, "exit 130 after 300.0ms") << Describe(c);
+  tl.process_events.push_back({tl.first_fault + 100 * kMs, ProcessEvent::Kind::kSignalSent, 2, "process"});
+  tl.process_events.push_back({tl.first_fault + 150 * kMs, ProcessEvent::Kind::kSignalSent, 9, "group"});
+  c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed()) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0, 130 (128+SIGINT) or 143 (128+SIGTERM) within 10s") << Describe(c);
+  tl.exit_code = 137;
+  EXPECT_FALSE(CheckProcessExit(tl, DefaultExpect()).passed());
+}
+
+// code: 0 (or any list) is strict: 143 fails, and the text names the codes.
+TEST(ProcessExitTest, ListedCodesAreTheOnlyOnesAccepted) {
+  Timeline tl = CorrectRun();
+  tl.exit_code = 143;
+  Expectations e;
+  e.exit.codes = {0};
+  e.exit.graceful = false;
+  CheckResult c = CheckProcessExit(tl, e);
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 within 10s") << Describe(c);
+  EXPECT_EQ(c.observed, "exit 143 after 300.0ms") << Describe(c);
+  e.exit.codes = {0, 143};
+  c = CheckProcessExit(tl, e);
+  EXPECT_TRUE(c.passed()) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 or 143 within 10s") << Describe(c);
+  e.exit.codes = {2, 0, 1};
+  tl.exit_code = 1;
+  c = CheckProcessExit(tl, e);
+  EXPECT_TRUE(c.passed()) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0, 1 or 2 within 10s") << Describe(c);
+}
+
+// No signal sent (no fault scripted): graceful means 0, and says so.
+TEST(ProcessExitTest, GracefulWithoutASignalIsExitZero) {
+  Timeline tl = CorrectRun();
+  tl.faults.clear();
+  tl.first_fault = kNever;
+  tl.process_events.erase(
+      std::remove_if(tl.process_events.begin(), tl.process_events.end(),
+                     [](const ProcessEvent& ev) { return ev.kind == ProcessEvent::Kind::kSignalSent; }),
+      tl.process_events.end());
+  tl.exit_code = 143;
+  const CheckResult c = CheckProcessExit(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 (or 128+N after a signal N; none was sent) within 10s")
+      << Describe(c);
 }
 
 TEST(ProcessExitTest, WrongExitCodeFails) {
@@ -323,12 +390,15 @@ TEST(ProcessExitTest, WrongExitCodeFails) {
   EXPECT_EQ(c.evidence[1], "+300.0ms exited with code 1") << Describe(c);
 }
 
+// Killed by the SIGTERM (WIFSIGNALED): it never handled it, so the default
+// (graceful: 0 or 143) fails it, whatever 128+15 would have meant.
 TEST(ProcessExitTest, KilledBySignalFailsUnlessExpected) {
   Timeline tl = CorrectRun();
   tl.exit_signaled = true;
   tl.exit_signal = 15;
   CheckResult c = CheckProcessExit(tl, DefaultExpect());
   EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.expected, "exit 0 or 143 (128+SIGTERM) within 10s") << Describe(c);
   EXPECT_EQ(c.observed, "signal SIGTERM after 300.0ms") << Describe(c);
   Expectations e;
   e.exit.signaled = true;
@@ -582,6 +652,71 @@ TEST(DbAbandonedTest, AbandonedSessionsFailWithSessionsOpenAtExit) {
   EXPECT_EQ(c.observed, "2 abandoned (pg_stat_database.sessions_abandoned delta)") << Describe(c);
   ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
   EXPECT_EQ(c.evidence[0].rfind("open at the exit: session pid 5000", 0), 0u) << Describe(c);
+}
+
+// Sessions that vanished *before* the exit (a pool dropping connections
+// without closing them, 150 ms after the signal): the last sample before the
+// exit shows none, so only the server log can name them, each with when it
+// ended and what the probe last saw it do.
+TEST(DbAbandonedTest, SessionsAbandonedBeforeTheExitAreNamedFromTheServerLog) {
+  Timeline tl = CorrectRun();
+  tl.sessions_abandoned = 3;
+  tl.db_log_read = true;
+  tl.db_sessions[0].last_state = "active";
+  tl.db_sessions[0].last_query = "SELECT pg_sleep($1)";
+  tl.db_sessions[1].last_query.clear();
+  for (int i = 0; i < 8; ++i) {
+    DbSessionEnd end;
+    end.pid = 5000 + i;
+    end.ended = 1460 * kMs;  // clean closes, but for the first two
+    tl.db_session_ends.push_back(end);
+  }
+  DbSessionEnd& eof = tl.db_session_ends[1];
+  eof.ended = 1350 * kMs;
+  eof.client_vanished = true;
+  eof.state = "idle";
+  eof.message = "unexpected EOF on client connection";
+  DbSessionEnd& reset = tl.db_session_ends[0];
+  reset.ended = 1352 * kMs;
+  reset.client_vanished = true;
+  reset.state = "active";
+  reset.message = "could not receive data from client: Connection reset by peer";
+  // Killed by the server, not abandoned: not listed.
+  DbSessionEnd killed;
+  killed.pid = 5200;
+  killed.ended = 1300 * kMs;
+  killed.client_vanished = true;
+  killed.terminated = true;
+  killed.message = "terminating connection due to administrator command";
+  tl.db_session_ends.push_back(killed);
+  // Never in a sample (it lived between two): still named.
+  DbSessionEnd brief;
+  brief.pid = 5300;
+  brief.ended = 1400 * kMs;
+  brief.client_vanished = true;
+  brief.message = "connection to client lost";
+  tl.db_session_ends.push_back(brief);
+
+  const CheckResult c = CheckDbAbandoned(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "3 abandoned (pg_stat_database.sessions_abandoned delta); the server log names 3 "
+            "whose client vanished")
+      << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 3u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "session pid 5001: \"unexpected EOF on client connection\" (server log, state idle, "
+            "ended +150.0ms); last seen +250.0ms idle")
+      << Describe(c);
+  EXPECT_EQ(c.evidence[1],
+            "session pid 5000: \"could not receive data from client: Connection reset by peer\" "
+            "(server log, state active, ended +152.0ms); last seen +250.0ms active: SELECT "
+            "pg_sleep($1)")
+      << Describe(c);
+  EXPECT_EQ(c.evidence[2],
+            "session pid 5300: \"connection to client lost\" (server log, ended +200.0ms); not "
+            "seen by the probe")
+      << Describe(c);
 }
 
 TEST(DbAbandonedTest, UnknownIsSkipped) {

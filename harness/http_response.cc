@@ -59,6 +59,7 @@ void ResponseParser::Reset(bool head_request) {
   state_ = State::kHead;
   head_request_ = head_request;
   status_ = 0;
+  interim_ = 0;
   connection_close_ = false;
   bytes_ = 0;
   remaining_ = 0;
@@ -101,14 +102,15 @@ bool ResponseParser::ParseHead() {
     return false;
   }
   const bool http10 = status_line[7] == '0';
-  status_ = (status_line[9] - '0') * 100 + (status_line[10] - '0') * 10 + (status_line[11] - '0');
+  const int code =
+      (status_line[9] - '0') * 100 + (status_line[10] - '0') * 10 + (status_line[11] - '0');
   // RFC 9110 15: status codes are 100..599 (found by harness/fuzz: "020"
   // was taken for a complete response).
-  if (status_ < 100 || status_ > 599) {
+  if (code < 100 || code > 599) {
     Fail(fmt::format("status {} is not an HTTP status", status_line.substr(9, 3)));
     return false;
   }
-  connection_close_ = http10;
+  bool close = http10;
   bool chunked = false;
   std::optional<std::uint64_t> length;
   std::size_t pos = eol + 2;
@@ -133,11 +135,26 @@ bool ResponseParser::ParseHead() {
     } else if (IEquals(name, "Transfer-Encoding")) {
       chunked = IContains(value, "chunked");
     } else if (IEquals(name, "Connection")) {
-      if (IContains(value, "close")) connection_close_ = true;
-      if (http10 && IContains(value, "keep-alive")) connection_close_ = false;
+      if (IContains(value, "close")) close = true;
+      if (http10 && IContains(value, "keep-alive")) close = false;
     }
   }
-  if (head_request_ || (status_ >= 100 && status_ < 200) || status_ == 204 || status_ == 304) {
+  // RFC 9110 15.2: an interim response has no body, and the final one (or
+  // another interim one) follows on the same connection; its headers say
+  // nothing about the final response's framing or the connection.
+  if (code >= 100 && code < 200 && code != 101) {
+    ++interim_;
+    state_ = State::kHead;
+    return true;
+  }
+  status_ = code;
+  connection_close_ = close;
+  if (code == 101) {
+    // Switching Protocols: what follows is not HTTP/1.1; this exchange is
+    // over, and so is the connection for an HTTP/1.1 client.
+    connection_close_ = true;
+    state_ = State::kComplete;
+  } else if (head_request_ || status_ == 204 || status_ == 304) {
     state_ = State::kComplete;
   } else if (chunked) {
     state_ = State::kChunkSize;

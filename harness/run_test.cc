@@ -565,6 +565,79 @@ TEST_F(RunTest, TargetThatNeverAnswersTimesOutEveryRequest) {
   EXPECT_FALSE(Check(r.report, "requests.dropped").value("passed", true)) << Describe(r);
 }
 
+// A correct graceful server that sends 103 Early Hints before every 200 (and
+// two before each slow one): the interim responses are skipped, the 200 is
+// the answer. The load ends at the SIGTERM, so every request went to a server
+// that still accepted. Before 1xx were handled, the 103 was taken for the
+// final response: the ready probe saw 103 and the run ended not ready
+// (exit 3).
+TEST_F(RunTest, InterimResponsesBeforeTheFinalOneLeaveEveryRequestOk) {
+  CliResult r = Run({"target/examples/early-hints.yaml"}, 60s);
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  EXPECT_TRUE(Check(r.report, "requests.dropped").value("passed", false)) << Describe(r);
+  EXPECT_TRUE(Check(r.report, "process.exit").value("passed", false)) << Describe(r);
+  const nlohmann::json& all = r.report["runs"][0]["outcomes"]["all"];
+  EXPECT_GT(all.value("total", 0), 100) << all.dump();
+  EXPECT_EQ(all.value("ok", -1), all.value("total", -2)) << all.dump();
+}
+
+// A correct server that exits 143 after its graceful shutdown, as the JVM
+// does after SIGTERM: the shipped scenario (code: graceful) passes it; the
+// same scenario with code: 0 fails process.exit, naming the code it wanted.
+TEST_F(RunTest, Exit143AfterAGracefulSigtermPassesByConventionAndFailsCodeZero) {
+  const std::string jvm_like = std::string("jvm-like=") + kRefapi + " --pool 16 --exit-code 143";
+  CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--target", jvm_like});
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  const nlohmann::json& exit = Check(r.report, "process.exit");
+  EXPECT_TRUE(exit.value("passed", false)) << Describe(r);
+  EXPECT_EQ(exit.value("observed", "").rfind("exit 143 (128+SIGTERM) after ", 0), 0u)
+      << exit.dump(2);
+  EXPECT_EQ(exit.value("expected", ""), "exit 0 or 143 (128+SIGTERM) within 3s") << exit.dump(2);
+
+  std::string strict = ReadFile(fs::path(SOURCE_DIR) / "scenarios" / "sigterm-mid-load.yaml");
+  const std::string graceful = "code: graceful";
+  ASSERT_NE(strict.find(graceful), std::string::npos) << strict;
+  strict.replace(strict.find(graceful), graceful.size(), "code: 0");
+  const fs::path strict_file = dir_ / "sigterm-mid-load-code-0.yaml";
+  std::ofstream(strict_file) << strict;
+  r = Run({strict_file.string(), "--target", jvm_like});
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  const nlohmann::json& strict_exit = Check(r.report, "process.exit");
+  EXPECT_FALSE(strict_exit.value("passed", true)) << Describe(r);
+  EXPECT_EQ(strict_exit.value("expected", ""), "exit 0 within 3s") << strict_exit.dump(2);
+  EXPECT_EQ(strict_exit.value("observed", "").rfind("exit 143 after ", 0), 0u)
+      << strict_exit.dump(2);
+  // Only the exit code differs: the shutdown itself was graceful.
+  for (const auto& [name, check] : r.report["runs"][0]["checks"].items()) {
+    if (name == "process.exit") continue;
+    EXPECT_TRUE(check.value("passed", false)) << name << ": " << check.dump(2);
+  }
+}
+
+// A server that exits without closing its pool (refapi --bug=no-db-close):
+// db.abandoned names every abandoned session from the server log, with when
+// it ended and what it last ran, also those gone before the last sample
+// before the exit (which was all the evidence there was before).
+TEST_F(RunTest, SessionsAbandonedAtTheExitAreEachNamedFromTheServerLog) {
+  CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--target",
+                     std::string("leaky=") + kRefapi + " --bug=no-db-close"});
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  const nlohmann::json& abandoned = Check(r.report, "db.abandoned");
+  EXPECT_FALSE(abandoned.value("passed", true)) << Describe(r);
+  const std::vector<std::string> evidence =
+      abandoned.value("evidence", std::vector<std::string>{});
+  EXPECT_EQ(evidence.size(), 8u) << "refapi's pool is 8 sessions: " << abandoned.dump(2);
+  for (const std::string& line : evidence) {
+    EXPECT_EQ(line.rfind("session pid ", 0), 0u) << line;
+    EXPECT_NE(line.find("\"unexpected EOF on client connection\" (server log"), std::string::npos)
+        << line;
+    EXPECT_NE(line.find(", ended +"), std::string::npos) << line;
+    EXPECT_NE(line.find("; last seen "), std::string::npos) << line;
+  }
+}
+
 // Floods stdout and stderr (about a gigabyte each in the run, from children
 // in its group): each file keeps 64 MiB, the report says how much was
 // dropped, and the flooders are killed as orphans.

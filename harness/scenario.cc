@@ -174,6 +174,8 @@ const std::vector<std::string> kExpectKeys = {"dropped",
                                               "db_sessions",
                                               "writes"};
 const std::vector<std::string> kExitKeys = {"code", "signal", "within"};
+// expect.exit.code's word for "0, or 128+N after signal N" (ExitExpectation).
+constexpr char kGracefulExit[] = "graceful";
 const std::vector<std::string> kThreadKeys = {"growth", "at_exit"};
 const std::vector<std::string> kDbKeys = {
     "after_exit", "abandoned", "closed_before_drain", "orphaned_queries", "idle_in_transaction",
@@ -374,6 +376,8 @@ class Parser {
   std::optional<std::string> ReadChoice(const Entry& e, const std::string& path,
                                         const std::vector<std::string>& choices);
   std::optional<int> ReadSignal(const Entry& e, const std::string& path);
+  // expect.exit.code: a code (0..255), `graceful`, or a list of them.
+  void ReadExitCodes(const Entry& e, ExitExpectation* exit);
   // A status (404), a class ("5xx") or a list of them into *set; outcome
   // names too when `outcomes` is given.
   bool ReadStatuses(const Entry& e, const std::string& path, StatusSet* set,
@@ -602,6 +606,63 @@ std::optional<int> Parser::ReadSignal(const Entry& e, const std::string& path) {
   }
   Error(Where(e), std::move(message));
   return std::nullopt;
+}
+
+void Parser::ReadExitCodes(const Entry& e, ExitExpectation* exit) {
+  const std::string path = "expect.exit.code";
+  std::vector<YAML::Node> items;
+  if (e.value.IsSequence()) {
+    for (const auto& item : e.value) items.push_back(item);
+    if (items.empty()) {
+      Error(Where(e), fmt::format("{}: empty list", path));
+      return;
+    }
+  } else {
+    items.push_back(e.value);
+  }
+  std::vector<int> codes;
+  bool graceful = false;
+  bool ok = true;
+  for (const YAML::Node& item : items) {
+    const YAML::Mark where = item.IsNull() ? Where(e) : item.Mark();
+    const bool plain = item.IsScalar() && item.Tag() == "?";
+    if (plain && item.Scalar() == kGracefulExit) {
+      if (graceful) {
+        Error(where, fmt::format("{}: {} is listed twice", path, kGracefulExit));
+        ok = false;
+      }
+      graceful = true;
+      continue;
+    }
+    if (plain && ParseInteger(item.Scalar())) {
+      std::optional<std::int64_t> v = ReadInt(item, where, path, 0, 255);
+      if (!v) {
+        ok = false;
+      } else if (std::find(codes.begin(), codes.end(), *v) != codes.end()) {
+        Error(where, fmt::format("{}: {} is listed twice", path, *v));
+        ok = false;
+      } else {
+        codes.push_back(static_cast<int>(*v));
+      }
+      continue;
+    }
+    std::string message = fmt::format(
+        "{}: expected an exit code (0 to 255), {} (0, or 128+N after signal N), or a list of "
+        "them, got {}",
+        path, kGracefulExit, Describe(item));
+    if (item.IsScalar()) {
+      if (auto guess = SpellCheck(item.Scalar(), {kGracefulExit}))
+        message += fmt::format(" (did you mean '{}'?)", *guess);
+    }
+    Error(where, std::move(message));
+    ok = false;
+  }
+  if (!ok) return;
+  if (graceful && std::find(codes.begin(), codes.end(), 0) == codes.end()) {
+    codes.insert(codes.begin(), 0);
+  }
+  exit->codes = std::move(codes);
+  exit->graceful = graceful;
 }
 
 bool Parser::ReadStatuses(const Entry& e, const std::string& path, StatusSet* set,
@@ -1245,9 +1306,7 @@ void Parser::ReadExpect(const Entry& e, Expectations* expect) {
               "expect.exit: give code or signal, not both (a process "
               "either exits or is killed)");
       } else if (code) {
-        if (auto v = ReadInt(*code, "expect.exit.code", 0, 255)) {
-          expect->exit.code = static_cast<int>(*v);
-        }
+        ReadExitCodes(*code, &expect->exit);
       } else if (sig) {
         if (auto v = ReadSignal(*sig, "expect.exit.signal")) {
           expect->exit.signaled = true;

@@ -40,8 +40,9 @@
 //   expect.dropped            0
 //   expect.dropped_after_signal  unset: `dropped` counts every request
 //   expect.allow_after_signal none
-//   expect.exit               {code: 0, within: 10s}, `within` counted from the
-//                             first fault's delivery
+//   expect.exit               {code: graceful, within: 10s}: exit 0, or 128+N
+//                             after a signal N gracecheck sent (ExitExpectation);
+//                             `within` counted from the first fault's delivery
 //   expect.lame_duck          not checked (a duration: no connection refused that
 //                             long after the first fault)
 //   expect.threads            not checked
@@ -228,9 +229,15 @@ struct Fault {
 std::string_view ToString(ActionKind action);  // "send", "pause", "kill_after", "db", "load"
 std::string_view ToString(DbAction action);    // "terminate_sessions", ...
 
+// How the target must end. By default (and with `code: graceful`) an exit
+// with code 0, or with 128+N after gracecheck sent it a signal N that a
+// process can handle (not SIGKILL, SIGSTOP, SIGCONT): the convention of the
+// JVM (143 after SIGTERM) and of shells for "ended because of signal N". A
+// process *killed* by the signal never handled it and does not match.
 struct ExitExpectation {
-  bool signaled = false;  // false: exits with `code`; true: killed by `signal`
-  int code = 0;
+  bool signaled = false;         // false: exits with an accepted code; true: killed by `signal`
+  std::vector<int> codes = {0};  // accepted exit codes, as listed (0 for `graceful`)
+  bool graceful = true;          // also 128+N for each handleable signal N sent
   int signal = 0;
   Duration within = std::chrono::seconds(10);  // from the first fault's delivery
 };

@@ -272,7 +272,8 @@ TEST(ScenarioDefaultsTest, MinimalFileGetsDocumentedDefaults) {
   EXPECT_FALSE(s.expect.dropped_after_signal.has_value());
   EXPECT_TRUE(s.expect.allow_status_after_signal.empty());
   EXPECT_FALSE(s.expect.exit.signaled);
-  EXPECT_EQ(s.expect.exit.code, 0);
+  EXPECT_EQ(s.expect.exit.codes, std::vector<int>{0});
+  EXPECT_TRUE(s.expect.exit.graceful) << "0, or 128+N after a signal N sent";
   EXPECT_EQ(s.expect.exit.within, seconds(10));
   EXPECT_FALSE(s.expect.threads.has_value());
   EXPECT_EQ(s.expect.db_sessions.after_exit, 0);
@@ -468,6 +469,57 @@ expect:
   EXPECT_TRUE(HasError(errors, 5, 45, "got the string \"201\"")) << Show(errors);
   EXPECT_TRUE(HasError(errors, 5, 52, "got '6xx'")) << Show(errors);
   EXPECT_TRUE(HasError(errors, 8, 29, "got 'rest' (did you mean 'reset'?)")) << Show(errors);
+}
+
+// expect.exit.code: one code, a list, or `graceful` (0, or 128+N after a
+// signal N sent), alone or in a list.
+TEST(ScenarioValidationTest, ExitCodesAsOneAListOrGraceful) {
+  auto exit_of = [](const std::string& code) {
+    return MustParse(WithBase("faults: [{at: 1s, send: SIGTERM}]\nexpect:\n  exit: {code: " +
+                              code + "}\n"))
+        .expect.exit;
+  };
+  ExitExpectation e = exit_of("0");
+  EXPECT_EQ(e.codes, std::vector<int>{0});
+  EXPECT_FALSE(e.graceful) << "code: 0 is strict";
+  e = exit_of("[0, 143]");
+  EXPECT_EQ(e.codes, (std::vector<int>{0, 143}));
+  EXPECT_FALSE(e.graceful);
+  e = exit_of("graceful");
+  EXPECT_EQ(e.codes, std::vector<int>{0});
+  EXPECT_TRUE(e.graceful);
+  e = exit_of("[graceful, 1]");
+  EXPECT_EQ(e.codes, (std::vector<int>{0, 1}));
+  EXPECT_TRUE(e.graceful);
+  e = exit_of("[3]");
+  EXPECT_EQ(e.codes, std::vector<int>{3});
+  EXPECT_FALSE(e.signaled);
+  // Without code: the default, graceful.
+  e = MustParse(WithBase("faults: [{at: 1s, send: SIGTERM}]\nexpect:\n  exit: {within: 2s}\n"))
+          .expect.exit;
+  EXPECT_EQ(e.codes, std::vector<int>{0});
+  EXPECT_TRUE(e.graceful);
+  EXPECT_EQ(e.within, seconds(2));
+}
+
+TEST(ScenarioValidationTest, BadExitCodesAreReportedAtEachValue) {
+  const std::string base = WithBase("faults: [{at: 1s, send: SIGTERM}]\nexpect:\n");
+  auto errors = MustFail(base + "  exit: {code: [0, 256, gracefull, \"143\", 0]}\n");
+  ASSERT_EQ(errors.size(), 4u) << Show(errors);
+  EXPECT_TRUE(HasError(errors, 5, 20, "expect.exit.code: must be at most 255, got 256"))
+      << Show(errors);
+  EXPECT_TRUE(HasError(errors, 5, 25, "got 'gracefull' (did you mean 'graceful'?)")) << Show(errors);
+  EXPECT_TRUE(HasError(errors, 5, 36, "got the string \"143\"")) << Show(errors);
+  EXPECT_TRUE(HasError(errors, 5, 43, "expect.exit.code: 0 is listed twice")) << Show(errors);
+  errors = MustFail(base + "  exit: {code: []}\n");
+  ASSERT_EQ(errors.size(), 1u) << Show(errors);
+  EXPECT_TRUE(HasError(errors, 5, 16, "expect.exit.code: empty list")) << Show(errors);
+  errors = MustFail(base + "  exit: {code: -1}\n");
+  EXPECT_TRUE(HasError(errors, 5, 16, "must be at least 0, got -1")) << Show(errors);
+  errors = MustFail(base + "  exit: {code: {n: 1}}\n");
+  EXPECT_TRUE(HasError(errors, 5, 16, "got a mapping")) << Show(errors);
+  errors = MustFail(base + "  exit: {code: [graceful, graceful]}\n");
+  EXPECT_TRUE(HasError(errors, 5, 27, "graceful is listed twice")) << Show(errors);
 }
 
 TEST(ScenarioValidationTest, NoValueIsReportedAtItsKey) {

@@ -72,7 +72,7 @@ struct RequestRecord {
   std::uint32_t bytes = 0;       // response bytes received
   Nanos intended = kNever;       // when the open model meant it to start (closed: = start)
   Nanos written = kNever;        // request fully written
-  Nanos first_byte = kNever;     // first response byte
+  Nanos first_byte = kNever;     // first response byte (an interim 1xx response's too)
   Nanos done = kNever;           // outcome known
   Nanos connected = kNever;      // connection established (for a new connection), else kNever
 

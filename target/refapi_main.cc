@@ -106,6 +106,7 @@ int Run(const Options& options) {
   StartSignalThread([&trigger](int) { trigger.Fire(/*by_signal=*/true); });
 
   ShutdownContext context{options, ready, server, *pool};
+  context.exit_code = options.exit_code;
   context.variants = variants.get();
   if (!trigger.Wait()) {
     LogPhase("listener_failed");

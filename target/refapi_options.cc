@@ -93,9 +93,9 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    constexpr std::string_view kKnown[] = {"--listen",        "--db",        "--pool", "--workers",
-                                           "--drain-timeout", "--lame-duck", "--bug",
-                                           "--drain"};
+    constexpr std::string_view kKnown[] = {"--listen",    "--db",        "--pool",
+                                           "--workers",   "--drain-timeout", "--lame-duck",
+                                           "--exit-code", "--drain",     "--bug"};
     bool known = false;
     for (std::string_view k : kKnown) known = known || name == k;
     if (!known) {
@@ -123,6 +123,14 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       ok = ParseDurationOption(name, *value, &parsed.drain_timeout, error);
     } else if (name == "--lame-duck") {
       ok = ParseDurationOption(name, *value, &parsed.lame_duck, error);
+    } else if (name == "--exit-code") {
+      std::optional<long long> code = ParseInteger(*value);
+      if (!code || *code < 0 || *code > 255) {
+        *error = fmt::format("--exit-code wants a whole number from 0 to 255, not '{}'", *value);
+        ok = false;
+      } else {
+        parsed.exit_code = static_cast<int>(*code);
+      }
     } else if (name == "--drain") {
       if (*value == "close-idle") {
         parsed.drain = DrainStyle::kCloseIdle;
@@ -166,6 +174,8 @@ The reference API server of gracecheck: shuts down gracefully on SIGINT/SIGTERM
   --drain STYLE         close-idle: close idle keep-alive connections at the signal (default);
                         wait-for-clients: leave them open and exit once every client has closed
                         its connection, as Node's server.close() does (a correct server too)
+  --exit-code N         exit with N after a graceful shutdown (default 0; the JVM exits 143
+                        after SIGTERM, shells 128+N after signal N)
   --bug NAME            switch on a deliberate shutdown bug (repeatable; see below)
   -h, --help            this text
 

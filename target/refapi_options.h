@@ -37,6 +37,7 @@ struct Options {
   Duration drain_timeout = std::chrono::seconds(10);
   Duration lame_duck = Duration::zero();
   DrainStyle drain = DrainStyle::kCloseIdle;  // --drain close-idle|wait-for-clients
+  int exit_code = 0;  // of a graceful shutdown (143: the JVM's after SIGTERM)
   BugSet bugs;        // --bug NAME, repeatable; empty: the correct server
   bool help = false;  // --help: print Usage() and exit 0
 };

@@ -29,11 +29,12 @@ TEST(RefapiOptionsTest, DefaultsNeedOnlyTheDatabase) {
   EXPECT_EQ(p.options.http_workers, 128u);
   EXPECT_EQ(p.options.drain_timeout, Duration(10s));
   EXPECT_EQ(p.options.lame_duck, Duration::zero());
+  EXPECT_EQ(p.options.exit_code, 0);
 }
 
 TEST(RefapiOptionsTest, TakesEveryOptionInBothSpellings) {
   Parsed p = Parse({"--listen=0.0.0.0:0", "--db=dbname=x", "--pool", "3", "--workers=16",
-                    "--drain-timeout", "1.5s", "--lame-duck=200ms"});
+                    "--drain-timeout", "1.5s", "--lame-duck=200ms", "--exit-code", "143"});
   ASSERT_TRUE(p.ok) << p.error;
   EXPECT_EQ(p.options.listen.host, "0.0.0.0");
   EXPECT_EQ(p.options.listen.port, 0);
@@ -42,6 +43,7 @@ TEST(RefapiOptionsTest, TakesEveryOptionInBothSpellings) {
   EXPECT_EQ(p.options.http_workers, 16u);
   EXPECT_EQ(p.options.drain_timeout, Duration(1500ms));
   EXPECT_EQ(p.options.lame_duck, Duration(200ms));
+  EXPECT_EQ(p.options.exit_code, 143);
 }
 
 TEST(RefapiOptionsTest, AcceptsBracketedIpv6Host) {
@@ -72,6 +74,8 @@ TEST(RefapiOptionsTest, RejectsBadInputWithOneLine) {
       {"--db", "x", "--bug=no-such-bug"},      // unknown bug
       {"--db", "x", "--bug"},                  // no bug name
       {"--db", "x", "stray"},                  // positional
+      {"--db", "x", "--exit-code", "256"},     // not an exit status
+      {"--db", "x", "--exit-code=-1"},         // not an exit status
   };
   for (const auto& args : bad) {
     Parsed p = Parse(args);
