@@ -21,6 +21,9 @@ one, in the same run on the same target; prints one table with ratios.
      the cluster's start, the scenarios' own time (target spawned -> exited
      or load ended) and the harness's overhead per scenario; then the same
      with --jobs 2.
+  6. Scale: a closed model of 10,000 keep-alive connections against the
+     correct refapi (a worker per connection), SIGTERM halfway: the verdict
+     (it must pass), requests/s before the signal, gracecheck's peak RSS.
 
 Usage: bench/run.py [--quick] [--only N[,N...]]   (bench/run.sh installs and builds first)
 Figures are medians where there are rounds; the machine is shared, so read
@@ -399,10 +402,55 @@ def suite(tmp):
                      "<= 300"))
 
 
+def scale(tmp, conns, seconds):
+    """A closed model of `conns` keep-alive connections against the correct
+    refapi (a worker per connection, its pool of 16), SIGTERM halfway: the
+    verdict, requests/s before the signal and gracecheck's peak RSS."""
+    yaml_path = os.path.join(tmp, f"scale-{conns}.yaml")
+    scenario(yaml_path, f"keepalive-{conns}",
+             'target:\n  command: ["{refapi}", "--listen", "127.0.0.1:{port}", "--db", '
+             f'"{{database_url}}", "--workers", "{conns + 100}", "--pool", "16"]\n'
+             "  ready: { http_get: /healthz, timeout: 20s }",
+             f"load:\n  model: closed\n  connections: {conns}\n  duration: {seconds}s\n"
+             "  timeout: 10s\n  requests:\n"
+             "    - { weight: 9, method: GET, path: /healthz }\n"
+             '    - { weight: 1, method: GET, path: "/items/{random:1..1000}", expect_status: [200, 404] }',
+             f"  - {{ at: {seconds * 500}ms, send: SIGTERM }}",
+             "exit: { code: graceful, within: 10s }\n"
+             "  db_sessions: { after_exit: 0, abandoned: 0, closed_before_drain: 0 }")
+    out = os.path.join(tmp, "scale.json")
+    proc = subprocess.Popen([GRACECHECK, "run", yaml_path, "--json", out], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/status") as f:
+                m = re.search(r"VmHWM:\s+(\d+)", f.read())
+                if m:
+                    peak = max(peak, int(m.group(1)))
+        except OSError:
+            pass
+        time.sleep(0.1)
+    stdout, _ = proc.communicate()
+    if not os.path.exists(out):
+        raise RuntimeError(f"gracecheck wrote no report (exit {proc.returncode}):\n{stdout[-3000:]}")
+    with open(out) as f:
+        run = json.load(f)["runs"][0]
+    before = run["outcomes"]["before_fault"]["total"]
+    span = (run["moments_ms"]["first_fault"] - run["moments_ms"]["load_start"]) / 1000
+    failed = [n for n, c in run["checks"].items() if c.get("status") == "failed"]
+    verdict = run["verdict"] + (f" ({', '.join(failed)})" if failed else "")
+    log(f"scale: {conns} connections: {verdict}; exit code {proc.returncode}")
+    rows.append(("6 scale", f"closed model, {conns:,} keep-alive conns, refapi, SIGTERM: verdict",
+                 verdict, "", "", "pass"))
+    rows.append(("6 scale", "  req/s before the signal; gracecheck peak RSS (MiB)",
+                 f"{before / span:,.0f}; {peak / 1024:.0f}", "", "", ""))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="shorter runs, 1 round (a smoke test)")
-    ap.add_argument("--only", default="1,2,3,4,5", help="sections to run, e.g. 1,3")
+    ap.add_argument("--only", default="1,2,3,4,5,6", help="sections to run, e.g. 1,3")
     args = ap.parse_args()
     only = {int(x) for x in args.only.split(",")}
     for tool in ("wrk", "nginx", "taskset"):
@@ -425,6 +473,8 @@ def main():
             fault_lag_and_probes(tmp, 1 if args.quick else 3)
         if 5 in only:
             suite(tmp)
+        if 6 in only:
+            scale(tmp, 2_000 if args.quick else 10_000, 4 if args.quick else 6)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     width = max(len(r[1]) for r in rows)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <atomic>
 #include <cstdlib>
 #include <set>
@@ -252,15 +253,16 @@ TEST_F(RunTest, JobsRunScenariosAtOnceWithoutCrossTalk) {
   EXPECT_NE(r.err.find("finished sigterm-after-load against leaky"), std::string::npos) << r.err;
 }
 
-// The sockets and pipes (by inode) that process `pid` holds open; without
-// stdin, stdout and stderr when `beyond_stdio` (those it was given).
-std::set<std::string> SharedObjects(int pid, bool beyond_stdio = false) {
+// The sockets and pipes (by inode) that process `pid` holds open at fds
+// `lowest` to `highest`.
+std::set<std::string> SharedObjects(int pid, int lowest = 0, int highest = INT_MAX) {
   std::set<std::string> objects;
   const std::string dir = fmt::format("/proc/{}/fd", pid);
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return objects;
   while (dirent* e = ::readdir(d)) {
-    if (beyond_stdio && std::atoi(e->d_name) <= 2) continue;
+    const int fd = std::atoi(e->d_name);
+    if (fd < lowest || fd > highest) continue;
     char link[256];
     const ssize_t n = ::readlink((dir + "/" + e->d_name).c_str(), link, sizeof(link) - 1);
     if (n <= 0) continue;
@@ -319,8 +321,13 @@ class FdLeakWatcher {
       std::string comm = ReadProcFile(fmt::format("/proc/{}/comm", pid));
       if (!comm.empty() && comm.back() == '\n') comm.pop_back();
       seen_.insert(fmt::format("{} {}", pid, comm));
-      for (const std::string& o : SharedObjects(pid, /*beyond_stdio=*/true)) {
-        if (ours.count(o)) leaks_.insert(fmt::format("pid {} ({}) holds {}, gracecheck's", pid, comm, o));
+      // What it was given as stdio it may hold at other fds too (a shell
+      // saving its stdout to fd 10 for a redirection).
+      const std::set<std::string> given = SharedObjects(pid, 0, 2);
+      for (const std::string& o : SharedObjects(pid, 3)) {
+        if (ours.count(o) && !given.count(o)) {
+          leaks_.insert(fmt::format("pid {} ({}) holds {}, gracecheck's", pid, comm, o));
+        }
       }
     }
     ::closedir(d);
