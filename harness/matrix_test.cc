@@ -96,7 +96,7 @@ class GracecheckRunner {
   }
   const std::string& marker() const { return marker_; }
 
-  Observed Run(const std::string& scenario, const std::string& target, int repeat) {
+  Observed Run(const std::string& scenario, const std::string& target, int repeat, int jobs = 1) {
     fs::create_directories(dir_ / "tmp");
     fs::permissions(dir_ / "tmp", fs::perms::all | fs::perms::sticky_bit);
     const fs::path json = dir_ / "report.json";
@@ -108,6 +108,10 @@ class GracecheckRunner {
                                      std::to_string(repeat),
                                      "--json",
                                      json.string()};
+    if (jobs > 1) {
+      argv.push_back("--jobs");
+      argv.push_back(std::to_string(jobs));
+    }
     if (!target.empty()) {
       argv.push_back("--target");
       argv.push_back(target);
@@ -276,12 +280,14 @@ TEST(FalseAlarmSoakTest, CorrectRefapiPassesEveryShippedScenarioEveryTime) {
                                    [&](const std::string& n) { return only.count(n) == 0; }),
                     scenarios.end());
   }
+  // GRACECHECK_SOAK_JOBS=2: each scenario's runs two at a time (--jobs 2).
+  const int jobs = EnvInt("GRACECHECK_SOAK_JOBS").value_or(1);
   GracecheckRunner runner;
   std::string table =
       fmt::format("{:<28} {:>6} {:>7}  {}\n", "scenario", "runs", "failed", "failed checks (runs)");
   int total = 0, failures = 0;
   for (const std::string& name : scenarios) {
-    const Observed o = runner.Run(name, "", *runs);
+    const Observed o = runner.Run(name, "", *runs, jobs);
     std::map<std::string, int> failed;
     int failed_runs = 0;
     for (const auto& f : o.failed) {
