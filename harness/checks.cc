@@ -662,7 +662,7 @@ CheckResult CheckDbAbandoned(const Timeline& tl, const Expectations& e) {
   if (tl.db_log_read) {
     c.observed += fmt::format("; the server log names {} whose client vanished",
                               vanished.size());
-  } else {
+  } else if (tl.sessions_abandoned > 0) {
     c.observed += fmt::format(" ({}: the sessions open in the last sample before the exit "
                               "stand in for their names)",
                               kNoServerLog);
