@@ -72,6 +72,25 @@ for path in sys.argv[1:]:
             allowed = int(re.search(r"<= \+?(-?\d+)", c["expected"]).group(1))
             add("thread growth after the load (allowed %+d)" % allowed, allowed,
                 t["idle_after_load"] - t["before_load"], sc)
+        # db.idle_in_transaction without the server log (an external server:
+        # GRACECHECK_PG_URL): a session last seen idle in transaction and
+        # gone by the next sample counts as left open (with sessions
+        # abandoned). How long before the first session went the last sample
+        # showing one idle in transaction came (after the fault), and how
+        # many sessions were last seen so.
+        rows_db = run["series"]["db_samples"]["rows"]
+        if m.get("first_fault") is not None:
+            after = [r for r in rows_db if r[0] >= m["first_fault"]]
+            iit = [r for r in after if r[3] > 0]
+            gone = next((b[0] for a, b in zip(after, after[1:]) if sum(b[1:]) < sum(a[1:])), None)
+            if iit and gone is not None:
+                add("last idle-in-transaction sample to the first session gone (ms)", None,
+                    gone - iit[-1][0], sc)
+        if m.get("exited") is not None:
+            add("sessions last seen idle in transaction, gone by the exit", 0,
+                sum(1 for s in run["db_sessions"]
+                    if s["last_state"].startswith("idle in transaction")
+                    and s["last_seen_ms"] <= m["exited"]), sc)
         # The keep-alive race: requests classified idle_closed (not drops).
         add("keep-alive races per run (idle_closed, not drops)", None,
             run["outcomes"]["all"].get("idle_closed", 0), sc)
@@ -79,6 +98,6 @@ for path in sys.argv[1:]:
 print(f"{'threshold':<62} {'runs':>5} {'median':>9} {'worst':>9}  worst in")
 for name, r in rows.items():
     vals = [v for v, _ in r["values"]]
-    lower_is_worse = name.startswith("pool closed")
+    lower_is_worse = name.startswith("pool closed") or name.startswith("last idle-in")
     worst, where = (min if lower_is_worse else max)(r["values"], key=lambda x: x[0])
     print(f"{name:<62} {len(vals):>5} {statistics.median(vals):>9.2f} {worst:>9.2f}  {where}")

@@ -4,6 +4,7 @@
 # the worst value seen (bench/margins.py). docs/DESIGN.md ("Thresholds and
 # their margins") quotes one run of it.
 #   bench/margins.sh [RUNS] [SCENARIO.yaml...]   (default 20, every shipped one)
+# With GRACECHECK_PG_URL set, on that server (external: no server log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-20}

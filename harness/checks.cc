@@ -213,6 +213,11 @@ std::string DropLine(const RequestRecord& r, const Timeline& tl) {
   return line;
 }
 
+// What a check on an external server says it went without: the server log
+// is read only for the embedded cluster.
+constexpr const char* kNoServerLog =
+    "external server: pg_stat_activity samples only, no server log";
+
 bool IsIdleInTransaction(const std::string& state) {
   return state.rfind("idle in transaction", 0) == 0;
 }
@@ -657,6 +662,10 @@ CheckResult CheckDbAbandoned(const Timeline& tl, const Expectations& e) {
   if (tl.db_log_read) {
     c.observed += fmt::format("; the server log names {} whose client vanished",
                               vanished.size());
+  } else if (tl.sessions_abandoned > 0) {
+    c.observed += fmt::format(" ({}: the sessions open in the last sample before the exit "
+                              "stand in for their names)",
+                              kNoServerLog);
   }
   std::vector<std::string> lines;
   if (tl.sessions_abandoned <= 0) return c;  // nothing to explain
@@ -823,6 +832,7 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
     c.observed =
         "the target closed no session after the signal (none was open, or they ended "
         "with the process)";
+    if (!tl.db_log_read) c.observed += fmt::format(" ({})", kNoServerLog);
     return c;
   }
 
@@ -877,7 +887,9 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
     lines.push_back(RequestLine(r, tl) + ": " + why);
   }
   c.Judge(count <= allowed);
-  const std::string source = all_from_log ? "server log" : "pg_stat_activity samples";
+  const std::string source = all_from_log     ? "server log"
+                             : tl.db_log_read ? "pg_stat_activity samples"
+                                              : kNoServerLog;
   std::string pool =
       fmt::format("{} closed from {} to {} ({})", Plural(closed, "session", "sessions"),
                   FormatMoment(first.at, tl), FormatMoment(last.at, tl), source);
@@ -931,35 +943,48 @@ CheckResult CheckDbIdleInTransaction(const Timeline& tl, const Expectations& e) 
                                       FormatMoment(s.state_since, tl)));
     }
   }
-  // Without the log: idle in transaction in every sample from the first
-  // fault to the last one before the exit.
-  if (!tl.db_log_read && tl.first_fault != kNever && tl.exited != kNever) {
-    Nanos last_before_exit = kNever;
-    for (const DbSample& d : tl.db_samples) {
-      if (d.t < tl.exited) last_before_exit = d.t;
-    }
+  // Without the log (an external server): a session whose last sighting
+  // shows it idle in transaction and that was gone by the next sample was
+  // never seen to commit: it went with its client, unless the client
+  // committed and closed it within one sample interval. pg_stat_database
+  // tells the two apart: a session closed cleanly is not abandoned. (The
+  // rule had asked for the state since the first fault and a sighting in
+  // the last sample before the exit, and refapi --bug=idle-in-transaction,
+  // which BEGINs after the signal and whose session leaves pg_stat_activity
+  // 1-2 ms before gracecheck sees the exit, passed 2 of 3 runs.)
+  if (!tl.db_log_read && tl.sessions_abandoned != 0) {
     for (const DbSession& s : tl.db_sessions) {
-      if (!IsIdleInTransaction(s.last_state) || s.state_since > tl.first_fault ||
-          last_before_exit == kNever || s.last_seen < last_before_exit) {
-        continue;
+      if (!IsIdleInTransaction(s.last_state) || open.count(s.pid) > 0) continue;
+      if (tl.exited != kNever && s.last_seen > tl.exited) continue;  // said above
+      const SessionGone g = WhenGone(s, tl, nullptr);
+      if (g.upper == kNever) continue;  // no later sample: the probe stopped
+      std::string line = fmt::format(
+          "session pid {} idle in transaction from {} to {}, gone by {} without a commit seen",
+          s.pid, FormatMoment(s.state_since, tl), FormatMoment(s.last_seen, tl),
+          FormatMoment(g.upper, tl));
+      if (tl.exited != kNever) {
+        const Nanos d = tl.exited - g.upper;
+        line += fmt::format(" ({} {} the exit)", FormatMillis(std::llabs(d)),
+                            d >= 0 ? "before" : "after");
       }
-      open.emplace(s.pid, fmt::format("session pid {} idle in transaction from {} to {}, the last "
-                                      "sample before the exit",
-                                      s.pid, FormatMoment(s.state_since, tl),
-                                      FormatMoment(s.last_seen, tl)));
+      if (tl.sessions_abandoned > 0) {
+        line += fmt::format("; {} abandoned (pg_stat_database)", tl.sessions_abandoned);
+      }
+      open.emplace(s.pid, std::move(line));
     }
   }
   const int n = static_cast<int>(open.size());
   c.Judge(n <= allowed);
   if (n > 0) {
     c.observed = fmt::format("{} left open", Plural(n, "transaction", "transactions"));
+    if (!tl.db_log_read) c.observed += fmt::format(" ({})", kNoServerLog);
   } else if (tl.db_log_read) {
     int ended = 0;
     for (const DbSessionEnd& end : tl.db_session_ends) ended += end.ended != kNever ? 1 : 0;
     c.observed = fmt::format("none left open (server log: {} ended, none with an open transaction)",
                              Plural(ended, "session", "sessions"));
   } else {
-    c.observed = "none seen (pg_stat_activity samples only: an external server's log is not read)";
+    c.observed = fmt::format("none seen ({})", kNoServerLog);
   }
   std::vector<std::string> lines;
   for (auto& [pid, line] : open) {

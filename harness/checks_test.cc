@@ -649,7 +649,11 @@ TEST(DbAbandonedTest, AbandonedSessionsFailWithSessionsOpenAtExit) {
   tl.db_sessions[1].last_seen = tl.exited;
   const CheckResult c = CheckDbAbandoned(tl, DefaultExpect());
   EXPECT_TRUE(c.failed()) << Describe(c);
-  EXPECT_EQ(c.observed, "2 abandoned (pg_stat_database.sessions_abandoned delta)") << Describe(c);
+  EXPECT_EQ(c.observed,
+            "2 abandoned (pg_stat_database.sessions_abandoned delta) (external server: "
+            "pg_stat_activity samples only, no server log: the sessions open in the last sample "
+            "before the exit stand in for their names)")
+      << Describe(c);
   ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
   EXPECT_EQ(c.evidence[0].rfind("open at the exit: session pid 5000", 0), 0u) << Describe(c);
 }
@@ -862,8 +866,8 @@ TEST(DbClosedBeforeDrainTest, PoolClosedAfterTheLastResponsePasses) {
       << Describe(c);
   EXPECT_EQ(c.observed,
             "0 requests served or in flight once the pool began closing; 8 sessions closed from "
-            "+300.0ms to +300.0ms (pg_stat_activity samples); the last response came 58.0ms "
-            "before the first closed")
+            "+300.0ms to +300.0ms (external server: pg_stat_activity samples only, no server "
+            "log); the last response came 58.0ms before the first closed")
       << Describe(c);
   EXPECT_TRUE(c.evidence.empty()) << Describe(c);
 
@@ -931,7 +935,9 @@ TEST(DbClosedBeforeDrainTest, FiveHundredsWhileThePoolClosesFailFromSamplesAlone
   }
   const CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
   EXPECT_TRUE(c.failed()) << Describe(c);
-  EXPECT_NE(c.observed.find("(pg_stat_activity samples)"), std::string::npos) << Describe(c);
+  EXPECT_NE(c.observed.find("(external server: pg_stat_activity samples only, no server log)"),
+            std::string::npos)
+      << Describe(c);
   EXPECT_NE(c.evidence[0].find("last seen +0.000ms"), std::string::npos) << Describe(c);
 }
 
@@ -1090,8 +1096,7 @@ TEST(DbIdleInTransactionTest, CleanClosesPass) {
       << Describe(c);
   c = CheckDbIdleInTransaction(CorrectRun(), DefaultExpect());
   EXPECT_TRUE(c.passed()) << Describe(c);
-  EXPECT_EQ(c.observed,
-            "none seen (pg_stat_activity samples only: an external server's log is not read)")
+  EXPECT_EQ(c.observed, "none seen (external server: pg_stat_activity samples only, no server log)")
       << Describe(c);
 }
 
@@ -1149,25 +1154,66 @@ TEST(DbIdleInTransactionTest, StillIdleInTransactionAfterTheExitFails) {
       << Describe(c);
 }
 
-TEST(DbIdleInTransactionTest, WithoutTheLogATransactionOpenThroughTheShutdownFails) {
+// An external server (no log): refapi --bug=idle-in-transaction BEGINs
+// after the signal and its session leaves pg_stat_activity with the process,
+// 1-2 ms before gracecheck sees the exit. Its last sighting shows it idle in
+// transaction, the next sample shows it gone, and pg_stat_database counts it
+// abandoned. (The rule had asked for the state since the first fault and a
+// sighting in the last sample before the exit: it passed 2 of 3 such runs.)
+TEST(DbIdleInTransactionTest, WithoutTheLogATransactionGoneWithTheProcessFails) {
   Timeline tl = TransactionLeftOpen();
   tl.db_session_ends.clear();
   tl.db_log_read = false;
-  // Idle in transaction since before the signal, and in the last sample
-  // before the exit.
-  tl.db_sessions.back().state_since = 1100 * kMs;
-  CheckResult c = CheckDbIdleInTransaction(tl, DefaultExpect());
+  tl.sessions_abandoned = 1;
+  // Opened during the shutdown (+250ms), gone at the exit's own sample.
+  for (DbSample& d : tl.db_samples) {
+    if (d.t == 1450 * kMs) ++d.idle_in_transaction;
+  }
+  const CheckResult c = CheckDbIdleInTransaction(tl, DefaultExpect());
   EXPECT_TRUE(c.failed()) << Describe(c);
-  EXPECT_EQ(c.evidence[0].rfind("session pid 5100 idle in transaction from -100.0ms to +250.0ms, "
-                                "the last sample before the exit",
-                                0),
-            0u)
+  EXPECT_EQ(c.observed,
+            "1 transaction left open (external server: pg_stat_activity samples only, no server "
+            "log)")
       << Describe(c);
-  // One that became idle in transaction during the shutdown may still have
-  // committed after the last sample: not a failure without the log.
-  tl.db_sessions.back().state_since = 1400 * kMs;
+  ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "session pid 5100 idle in transaction from +250.0ms to +250.0ms, gone by +300.0ms "
+            "without a commit seen (0.000ms before the exit); 1 abandoned (pg_stat_database): "
+            "SELECT pg_advisory_xact_lock(hashtext('refapi-shutdown'))")
+      << Describe(c);
+  // Idle in transaction since before the signal: the same.
+  tl.db_sessions.back().state_since = 1100 * kMs;
+  EXPECT_TRUE(CheckDbIdleInTransaction(tl, DefaultExpect()).failed());
+}
+
+// A correct server on an external server: a POST's transaction caught by a
+// sample during the drain (idle in transaction between its INSERT and its
+// COMMIT), well before the exit, then idle again and closed cleanly with the
+// pool. And the rare one whose commit and clean close both fell between two
+// samples: nothing was abandoned, so the client closed it.
+TEST(DbIdleInTransactionTest, WithoutTheLogABriefTransactionOfACorrectServerPasses) {
+  Timeline tl = CorrectRun();
+  tl.db_log_read = false;
+  DbSession& s = tl.db_sessions.front();
+  for (DbSample& d : tl.db_samples) {
+    if (d.t == 1300 * kMs) {
+      --d.active;
+      ++d.idle_in_transaction;
+    }
+  }
+  s.last_query = "INSERT INTO items (key, body) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+  CheckResult c = CheckDbIdleInTransaction(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed()) << Describe(c);
+  EXPECT_EQ(c.observed, "none seen (external server: pg_stat_activity samples only, no server log)")
+      << Describe(c);
+  // Last seen idle in transaction, gone by the next sample, none abandoned.
+  s.last_state = "idle in transaction";
+  s.state_since = 1450 * kMs;
   c = CheckDbIdleInTransaction(tl, DefaultExpect());
   EXPECT_TRUE(c.passed()) << Describe(c);
+  // The same with the abandoned count unknown: the samples alone decide.
+  tl.sessions_abandoned = Timeline::kUnknown;
+  EXPECT_TRUE(CheckDbIdleInTransaction(tl, DefaultExpect()).failed());
 }
 
 // --- db.max_sessions ----------------------------------------------------------------

@@ -2,7 +2,11 @@
 // refapi --bug against the scenario that provokes it, through the real
 // gracecheck binary and its JSON report. Each bug must make the checks meant
 // for it fail and leave the others it names passing; the whole matrix is
-// printed (ctest label "pg").
+// printed (ctest label "pg"). DetectionMatrixExternalTest runs the same rows
+// against a second cluster the test starts and passes as --pg-url, an
+// external server to gracecheck (no server log read): each check's
+// behaviour there is proven, and a row that cannot be caught there says why
+// in the matrix (`external: skip: …`).
 //
 // Also, skipped unless GRACECHECK_SOAK_RUNS=N is set: every shipped scenario
 // N times against the correct refapi, which must never fail a check (the
@@ -25,6 +29,7 @@
 #include <set>
 #include <sstream>
 
+#include "postgres.h"
 #include "procfs.h"
 #include "subprocess.h"
 
@@ -40,6 +45,8 @@ struct Row {
   int runs = 1;
   std::vector<std::string> fail;  // must fail together in at least one run
   std::vector<std::string> pass;  // must pass in every run
+  int external_runs = 0;          // runs on an external server; 0: `runs`
+  std::string external_skip;      // why the row cannot be caught on an external server
 };
 
 std::vector<Row> LoadMatrix(const fs::path& path) {
@@ -53,6 +60,15 @@ std::vector<Row> LoadMatrix(const fs::path& path) {
     if (n["runs"]) r.runs = n["runs"].as<int>();
     r.fail = n["fail"].as<std::vector<std::string>>();
     if (n["pass"]) r.pass = n["pass"].as<std::vector<std::string>>();
+    if (n["external_runs"]) r.external_runs = n["external_runs"].as<int>();
+    if (n["external"]) {
+      const std::string external = n["external"].as<std::string>();
+      const std::string skip = "skip: ";
+      if (external.rfind(skip, 0) != 0 || external.size() == skip.size()) {
+        throw std::runtime_error(r.bug + ": external wants \"skip: why\", not " + external);
+      }
+      r.external_skip = external.substr(skip.size());
+    }
     rows.push_back(std::move(r));
   }
   return rows;
@@ -96,7 +112,10 @@ class GracecheckRunner {
   }
   const std::string& marker() const { return marker_; }
 
-  Observed Run(const std::string& scenario, const std::string& target, int repeat, int jobs = 1) {
+  // `pg_url`: an external server for gracecheck (--pg-url); empty: its
+  // embedded cluster. `jobs` > 1: the repetitions that many at a time.
+  Observed Run(const std::string& scenario, const std::string& target, int repeat,
+               const std::string& pg_url = "", int jobs = 1) {
     fs::create_directories(dir_ / "tmp");
     fs::permissions(dir_ / "tmp", fs::perms::all | fs::perms::sticky_bit);
     const fs::path json = dir_ / "report.json";
@@ -115,6 +134,10 @@ class GracecheckRunner {
     if (!target.empty()) {
       argv.push_back("--target");
       argv.push_back(target);
+    }
+    if (!pg_url.empty()) {
+      argv.push_back("--pg-url");
+      argv.push_back(pg_url);
     }
     auto p = Subprocess::Start(
         {.argv = argv,
@@ -226,40 +249,102 @@ std::string MatrixTable(const std::vector<RowResult>& results) {
   return out;
 }
 
-TEST(DetectionMatrixTest, EveryBugFailsItsChecksAndOnlyThose) {
-  const std::vector<Row> rows =
-      LoadMatrix(fs::path(SOURCE_DIR) / "target" / "detection-matrix.yaml");
-  ASSERT_FALSE(rows.empty());
+// The comma-separated names in $`name` (GRACECHECK_MATRIX_ONLY=a,b); empty
+// when unset.
+std::set<std::string> EnvList(const char* name) {
   std::set<std::string> only;
-  if (const char* v = std::getenv("GRACECHECK_MATRIX_ONLY")) {
+  if (const char* v = std::getenv(name)) {
     std::stringstream s(v);
     for (std::string b; std::getline(s, b, ',');) only.insert(b);
   }
+  return only;
+}
+
+std::string BugTarget(const std::string& args, const std::string& bug) {
+  std::string target =
+      fmt::format("{}={{refapi}} --listen 127.0.0.1:{{port}} --db {{database_url}} {}",
+                  bug.empty() ? "refapi" : "bug", args);
+  if (!bug.empty()) target += " --bug=" + bug;
+  return target;
+}
+
+// Every row of the matrix (GRACECHECK_MATRIX_ONLY: those rows), on
+// gracecheck's embedded cluster or, with `pg_url`, on that server as an
+// external one (rows marked `external: skip` are listed, not run).
+void RunMatrix(const std::string& pg_url) {
+  const std::vector<Row> rows =
+      LoadMatrix(fs::path(SOURCE_DIR) / "target" / "detection-matrix.yaml");
+  ASSERT_FALSE(rows.empty());
+  const std::set<std::string> only = EnvList("GRACECHECK_MATRIX_ONLY");
   const std::optional<int> runs = EnvInt("GRACECHECK_MATRIX_RUNS");
+  const char* where = pg_url.empty() ? "" : " (external server)";
   GracecheckRunner runner;
   std::vector<RowResult> results;
+  std::vector<std::string> skipped;
   for (const Row& row : rows) {
     if (!only.empty() && only.count(row.bug) == 0) continue;
-    const std::string target =
-        fmt::format("bug={{refapi}} --listen 127.0.0.1:{{port}} --db {{database_url}} {} --bug={}",
-                    row.args, row.bug);
-    const Observed o = runner.Run(row.scenario, target, runs.value_or(row.runs));
+    if (!pg_url.empty() && !row.external_skip.empty()) {
+      skipped.push_back(
+          fmt::format("{:<20} {:<24} skipped: {}", row.bug, row.scenario, row.external_skip));
+      std::cout << "[matrix] " << skipped.back() << "\n" << std::flush;
+      continue;
+    }
+    const int row_runs = !pg_url.empty() && row.external_runs > 0 ? row.external_runs : row.runs;
+    const Observed o =
+        runner.Run(row.scenario, BugTarget(row.args, row.bug), runs.value_or(row_runs), pg_url);
     results.push_back(Judge(row, o));
     const RowResult& r = results.back();
-    std::cout << fmt::format("[matrix] {} on {}: detected in {}/{} runs{}\n", row.bug, row.scenario,
-                             r.detected, r.runs, r.ok() ? "" : " — NOT OK")
+    std::cout << fmt::format("[matrix] {} on {}{}: detected in {}/{} runs{}\n", row.bug,
+                             row.scenario, where, r.detected, r.runs, r.ok() ? "" : " — NOT OK")
               << std::flush;
+    for (const std::string& f : o.failures) std::cout << "[matrix]   " << f << "\n";
     if (!r.ok()) std::cout << o.stderr_tail << "\n";
   }
   EXPECT_TRUE(ProcessesWithEnvironment(runner.marker()).empty())
       << "a process of a run outlived it";
-  const std::string table = MatrixTable(results);
-  std::cout << "\nDetection matrix (bug → scenario → failing checks):\n" << table << std::flush;
+  std::string table = MatrixTable(results);
+  for (const std::string& line : skipped) table += line + "\n";
+  std::cout << fmt::format("\nDetection matrix{} (bug → scenario → failing checks):\n{}", where,
+                           table)
+            << std::flush;
   for (const RowResult& r : results) {
-    EXPECT_TRUE(r.ok()) << r.row->bug << " on " << r.row->scenario << " is not as the matrix "
-                        << "says; the whole matrix:\n"
+    EXPECT_TRUE(r.ok()) << r.row->bug << " on " << r.row->scenario << where
+                        << " is not as the matrix says; the whole matrix:\n"
                         << table;
   }
+}
+
+TEST(DetectionMatrixTest, EveryBugFailsItsChecksAndOnlyThose) { RunMatrix(""); }
+
+// A second cluster, started here (as the embedded one would be), is an
+// external server to gracecheck: no server log, pg_stat_activity and
+// pg_stat_database only.
+class DetectionMatrixExternalTest : public ::testing::Test {
+ protected:
+  void SetUp() override { server_ = OpenPostgres(std::nullopt); }
+  void TearDown() override { server_.reset(); }
+  std::unique_ptr<PostgresServer> server_;
+};
+
+TEST_F(DetectionMatrixExternalTest, EveryBugFailsItsChecksOnAnExternalServerToo) {
+  RunMatrix(server_->AdminConnString());
+}
+
+// The false-alarm side of the external rules: the correct refapi on the
+// scenario of most rows (GRACECHECK_MATRIX_CORRECT_RUNS times, 3 by default)
+// fails no check.
+TEST_F(DetectionMatrixExternalTest, CorrectRefapiPassesSigtermMidLoadOnAnExternalServer) {
+  const int runs = EnvInt("GRACECHECK_MATRIX_CORRECT_RUNS").value_or(3);
+  GracecheckRunner runner;
+  const Observed o =
+      runner.Run("sigterm-mid-load", BugTarget("--pool 16", ""), runs, server_->AdminConnString());
+  ASSERT_TRUE(o.error.empty()) << o.error << "\n" << o.stderr_tail;
+  EXPECT_EQ(o.status, "exit 0") << fmt::format("{}", fmt::join(o.failures, "\n")) << "\n"
+                                << o.stderr_tail;
+  for (const std::string& f : o.failures) std::cout << "[matrix]   " << f << "\n";
+  EXPECT_TRUE(o.failures.empty()) << fmt::format("{}", fmt::join(o.failures, "\n"));
+  EXPECT_TRUE(ProcessesWithEnvironment(runner.marker()).empty())
+      << "a process of a run outlived it";
 }
 
 // Every shipped scenario against the correct refapi, GRACECHECK_SOAK_RUNS
@@ -272,10 +357,7 @@ TEST(FalseAlarmSoakTest, CorrectRefapiPassesEveryShippedScenarioEveryTime) {
     if (e.path().extension() == ".yaml") scenarios.push_back(e.path().stem().string());
   }
   std::sort(scenarios.begin(), scenarios.end());
-  if (const char* v = std::getenv("GRACECHECK_SOAK_ONLY")) {
-    std::set<std::string> only;
-    std::stringstream s(v);
-    for (std::string b; std::getline(s, b, ',');) only.insert(b);
+  if (const std::set<std::string> only = EnvList("GRACECHECK_SOAK_ONLY"); !only.empty()) {
     scenarios.erase(std::remove_if(scenarios.begin(), scenarios.end(),
                                    [&](const std::string& n) { return only.count(n) == 0; }),
                     scenarios.end());
@@ -287,7 +369,7 @@ TEST(FalseAlarmSoakTest, CorrectRefapiPassesEveryShippedScenarioEveryTime) {
       fmt::format("{:<28} {:>6} {:>7}  {}\n", "scenario", "runs", "failed", "failed checks (runs)");
   int total = 0, failures = 0;
   for (const std::string& name : scenarios) {
-    const Observed o = runner.Run(name, "", *runs, jobs);
+    const Observed o = runner.Run(name, "", *runs, "", jobs);
     std::map<std::string, int> failed;
     int failed_runs = 0;
     for (const auto& f : o.failed) {
