@@ -175,8 +175,14 @@ class GracecheckRunner {
             check.value("status", std::string(check.value("passed", false) ? "passed" : "failed"));
         if (status == "failed") {
           failed.insert(name);
-          o.failures.push_back(fmt::format("run {}: {}: {}", o.failed.size() + 1, name,
-                                           check.value("observed", "")));
+          // With its evidence: a rare false alarm must be diagnosable from
+          // the one run that showed it.
+          std::string line = fmt::format("run {}: {}: {}", o.failed.size() + 1, name,
+                                         check.value("observed", ""));
+          for (const auto& e : check.value("evidence", nlohmann::json::array())) {
+            line += "\n      " + e.get<std::string>();
+          }
+          o.failures.push_back(std::move(line));
         }
       }
       o.failed.push_back(std::move(failed));
