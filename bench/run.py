@@ -297,10 +297,8 @@ def open_model(tmp, nginx, rate, seconds, conns):
                  f"{lat['p99'] / expected_p99:.2f}x", ">= 1.0x of expected"))
 
 
-def peak_rss(tmp, yaml_path):
-    out = os.path.join(tmp, "mem.json")
-    proc = subprocess.Popen(["taskset", "-c", "0", GRACECHECK, "run", yaml_path, "--json", out],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def wait_peak_rss(proc):
+    """Waits for `proc`; its peak RSS (VmHWM, KiB), read every 100 ms."""
     peak = 0
     while proc.poll() is None:
         try:
@@ -311,6 +309,14 @@ def peak_rss(tmp, yaml_path):
         except OSError:
             pass
         time.sleep(0.1)
+    return peak
+
+
+def peak_rss(tmp, yaml_path):
+    out = os.path.join(tmp, "mem.json")
+    proc = subprocess.Popen(["taskset", "-c", "0", GRACECHECK, "run", yaml_path, "--json", out],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = wait_peak_rss(proc)
     with open(out) as f:
         n = json.load(f)["runs"][0]["summary"]["requests"]
     return peak, n
@@ -421,16 +427,7 @@ def scale(tmp, conns, seconds):
     out = os.path.join(tmp, "scale.json")
     proc = subprocess.Popen([GRACECHECK, "run", yaml_path, "--json", out], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            with open(f"/proc/{proc.pid}/status") as f:
-                m = re.search(r"VmHWM:\s+(\d+)", f.read())
-                if m:
-                    peak = max(peak, int(m.group(1)))
-        except OSError:
-            pass
-        time.sleep(0.1)
+    peak = wait_peak_rss(proc)
     stdout, _ = proc.communicate()
     if not os.path.exists(out):
         raise RuntimeError(f"gracecheck wrote no report (exit {proc.returncode}):\n{stdout[-3000:]}")
