@@ -1096,7 +1096,9 @@ TEST(DbIdleInTransactionTest, CleanClosesPass) {
       << Describe(c);
   c = CheckDbIdleInTransaction(CorrectRun(), DefaultExpect());
   EXPECT_TRUE(c.passed()) << Describe(c);
-  EXPECT_EQ(c.observed, "none seen (external server: pg_stat_activity samples only, no server log)")
+  EXPECT_EQ(c.observed,
+            "none seen (external server: pg_stat_activity samples only, no server log); the "
+            "last sample before the exit came 0.000ms before it")
       << Describe(c);
 }
 
@@ -1186,6 +1188,37 @@ TEST(DbIdleInTransactionTest, WithoutTheLogATransactionGoneWithTheProcessFails) 
   EXPECT_TRUE(CheckDbIdleInTransaction(tl, DefaultExpect()).failed());
 }
 
+// A snapshot is taken between its query's send and its answer. Under
+// --jobs 2 the probe's answer for a snapshot sent 3 ms before the exit came
+// 1 ms after it, and showed a POST between its INSERT and its COMMIT: "still
+// idle in transaction after the exit" failed a correct server whose log had
+// the session closed cleanly (1 of 900 runs).
+TEST(DbIdleInTransactionTest, ASnapshotSentBeforeTheExitIsNotASightingAfterIt) {
+  Timeline tl = CorrectRun();
+  DbSession& s = tl.db_sessions.front();
+  s.last_state = "idle in transaction";
+  s.state_since = 1300 * kMs;
+  s.last_seen_sent = tl.exited - 3 * kMs;
+  s.last_seen = tl.exited + 1 * kMs;
+  CheckResult c = CheckDbIdleInTransaction(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed()) << Describe(c);
+  // Sent after the exit, it is a sighting after it...
+  s.last_seen_sent = tl.exited + 1 * kMs;
+  s.last_seen = tl.exited + 2 * kMs;
+  c = CheckDbIdleInTransaction(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.evidence.at(0).rfind("session pid 5000 still idle in transaction 1.00ms after the "
+                                   "exit",
+                                   0),
+            0u)
+      << Describe(c);
+  // ... unless the server log says the session ended with no open
+  // transaction: the server's word over a snapshot's timing.
+  LogCleanCloses(&tl, tl.exited - 1 * kMs);
+  c = CheckDbIdleInTransaction(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed()) << Describe(c);
+}
+
 // A correct server on an external server: a POST's transaction caught by a
 // sample during the drain (idle in transaction between its INSERT and its
 // COMMIT), well before the exit, then idle again and closed cleanly with the
@@ -1204,7 +1237,9 @@ TEST(DbIdleInTransactionTest, WithoutTheLogABriefTransactionOfACorrectServerPass
   s.last_query = "INSERT INTO items (key, body) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
   CheckResult c = CheckDbIdleInTransaction(tl, DefaultExpect());
   EXPECT_TRUE(c.passed()) << Describe(c);
-  EXPECT_EQ(c.observed, "none seen (external server: pg_stat_activity samples only, no server log)")
+  EXPECT_EQ(c.observed,
+            "none seen (external server: pg_stat_activity samples only, no server log); the "
+            "last sample before the exit came 0.000ms before it")
       << Describe(c);
   // Last seen idle in transaction, gone by the next sample, none abandoned.
   s.last_state = "idle in transaction";

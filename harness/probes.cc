@@ -272,6 +272,7 @@ void DbProbe::Sample() {
       }
     }
     pqxx::nontransaction tx(conn_->conn);
+    s.sent = (Clock::now() - epoch_).count();
     pqxx::result r = tx.exec_prepared("activity", database_);
     s.t = (Clock::now() - epoch_).count();
     for (const auto& row : r) {
@@ -309,6 +310,7 @@ void DbProbe::Sample() {
       session.first_seen = s.t;
     }
     session.last_seen = s.t;
+    session.last_seen_sent = s.sent;
     if (session.state_since == kNever || session.last_state != state) session.state_since = s.t;
     session.last_state = state;
     session.last_query = query;

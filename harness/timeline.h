@@ -131,7 +131,11 @@ struct ProcSample {
 
 // pg_stat_activity sample of the run's database (client backends only).
 struct DbSample {
+  // The snapshot was taken between `sent` (its query went out) and `t` (the
+  // answer came back): a claim that it shows the state after some moment
+  // holds only if `sent` is after it.
   Nanos t = 0;
+  Nanos sent = 0;
   int active = 0;
   int idle = 0;
   int idle_in_transaction = 0;
@@ -146,6 +150,7 @@ struct DbSession {
   int client_port = 0;
   Nanos first_seen = kNever;
   Nanos last_seen = kNever;
+  Nanos last_seen_sent = kNever;  // the `sent` of the sample that last showed it
   std::string last_state;     // state in the last sample that showed it
   Nanos state_since = kNever;  // first sample of the unbroken run of samples showing last_state
   std::string last_query;     // truncated
