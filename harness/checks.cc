@@ -210,6 +210,7 @@ std::string DropLine(const RequestRecord& r, const Timeline& tl) {
   if (r.has(RequestRecord::kWriteFailed)) line += " [write failed]";
   if (r.has(RequestRecord::kClosedBeforeWrite))
     line += " [sent on a new connection: the reused one was closed]";
+  if (r.has(RequestRecord::kNeverAcked)) line += " [the server's TCP never acknowledged it]";
   return line;
 }
 

@@ -19,6 +19,7 @@
 #include <random>
 
 #include "http_response.h"
+#include "tcp_ack.h"
 
 namespace gracecheck {
 
@@ -52,8 +53,8 @@ Outcome ConnectFailureOutcome(const boost::system::error_code& ec) {
   return Outcome::kReset;
 }
 
-Outcome NoResponseOutcome(std::uint16_t reuse, bool quick, bool eof) {
-  if (quick && reuse > 0) return Outcome::kIdleClosed;
+Outcome NoResponseOutcome(std::uint16_t reuse, bool quick, bool eof, bool never_acked) {
+  if (reuse > 0 && (quick || (eof && never_acked))) return Outcome::kIdleClosed;
   // Measured on a new connection: request 60 of sigterm-then-sigkill written
   // 0.3 ms after the SIGTERM, reset 3 us later (1 of the catalogue's runs in a
   // clean-clone ci/test.sh).
@@ -65,7 +66,7 @@ Outcome WriteFailureOutcome(std::uint16_t reuse) {
   // Measured on a new connection: refapi's stop at the instant request 100 of
   // db-block-during-drain connected, in 3 of 50 runs; the write met the reset.
   // The close came before the write even finished: a reset at once.
-  return NoResponseOutcome(reuse, /*quick=*/true, /*eof=*/false);
+  return NoResponseOutcome(reuse, /*quick=*/true, /*eof=*/false, /*never_acked=*/false);
 }
 
 std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,
@@ -190,6 +191,7 @@ class LoadGenerator::Engine {
     ResponseParser parser;
     std::array<char, 16 * 1024> buf;
     std::string out;
+    std::uint64_t bytes_written = 0;  // over all its requests, for PeerAckedBytes
   };
   using ConnPtr = std::shared_ptr<Connection>;
 
@@ -360,7 +362,8 @@ class LoadGenerator::Engine {
     if (c->prev_close) rec.flags |= RequestRecord::kPrevConnectionClose;
     BuildRequest(c, r);
     asio::async_write(c->socket, asio::buffer(c->out),
-                      [this, c, r](boost::system::error_code ec, std::size_t) {
+                      [this, c, r](boost::system::error_code ec, std::size_t n) {
+                        c->bytes_written += n;
                         if (c->request != r) return;
                         if (ec) {
                           records_[r].flags |= RequestRecord::kWriteFailed;
@@ -424,10 +427,22 @@ class LoadGenerator::Engine {
             // while the request was on its way: the keep-alive race. On a new
             // one, a reset is the listener closing with the connection still
             // in its accept queue: never taken, like a refused connect.
+            //
+            // Past that window, a close (FIN) whose sender had not
+            // acknowledged the request was sent before the request reached
+            // it: the server cannot have read it, however late the client
+            // noticed. (A reset proves nothing: a server's abortive close
+            // does not acknowledge what it read.)
             const Nanos now = Now();
             const bool quick =
                 now - rec.written - StalledBetween(rec.written, now) <= o_.race_window.count();
-            Finish(c, NoResponseOutcome(rec.reuse, quick, ec == asio::error::eof));
+            const bool eof = ec == asio::error::eof;
+            if (eof) {
+              const std::optional<std::uint64_t> acked = PeerAckedBytes(c->socket.native_handle());
+              if (acked && *acked < c->bytes_written) rec.flags |= RequestRecord::kNeverAcked;
+            }
+            Finish(c,
+                   NoResponseOutcome(rec.reuse, quick, eof, rec.has(RequestRecord::kNeverAcked)));
           }
           Close(c);
         });

@@ -22,7 +22,10 @@
 // reset within the window is a listener that closed with the connection in
 // its accept queue: kRefused (NoResponseOutcome). The window does not
 // count time the generator's own loop was stalled (a heartbeat measures it),
-// so a starved generator does not turn the race into a drop.
+// so a starved generator does not turn the race into a drop. Past the
+// window, an EOF on a reused connection whose bytes the server's TCP never
+// acknowledged is the race too (RequestRecord::kNeverAcked): the server's
+// FIN left before the request arrived.
 //
 // Event-driven: one Asio io_context on one thread, no thread per connection.
 //
@@ -103,7 +106,10 @@ Outcome WriteFailureOutcome(std::uint16_t reuse);
 // the connection still in its accept queue (the kernel resets every queued
 // connection), which the server never took (kRefused); a quick EOF on a new
 // connection is a server that accepted it and closed it: a drop.
-Outcome NoResponseOutcome(std::uint16_t reuse, bool quick, bool eof);
+// `never_acked`: the EOF came from a server whose TCP had not acknowledged
+// the request (PeerAckedBytes): it closed before the request reached it, so
+// on a reused connection that is the race whatever the timing.
+Outcome NoResponseOutcome(std::uint16_t reuse, bool quick, bool eof, bool never_acked = false);
 
 // Binds a scenario's load section for one run.
 std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,

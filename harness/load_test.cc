@@ -26,6 +26,8 @@
 #include <boost/asio/error.hpp>
 #include <gtest/gtest.h>
 
+#include "tcp_ack.h"
+
 namespace gracecheck {
 namespace {
 
@@ -331,6 +333,71 @@ TEST(LoadTest, ARequestThatCouldNotBeWrittenIsNotADrop) {
   EXPECT_EQ(WriteFailureOutcome(3), Outcome::kIdleClosed);  // the keep-alive race
   EXPECT_FALSE(IsDropped(WriteFailureOutcome(0)));
   EXPECT_FALSE(IsDropped(WriteFailureOutcome(1)));
+}
+
+// Past the race window an EOF is the race only on the server's own
+// evidence: its TCP never acknowledged the request (it closed first).
+TEST(LoadTest, AnEofTheServerSentBeforeTheRequestArrivedIsTheRaceWhateverTheTiming) {
+  EXPECT_EQ(NoResponseOutcome(2, /*quick=*/false, /*eof=*/true, /*never_acked=*/true),
+            Outcome::kIdleClosed);
+  EXPECT_EQ(NoResponseOutcome(2, false, true, /*never_acked=*/false), Outcome::kEof);
+  // A reset proves nothing (an abortive close does not acknowledge what the
+  // server read), and a new connection is not a keep-alive race.
+  EXPECT_EQ(NoResponseOutcome(2, false, /*eof=*/false, true), Outcome::kReset);
+  EXPECT_EQ(NoResponseOutcome(0, false, true, true), Outcome::kEof);
+}
+
+// The evidence itself, on real loopback sockets: one request answered on a
+// keep-alive connection, then a second one, and the server either closed
+// before the second arrived, read it and closed, or half-closed first.
+TEST(LoadTest, ThePeersAcknowledgementTellsAServerThatClosedFirstFromOneThatReadTheRequest) {
+  enum class Shape { kCloseFirst, kReadThenClose, kHalfCloseFirst };
+  for (const Shape shape : {Shape::kCloseFirst, Shape::kReadThenClose, Shape::kHalfCloseFirst}) {
+    SCOPED_TRACE(static_cast<int>(shape));
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(listener, 4), 0);
+    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const int server = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    ASSERT_GE(server, 0);
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    std::array<char, 256> buf{};
+    ASSERT_EQ(::write(client, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    ASSERT_GT(::read(server, buf.data(), buf.size()), 0);
+    ASSERT_EQ(::write(server, response.data(), response.size()),
+              static_cast<ssize_t>(response.size()));
+    ASSERT_GT(::read(client, buf.data(), buf.size()), 0);
+    if (shape == Shape::kCloseFirst) ::close(server);
+    if (shape == Shape::kHalfCloseFirst) ::shutdown(server, SHUT_WR);
+    std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(::write(client, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    std::this_thread::sleep_for(10ms);
+    if (shape == Shape::kReadThenClose) {
+      ASSERT_GT(::read(server, buf.data(), buf.size()), 0);
+      ::close(server);
+    }
+    std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(::read(client, buf.data(), buf.size()), 0);  // EOF, no response byte
+    const std::optional<std::uint64_t> acked = PeerAckedBytes(client);
+    ASSERT_TRUE(acked.has_value());
+    const std::uint64_t written = 2 * request.size();
+    if (shape == Shape::kReadThenClose) {
+      EXPECT_GE(*acked, written);
+    } else {
+      EXPECT_LT(*acked, written);
+    }
+    ::close(client);
+    if (shape == Shape::kHalfCloseFirst) ::close(server);
+    ::close(listener);
+  }
 }
 
 TEST(LoadTest, AListenerClosingWithTheRequestInItsQueueIsRefusedUnlessItHeldItLong) {

@@ -60,6 +60,7 @@ struct RequestRecord {
     kPrevConnectionClose = 2, // the previous response on this connection said Connection: close
     kWriteFailed = 4,         // the request could not be written (EPIPE/ECONNRESET)
     kClosedBeforeWrite = 8,   // the connection was seen closed when about to be reused
+    kNeverAcked = 16,         // closed (FIN) by a server whose TCP had not acknowledged it
   };
   // A request's id is its index in Timeline::requests (not stored: 4 bytes
   // of every record, which is what the load generator's memory is made of).
