@@ -27,6 +27,7 @@ packages=(
   python3-jsonschema python3-yaml                 # scenario JSON Schema test (scenarios/schema_test.py)
   libxml2-utils                                   # xmllint: JUnit output against its XSD, the HTML report's SVG well-formed (reports tests)
   golang-go golang-github-lib-pq-dev              # target/go: the seed article's Go server and go-fixed (GOPATH build, offline)
+  openjdk-17-jdk-headless                         # target/examples/JvmServer.java: a JVM target, run from source (exit 143 after SIGTERM)
 )
 case "${1:-}" in
   --screenshot)

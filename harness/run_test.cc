@@ -622,6 +622,37 @@ TEST_F(RunTest, Exit143AfterAGracefulSigtermPassesByConventionAndFailsCodeZero) 
   }
 }
 
+// The same convention from a real JVM (target/examples/JvmServer.java, run
+// from source): on SIGTERM it runs its shutdown hook (HttpServer.stop(3)
+// drains the exchanges in progress) and exits 143, and passes. Without the
+// hook the JVM exits 143 just the same while its requests in flight die:
+// process.exit still passes, for the code is the convention's, and
+// requests.dropped catches the bug.
+TEST_F(RunTest, AJvmServerExits143AfterSigtermAndOnlyItsDropsTellAMissingHook) {
+  const std::string jvm =
+      "java -Xshare:auto -XX:TieredStopAtLevel=1 target/examples/JvmServer.java {port}";
+  CliResult r = Run({"target/examples/jvm-sigterm.yaml", "--target", "jvm=" + jvm}, 90s);
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  const nlohmann::json& exit = Check(r.report, "process.exit");
+  EXPECT_TRUE(exit.value("passed", false)) << Describe(r);
+  EXPECT_EQ(exit.value("observed", "").rfind("exit 143 (128+SIGTERM) after ", 0), 0u)
+      << exit.dump(2);
+  EXPECT_TRUE(Check(r.report, "requests.dropped").value("passed", false)) << Describe(r);
+  const nlohmann::json& all = r.report["runs"][0]["outcomes"]["all"];
+  EXPECT_GT(all.value("total", 0), 100) << all.dump();
+  EXPECT_EQ(all.value("ok", -1), all.value("total", -2)) << all.dump();
+
+  r = Run({"target/examples/jvm-sigterm.yaml", "--target", "jvm-no-hook=" + jvm + " --no-hook"},
+          90s);
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  EXPECT_TRUE(Check(r.report, "process.exit").value("passed", false)) << Describe(r);
+  const nlohmann::json& dropped = Check(r.report, "requests.dropped");
+  EXPECT_FALSE(dropped.value("passed", true)) << Describe(r);
+  EXPECT_NE(dropped.value("observed", "").find(" dropped ("), std::string::npos) << dropped.dump(2);
+}
+
 // A server that exits without closing its pool (refapi --bug=no-db-close):
 // db.abandoned names every abandoned session from the server log, with when
 // it ended and what it last ran, also those gone before the last sample
