@@ -44,6 +44,18 @@ struct CheckResult {
   void Skip(const std::string& why);
 };
 
+// One row of the table of checks (CheckTable): its stable name, when it
+// applies (nullptr: always; else only when the scenario asked for it), and
+// its judge. A judge leaves `name` empty; RunChecks fills it from the row.
+// Adding a check is one judge in its family's file under checks/ (or a new
+// file there) and one row; RunChecks and CheckOrder derive from the table.
+struct CheckSpec {
+  const char* name;
+  bool (*applies)(const Timeline& tl, const Expectations& expect);
+  CheckResult (*judge)(const Timeline& tl, const Expectations& expect);
+};
+const std::vector<CheckSpec>& CheckTable();
+
 // Every check that applies, in the order of DESIGN.md's table.
 // `threads.*` only when expect.threads sets them; `writes.lost` only when
 // expect.writes is set and the writes were verified; `requests.lame_duck`
@@ -87,7 +99,9 @@ Nanos DbPoolClosingBegan(const Timeline& tl);
 // name, put them back in this order.
 const std::vector<std::string>& CheckOrder();
 
-// Each check on its own (for tests and for reports that want one).
+// Each check's judge on its own (for tests), by family: checks/requests.cc,
+// checks/process.cc, checks/db.cc, checks/faults.cc. A judge's result has no
+// name (RunChecks gives it its row's).
 CheckResult CheckRequestsDropped(const Timeline& tl, const Expectations& expect);
 // No connection refused within expect.lame_duck of the first fault.
 CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& expect);

@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
+
+#include "checks/evidence.h"
 
 namespace gracecheck {
 namespace {
@@ -1363,6 +1366,37 @@ TEST(RunChecksTest, OptionalChecksOnlyWhenExpected) {
   const std::vector<std::string> with_writes = Names(RunChecks(tl, e));
   EXPECT_EQ(std::count(with_writes.begin(), with_writes.end(), "writes.lost"), 0)
       << fmt::format("{}", fmt::join(with_writes, ", "));
+}
+
+// The table is the one place a check is named: names are unique, and a
+// judge leaves the name to its row.
+TEST(RunChecksTest, TheTableNamesEveryCheckOnce) {
+  std::set<std::string> seen;
+  for (const CheckSpec& spec : CheckTable()) {
+    EXPECT_TRUE(seen.insert(spec.name).second) << spec.name << " twice";
+    ASSERT_NE(spec.judge, nullptr) << spec.name;
+    EXPECT_EQ(spec.judge(CorrectRun(), DefaultExpect()).name, "") << spec.name;
+  }
+  EXPECT_EQ(seen.size(), CheckOrder().size());
+}
+
+// A check that cannot measure says why in one of a few shared words, the
+// first missing need first; with all of them it is left to judge.
+TEST(RunChecksTest, AnUnmeasurableCheckIsSkippedWithTheFirstMissingNeed) {
+  Timeline tl = CorrectRun();
+  CheckResult c;
+  EXPECT_FALSE(SkipUnmeasurable(&c, tl, {Needs::kExit, Needs::kDbSamples, Needs::kSignal}));
+  EXPECT_TRUE(c.failed()) << Describe(c);  // untouched
+  tl.db_samples.clear();
+  tl.exited = kNever;
+  EXPECT_TRUE(SkipUnmeasurable(&c, tl, {Needs::kDbSamples, Needs::kExit}));
+  EXPECT_TRUE(c.skipped()) << Describe(c);
+  EXPECT_EQ(c.observed, "not measurable: no pg_stat_activity sample") << Describe(c);
+  EXPECT_TRUE(SkipUnmeasurable(&c, tl, {Needs::kExit}));
+  EXPECT_EQ(c.observed, "not measurable: the target did not exit (see process.exit)");
+  tl.first_fault = kNever;
+  EXPECT_TRUE(SkipUnmeasurable(&c, tl, {Needs::kSignal}));
+  EXPECT_EQ(c.observed, "not measurable: no signal was delivered");
 }
 
 TEST(RunChecksTest, EveryEvidenceListIsShort) {

@@ -1,0 +1,254 @@
+// The checks of the target's process: process.exit, process.orphans,
+// threads.growth, threads.at_exit (checks.h).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <csignal>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checks.h"
+#include "checks/evidence.h"
+#include "subprocess.h"
+#include "summary.h"
+
+namespace gracecheck {
+
+namespace {
+
+// "a", "a or b", "a, b or c".
+std::string JoinOr(const std::vector<std::string>& items) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) text += i + 1 == items.size() ? " or " : ", ";
+    text += items[i];
+  }
+  return text;
+}
+
+// An exit code process.exit accepts; `signal` is N when the code is 128+N
+// for a signal N that was sent (0 for a code the scenario listed).
+struct AcceptedExit {
+  int code = 0;
+  int signal = 0;
+};
+
+// A signal a process can catch: after it, exiting 128+N is the convention
+// for "I ended because of signal N". SIGKILL and SIGSTOP cannot be caught,
+// and SIGCONT (a pause's end) asks nothing to stop.
+bool AsksToStop(int signal) { return signal != SIGKILL && signal != SIGSTOP && signal != SIGCONT; }
+
+std::vector<AcceptedExit> AcceptedExits(const Timeline& tl, const ExitExpectation& e) {
+  std::vector<AcceptedExit> accepted;
+  for (int code : e.codes) accepted.push_back({code, 0});
+  if (e.graceful) {
+    for (const ProcessEvent& ev : tl.process_events) {
+      if (ev.kind != ProcessEvent::Kind::kSignalSent || !AsksToStop(ev.value)) continue;
+      const int code = 128 + ev.value;
+      if (code > 255) continue;
+      auto it = std::find_if(accepted.begin(), accepted.end(),
+                             [code](const AcceptedExit& a) { return a.code == code; });
+      if (it == accepted.end()) {
+        accepted.push_back({code, ev.value});
+      } else if (it->signal == 0) {
+        it->signal = ev.value;
+      }
+    }
+  }
+  std::sort(accepted.begin(), accepted.end(),
+            [](const AcceptedExit& a, const AcceptedExit& b) { return a.code < b.code; });
+  return accepted;
+}
+
+// "exit 0 or 143 (128+SIGTERM)", "exit 0, 1 or 2", "signal SIGKILL".
+std::string ExpectedExit(const Timeline& tl, const ExitExpectation& e) {
+  if (e.signaled) return FormatExitStatus(true, 0, e.signal);
+  std::vector<std::string> items;
+  bool from_signal = false;
+  for (const AcceptedExit& a : AcceptedExits(tl, e)) {
+    from_signal = from_signal || a.signal != 0;
+    items.push_back(a.signal != 0 ? fmt::format("{} (128+{})", a.code, SignalName(a.signal))
+                                  : std::to_string(a.code));
+  }
+  std::string text = "exit " + JoinOr(items);
+  if (e.graceful && !from_signal) text += " (or 128+N after a signal N; none was sent)";
+  return text;
+}
+
+// The accepted exit `tl` ended with; nullopt if it did not end in one.
+std::optional<AcceptedExit> MatchingExit(const Timeline& tl, const ExitExpectation& e) {
+  if (e.signaled) {
+    if (tl.exit_signaled && tl.exit_signal == e.signal) return AcceptedExit{};
+    return std::nullopt;
+  }
+  if (tl.exit_signaled) return std::nullopt;  // killed: it never handled the signal
+  for (const AcceptedExit& a : AcceptedExits(tl, e)) {
+    if (a.code == tl.exit_code) return a;
+  }
+  return std::nullopt;
+}
+
+std::string EventLine(const ProcessEvent& ev, const Timeline& tl) {
+  std::string what;
+  switch (ev.kind) {
+    case ProcessEvent::Kind::kSignalSent:
+      what = fmt::format("{} sent", SignalName(ev.value));
+      if (!ev.detail.empty()) what += " to the " + ev.detail;
+      break;
+    case ProcessEvent::Kind::kExited:
+      what = fmt::format("exited with code {}", ev.value);
+      break;
+    case ProcessEvent::Kind::kKilled:
+      what = fmt::format("killed by {}", SignalName(ev.value));
+      break;
+    case ProcessEvent::Kind::kOrphanKilled:
+      what = fmt::format("gracecheck SIGKILLed pid {}", ev.value);
+      break;
+    default:
+      what = ProcessEventName(ev.kind);
+      break;
+  }
+  // The detail of a signal is its target; of an exit, the status said above.
+  const bool said = ev.kind == ProcessEvent::Kind::kSignalSent ||
+                    ev.kind == ProcessEvent::Kind::kExited ||
+                    ev.kind == ProcessEvent::Kind::kKilled;
+  if (!said && !ev.detail.empty()) what += " (" + ev.detail + ")";
+  return FormatMoment(ev.t, tl) + " " + what;
+}
+
+// The last sample of a live process before the exit (or the last one when
+// the target did not exit); nullptr if none.
+const ProcSample* LastProcSampleBeforeExit(const Timeline& tl) {
+  const ProcSample* last = nullptr;
+  for (const ProcSample& s : tl.proc_samples) {
+    if (s.threads <= 0) continue;
+    if (tl.exited != kNever && s.t >= tl.exited) continue;
+    last = &s;
+  }
+  return last;
+}
+
+}  // namespace
+
+CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
+  CheckResult c;
+  const Duration within = e.exit.within;
+  c.expected = fmt::format("{} within {}", ExpectedExit(tl, e.exit), FormatDuration(within));
+  const std::optional<AcceptedExit> match = MatchingExit(tl, e.exit);
+  std::string status = FormatExitStatus(tl.exit_signaled, tl.exit_code, tl.exit_signal);
+  if (match && match->signal != 0) status += fmt::format(" (128+{})", SignalName(match->signal));
+  if (tl.first_fault == kNever) {
+    if (tl.exited == kNever) {
+      c.status = CheckStatus::kFailed;
+      c.observed = "still running (no fault was delivered)";
+    } else if (!tl.faults.empty()) {
+      // Faults were scripted and none went out: the target ended on its own,
+      // mid-run, which no graceful server does.
+      c.status = CheckStatus::kFailed;
+      c.observed = fmt::format("{} at {}, on its own: before its first fault ({}) was delivered",
+                               status, FormatMoment(tl.exited, tl), tl.faults.front().name);
+    } else {
+      c.Judge(match.has_value());
+      c.observed =
+          fmt::format("{} at {} (no fault was scripted)", status, FormatMoment(tl.exited, tl));
+    }
+  } else if (tl.exited == kNever) {
+    c.status = CheckStatus::kFailed;
+    c.observed = fmt::format("no exit within {} (killed by gracecheck)", FormatDuration(within));
+  } else {
+    const Nanos took = tl.exited - tl.first_fault;
+    c.Judge(match.has_value() && took <= within.count());
+    c.observed = fmt::format("{} after {}", status, FormatMillis(took));
+  }
+  std::vector<std::string> lines;
+  for (const ProcessEvent& ev : tl.process_events) {
+    if (ev.kind == ProcessEvent::Kind::kSpawned || ev.kind == ProcessEvent::Kind::kReady) continue;
+    lines.push_back(EventLine(ev, tl));
+  }
+  // The latest events say most about how the process ended.
+  if (lines.size() > static_cast<std::size_t>(kMaxEvidence)) {
+    lines.erase(lines.begin(), lines.end() - kMaxEvidence);
+  }
+  AddEvidence(&c.evidence, std::move(lines));
+  return c;
+}
+
+CheckResult CheckProcessOrphans(const Timeline& tl, const Expectations&) {
+  CheckResult c;
+  c.Judge(tl.orphans.empty());
+  c.expected = "none left after the target exited";
+  if (c.passed()) {
+    c.observed = "none";
+  } else {
+    c.observed = fmt::format("{} left: pid {}",
+                             Plural(static_cast<int>(tl.orphans.size()), "process", "processes"),
+                             fmt::join(tl.orphans, ", "));
+  }
+  std::vector<std::string> lines;
+  for (int pid : tl.orphans) {
+    std::string line = fmt::format("pid {} outlived the target", pid);
+    for (const ProcessEvent& ev : tl.process_events) {
+      if (ev.kind == ProcessEvent::Kind::kOrphanKilled && ev.value == pid) {
+        line += fmt::format("; SIGKILLed by gracecheck at {}", FormatMoment(ev.t, tl));
+        if (!ev.detail.empty()) line += " (" + ev.detail + ")";
+        break;
+      }
+    }
+    lines.push_back(std::move(line));
+  }
+  AddEvidence(&c.evidence, std::move(lines));
+  return c;
+}
+
+CheckResult CheckThreadsGrowth(const Timeline& tl, const Expectations& e) {
+  CheckResult c;
+  const int growth = e.threads && e.threads->growth ? *e.threads->growth : 0;
+  c.expected = fmt::format("<= {:+d} idle threads after the load", growth);
+  if (tl.threads_before_load == Timeline::kUnknown) {
+    c.Skip("no sample before the load");
+    return c;
+  }
+  if (tl.threads_idle_after_load == Timeline::kUnknown) {
+    c.Skip(tl.load_start == kNever ? "there was no load" : "the fault came during the load");
+    return c;
+  }
+  const int d = tl.threads_idle_after_load - tl.threads_before_load;
+  c.Judge(d <= growth);
+  c.observed = fmt::format("{:+d} ({} before the load, {} idle after it)", d,
+                           tl.threads_before_load, tl.threads_idle_after_load);
+  c.evidence.push_back(fmt::format("{} threads in the last sample before the load ({})",
+                                   tl.threads_before_load, FormatMoment(tl.load_start, tl)));
+  c.evidence.push_back(
+      fmt::format("{} threads at the lowest between the end of the load ({}) and {}",
+                  tl.threads_idle_after_load, FormatMoment(tl.load_end, tl),
+                  tl.first_fault != kNever ? "the first fault" : "the exit"));
+  return c;
+}
+
+CheckResult CheckThreadsAtExit(const Timeline& tl, const Expectations& e) {
+  CheckResult c;
+  const int limit = e.threads && e.threads->at_exit ? *e.threads->at_exit : 0;
+  c.expected = fmt::format("<= {} threads before the exit", limit);
+  const ProcSample* last = LastProcSampleBeforeExit(tl);
+  if (!last) {
+    c.Skip("no /proc sample of the target");
+    return c;
+  }
+  c.Judge(last->threads <= limit);
+  if (tl.exited != kNever) {
+    c.observed = fmt::format("{} threads {} before the exit", last->threads,
+                             FormatMillis(tl.exited - last->t));
+  } else {
+    c.observed = fmt::format("{} threads at {} (the target did not exit)", last->threads,
+                             FormatMoment(last->t, tl));
+  }
+  std::vector<std::string> lines;
+  for (const auto& [name, n] : tl.thread_names_at_exit) {
+    lines.push_back(fmt::format("{} × thread '{}'", n, name));
+  }
+  AddEvidence(&c.evidence, std::move(lines));
+  return c;
+}
+
+}  // namespace gracecheck
