@@ -1,5 +1,6 @@
 #include "faults.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -7,14 +8,24 @@
 #include <algorithm>
 #include <limits>
 #include <random>
-
-#include <fmt/format.h>
+#include <variant>
 
 #include "subprocess.h"
 
 namespace gracecheck {
 
 namespace {
+
+// std::visit over a set of lambdas, one per alternative.
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+// A Trigger as the std::variant it is, for std::visit.
+const Trigger::variant& AsVariant(const Trigger& t) { return t; }
 
 // A time-based condition: met at `t` if t <= now, else a deadline.
 Nanos AtOrDeadline(Nanos t, Nanos now, Nanos* next_deadline) {
@@ -26,48 +37,53 @@ Nanos AtOrDeadline(Nanos t, Nanos now, Nanos* next_deadline) {
 }  // namespace
 
 Nanos TriggerMetAt(const Trigger& trigger, const TriggerState& s, Nanos* next_deadline) {
-  if (const auto* at = std::get_if<AtTime>(&trigger)) {
-    return AtOrDeadline((at->since_ready ? s.ready : s.time_zero) + at->offset.count(), s.now,
-                        next_deadline);
-  }
-  if (const auto* after = std::get_if<AfterFault>(&trigger)) {
-    const Nanos base = after->fault < s.fault_met.size() ? s.fault_met[after->fault] : kNever;
-    return base == kNever ? kNever : AtOrDeadline(base + after->delay.count(), s.now, next_deadline);
-  }
-  if (const auto* r = std::get_if<AfterRequests>(&trigger)) {
-    return s.completed >= r->count ? s.now : kNever;
-  }
-  if (const auto* k = std::get_if<AtInflight>(&trigger)) {
-    return s.inflight >= k->count ? s.now : kNever;
-  }
-  if (const auto* k = std::get_if<AtDbActive>(&trigger)) {
-    return s.db_active >= k->count ? s.now : kNever;
-  }
-  if (const auto* log = std::get_if<OnLog>(&trigger)) {
-    auto it = s.log_matched.find(log->pattern);
-    return it == s.log_matched.end() ? kNever : std::min(it->second, s.now);
-  }
-  if (const auto* b = std::get_if<Between>(&trigger)) {
-    // Undrawn (DrawRandomTimes not applied): the earliest moment.
-    return AtOrDeadline(s.time_zero + b->lo.count(), s.now, next_deadline);
-  }
-  if (const auto* all = std::get_if<AllOf>(&trigger)) {
-    Nanos latest = 0;
-    bool every = true;
-    for (const Trigger& t : all->triggers) {
-      const Nanos met = TriggerMetAt(t, s, next_deadline);
-      if (met == kNever) every = false;
-      else latest = std::max(latest, met);
-    }
-    return every ? latest : kNever;
-  }
-  const auto& any = std::get<AnyOf>(trigger);
-  Nanos earliest = kNever;
-  for (const Trigger& t : any.triggers) {
-    const Nanos met = TriggerMetAt(t, s, next_deadline);
-    if (met != kNever && (earliest == kNever || met < earliest)) earliest = met;
-  }
-  return earliest;
+  // Every kind of trigger answers here; a new alternative of Trigger that
+  // is not handled does not compile (it would otherwise never fire, or throw
+  // on the scheduler thread).
+  return std::visit(
+      Overloaded{
+          [&](const AtTime& at) {
+            return AtOrDeadline((at.since_ready ? s.ready : s.time_zero) + at.offset.count(), s.now,
+                                next_deadline);
+          },
+          [&](const AfterFault& after) {
+            const Nanos base = after.fault < s.fault_met.size() ? s.fault_met[after.fault] : kNever;
+            return base == kNever ? kNever
+                                  : AtOrDeadline(base + after.delay.count(), s.now, next_deadline);
+          },
+          [&](const AfterRequests& r) { return s.completed >= r.count ? s.now : kNever; },
+          [&](const AtInflight& k) { return s.inflight >= k.count ? s.now : kNever; },
+          [&](const AtDbActive& k) { return s.db_active >= k.count ? s.now : kNever; },
+          [&](const OnLog& log) {
+            auto it = s.log_matched.find(log.pattern);
+            return it == s.log_matched.end() ? kNever : std::min(it->second, s.now);
+          },
+          [&](const Between& b) {
+            // Undrawn (DrawRandomTimes not applied): the earliest moment.
+            return AtOrDeadline(s.time_zero + b.lo.count(), s.now, next_deadline);
+          },
+          [&](const AllOf& all) {
+            Nanos latest = 0;
+            bool every = true;
+            for (const Trigger& t : all.triggers) {
+              const Nanos met = TriggerMetAt(t, s, next_deadline);
+              if (met == kNever)
+                every = false;
+              else
+                latest = std::max(latest, met);
+            }
+            return every ? latest : kNever;
+          },
+          [&](const AnyOf& any) {
+            Nanos earliest = kNever;
+            for (const Trigger& t : any.triggers) {
+              const Nanos met = TriggerMetAt(t, s, next_deadline);
+              if (met != kNever && (earliest == kNever || met < earliest)) earliest = met;
+            }
+            return earliest;
+          },
+      },
+      AsVariant(trigger));
 }
 
 void DrawRandomTimes(Trigger* trigger, std::mt19937_64* rng, std::vector<std::string>* notes) {
@@ -97,19 +113,25 @@ void CollectLogPatterns(const Trigger& trigger, std::vector<std::string>* patter
 }
 
 bool NeedsPolling(const Trigger& trigger) {
-  if (std::holds_alternative<AfterRequests>(trigger) || std::holds_alternative<AtInflight>(trigger) ||
-      std::holds_alternative<AtDbActive>(trigger) || std::holds_alternative<OnLog>(trigger)) {
-    return true;
-  }
-  const std::vector<Trigger>* parts = nullptr;
-  if (const auto* all = std::get_if<AllOf>(&trigger)) parts = &all->triggers;
-  if (const auto* any = std::get_if<AnyOf>(&trigger)) parts = &any->triggers;
-  if (parts) {
-    for (const Trigger& t : *parts) {
-      if (NeedsPolling(t)) return true;
-    }
-  }
-  return false;
+  // Every kind says whether it waits on something only polling sees (a
+  // count, a log line) or on time alone; as in TriggerMetAt, a kind left out
+  // does not compile.
+  const auto any_part = [](const std::vector<Trigger>& parts) {
+    return std::any_of(parts.begin(), parts.end(),
+                       [](const Trigger& t) { return NeedsPolling(t); });
+  };
+  return std::visit(Overloaded{
+                        [](const AtTime&) { return false; },
+                        [](const AfterFault&) { return false; },
+                        [](const Between&) { return false; },
+                        [](const AfterRequests&) { return true; },
+                        [](const AtInflight&) { return true; },
+                        [](const AtDbActive&) { return true; },
+                        [](const OnLog&) { return true; },
+                        [&](const AllOf& all) { return any_part(all.triggers); },
+                        [&](const AnyOf& any) { return any_part(any.triggers); },
+                    },
+                    AsVariant(trigger));
 }
 
 FaultScheduler::FaultScheduler(std::vector<Fault> faults, Nanos time_zero, Nanos ready,
