@@ -5,25 +5,16 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
+
+#include "exit_codes.h"
 
 namespace gracecheck::interrupt {
 
 namespace {
 
 std::atomic<int> g_signal{0};
-std::mutex g_mu;
-std::condition_variable g_cv;
-
-void Deliver(int sig) {
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    g_signal.store(sig);
-  }
-  g_cv.notify_all();
-}
 
 }  // namespace
 
@@ -45,9 +36,9 @@ void Install() {
           static const char kMsg[] = "gracecheck: interrupted again, exiting now\n";
           ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
           (void)n;
-          ::_exit(kExitCode);
+          ::_exit(kExitInterrupted);
         }
-        Deliver(sig);
+        g_signal.store(sig);
       }
     }).detach();
   });
@@ -57,15 +48,8 @@ bool Requested() { return g_signal.load() != 0; }
 
 int Signal() { return g_signal.load(); }
 
-bool SleepFor(Duration d) {
-  std::unique_lock<std::mutex> lock(g_mu);
-  return g_cv.wait_for(lock, d, [] { return Requested(); });
-}
-
 void ThrowIfRequested() {
   if (Requested()) throw Interrupted();
 }
-
-void RequestForTesting(int sig) { Deliver(sig); }
 
 }  // namespace gracecheck::interrupt

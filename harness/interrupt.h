@@ -3,7 +3,7 @@
 // Install() blocks these signals in the calling thread (call it in main
 // before any other thread exists, so every thread inherits the mask) and
 // starts one thread that takes them with sigwait. The first signal only sets
-// a flag and wakes waiters: the main flow notices it at its next wait, unwinds
+// a flag: the main flow notices it at its next wait, unwinds
 // (so that destructors stop the target, the cluster and remove temp dirs) and
 // exits 130. A second signal exits 130 at once; children then die by their
 // parent-death signal and the next start removes what is left on disk.
@@ -13,8 +13,6 @@
 
 #include <stdexcept>
 
-#include "duration.h"
-
 namespace gracecheck::interrupt {
 
 // Thrown by the main flow when it notices the interrupt.
@@ -23,17 +21,12 @@ class Interrupted : public std::runtime_error {
   Interrupted() : std::runtime_error("interrupted") {}
 };
 
-constexpr int kExitCode = 130;
 
 void Install();
 bool Requested();
 // The signal that interrupted, 0 if none.
 int Signal();
-// Sleeps up to `d`; returns early with true if interrupted.
-bool SleepFor(Duration d);
 // Throws Interrupted if an interrupt was requested.
 void ThrowIfRequested();
-// For tests: behave as if `sig` had arrived.
-void RequestForTesting(int sig);
 
 }  // namespace gracecheck::interrupt

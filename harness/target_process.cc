@@ -223,7 +223,6 @@ void TargetProcess::Reap() {
     if (fds[1].revents) return;
     if (fds[0].fd < 0 || !fds[0].revents) continue;
     fds[0].fd = -1;  // poll() skips it from now on
-    std::function<void(Nanos)> callback;
     Nanos t;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -234,10 +233,8 @@ void TargetProcess::Reap() {
       exit_time_ = t;
       events_.push_back({t, s->signaled ? ProcessEvent::Kind::kKilled : ProcessEvent::Kind::kExited,
                          s->signaled ? s->signal : s->code, s->ToString()});
-      callback = on_exit_;
     }
     exited_cv_.notify_all();
-    if (callback) callback(t);
   }
 }
 
@@ -258,11 +255,6 @@ void TargetProcess::CapOutputs() {
 std::pair<long long, long long> TargetProcess::output_dropped() const {
   std::lock_guard<std::mutex> lock(mu_);
   return {dropped_[0], dropped_[1]};
-}
-
-void TargetProcess::OnExit(std::function<void(Nanos)> callback) {
-  std::lock_guard<std::mutex> lock(mu_);
-  on_exit_ = std::move(callback);
 }
 
 void TargetProcess::Record(ProcessEvent::Kind kind, int value, std::string detail) {

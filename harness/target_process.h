@@ -64,8 +64,6 @@ class TargetProcess {
   bool WaitExit(Duration timeout);
   Nanos exit_time() const;
   std::optional<ExitStatus> exit_status() const;
-  // Called once, on the reaper thread, right after the exit is recorded.
-  void OnExit(std::function<void(Nanos)> callback);
 
   // After the target exited (or to end it): SIGKILL the process group and any
   // process in `also` that is still alive. Returns the pids that were still
@@ -94,7 +92,6 @@ class TargetProcess {
   std::condition_variable exited_cv_;
   std::optional<ExitStatus> status_;
   Nanos exit_time_ = kNever;
-  std::function<void(Nanos)> on_exit_;
   std::vector<ProcessEvent> events_;
   std::thread reaper_;
   int wake_fd_ = -1;  // eventfd: tells the reaper to give up

@@ -12,13 +12,6 @@ constexpr const char* kOutcomeNames[kOutcomeCount] = {
 
 const char* OutcomeName(Outcome o) { return kOutcomeNames[static_cast<int>(o)]; }
 
-std::optional<Outcome> ParseOutcome(const std::string& name) {
-  for (int i = 0; i < kOutcomeCount; ++i) {
-    if (name == kOutcomeNames[i]) return static_cast<Outcome>(i);
-  }
-  return std::nullopt;
-}
-
 const char* ProcessEventName(ProcessEvent::Kind k) {
   switch (k) {
     case ProcessEvent::Kind::kSpawned: return "spawned";

@@ -43,7 +43,6 @@ enum class Outcome : std::uint8_t {
 };
 constexpr int kOutcomeCount = 9;
 const char* OutcomeName(Outcome o);  // "ok", "http_error", ...
-std::optional<Outcome> ParseOutcome(const std::string& name);
 
 // Dropped = the server took the request and did not answer it properly.
 // Refused and idle-closed requests were never taken (clients retry them).
