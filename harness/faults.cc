@@ -289,9 +289,23 @@ void FaultScheduler::Fire(std::size_t i, Nanos met) {
                         }});
       break;
     }
-    case ActionKind::kDb:
-      error = hooks_.db ? hooks_.db(f.db_action, f.duration) : "no database hook";
-      break;
+    case ActionKind::kDb: {
+      // Delivered when its action began, as before; recorded when it ends.
+      std::thread before = std::move(db_actions_);
+      db_actions_ = std::thread([this, i, t, action = f.db_action, d = f.duration,
+                                 before = std::move(before)]() mutable {
+        pthread_setname_np(pthread_self(), "gc-dbfault");
+        // Not the scheduler's real-time priority: nothing here is timed.
+        sched_param normal{};
+        pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal);
+        if (before.joinable()) before.join();
+        const std::string why = hooks_.db ? hooks_.db(action, d) : "no database hook";
+        std::lock_guard<std::mutex> lock(mu_);
+        if (why.empty()) records_[i].delivered = t;
+        else records_[i].error = why;
+      });
+      return;
+    }
     case ActionKind::kLoad:
       error = hooks_.load ? hooks_.load(f.load_action, f.rate_per_second) : "no load";
       break;
@@ -369,7 +383,8 @@ void FaultScheduler::Loop() {
     }
   }
   // Stopped: what never fired is recorded; follow-ups (SIGCONT, SIGKILL) are
-  // not left undone.
+  // not left undone, nor database actions unfinished.
+  if (db_actions_.joinable()) db_actions_.join();
   while (!follow_ups_.empty()) {
     FollowUp up = follow_ups_.top();
     follow_ups_.pop();

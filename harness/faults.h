@@ -125,6 +125,12 @@ class FaultScheduler {
   bool first_signal_sent_ = false;
   std::priority_queue<FollowUp, std::vector<FollowUp>, std::greater<FollowUp>> follow_ups_;
   std::thread thread_;
+  // The database faults' actions, one after the other, off the scheduler
+  // thread: a `db: block` waits for its lock, a restart for the cluster, and
+  // a signal due meanwhile must not wait with them (a SIGTERM 200-400 ms
+  // late behind a block's LOCK TABLE on a loaded machine). Each new one
+  // joins the one before.
+  std::thread db_actions_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

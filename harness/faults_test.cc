@@ -166,6 +166,63 @@ Fault Send(Trigger at, int sig) {
   return f;
 }
 
+// A database fault's action takes as long as it takes (a block waits for
+// its lock, a restart for the cluster); a signal due meanwhile goes on time,
+// and database actions still run one after the other, in order. (They ran
+// on the scheduler thread: a SIGTERM came 200-400 ms late behind a block's
+// LOCK TABLE in db-block-during-drain on a loaded machine.)
+TEST(FaultSchedulerTest, ASlowDatabaseActionDelaysNoOtherFault) {
+  FakeTarget t;
+  FaultHooks hooks = t.Hooks();
+  std::mutex mu;
+  std::vector<std::pair<DbAction, Nanos>> began, ended;
+  const auto epoch = std::chrono::steady_clock::now();
+  auto now = [epoch] { return (std::chrono::steady_clock::now() - epoch).count(); };
+  hooks.db = [&](DbAction action, Duration) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      began.push_back({action, now()});
+    }
+    std::this_thread::sleep_for(300ms);
+    std::lock_guard<std::mutex> lock(mu);
+    ended.push_back({action, now()});
+    return std::string();
+  };
+  Fault block = Send(AtTime{Duration(10ms)}, 0);
+  block.name = "block";
+  block.action = ActionKind::kDb;
+  block.db_action = DbAction::kBlock;
+  Fault cancel = block;
+  cancel.name = "cancel";
+  cancel.trigger = AtTime{Duration(20ms)};
+  cancel.db_action = DbAction::kCancelQueries;
+  Fault term = Send(AtTime{Duration(60ms)}, SIGTERM);
+  term.name = "term";
+  FaultScheduler s({block, cancel, term}, 0, 0, epoch, hooks, {}, 1);
+  s.Start();
+  for (auto until = std::chrono::steady_clock::now() + 3s;
+       !s.finished() && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(1ms);
+  }
+  s.Stop();
+  s.Join();
+  const std::vector<FaultRecord> r = s.TakeRecords();
+  ASSERT_EQ(r.size(), 3u);
+  // 300 ms behind the block if it waited for it; 30 ms is far from both.
+  EXPECT_LT(r[2].delivered - r[2].scheduled, 30 * kMs)
+      << "SIGTERM scheduled " << r[2].scheduled << " delivered " << r[2].delivered;
+  ASSERT_EQ(t.sent.size(), 1u);
+  EXPECT_EQ(t.sent[0].first, SIGTERM);
+  // Both database faults done and recorded, the second after the first.
+  EXPECT_NE(r[0].delivered, kNever) << r[0].error;
+  EXPECT_NE(r[1].delivered, kNever) << r[1].error;
+  ASSERT_EQ(began.size(), 2u);
+  ASSERT_EQ(ended.size(), 2u);
+  EXPECT_EQ(began[0].first, DbAction::kBlock);
+  EXPECT_EQ(began[1].first, DbAction::kCancelQueries);
+  EXPECT_GE(began[1].second, ended[0].second);
+}
+
 TEST(FaultSchedulerTest, RepeatSendsNTimesEveryD) {
   FakeTarget t;
   Fault f = Send(AtTime{Duration(10ms)}, SIGINT);
