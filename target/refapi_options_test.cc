@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "bugs.h"
+
 namespace gracecheck::refapi {
 namespace {
 
@@ -144,6 +151,29 @@ TEST(RefapiOptionsTest, ErrorNamesTheOption) {
   ASSERT_FALSE(p.ok);
   EXPECT_NE(p.error.find("--pool"), std::string::npos) << p.error;
   EXPECT_NE(p.error.find("many"), std::string::npos) << p.error;
+}
+
+// Every bug refapi can have is proven caught: it has a row in the detection
+// matrix (target/detection-matrix.yaml), and every row names a known bug.
+TEST(RefapiOptionsTest, EveryBugHasADetectionMatrixRow) {
+  std::ifstream in(DETECTION_MATRIX);
+  ASSERT_TRUE(in) << "cannot read " << DETECTION_MATRIX;
+  const std::regex row(R"(^- bug: ([a-z-]+)\s*$)");
+  std::set<std::string> rows;
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, row)) rows.insert(m[1]);
+  }
+  std::set<std::string> known;
+  for (const BugInfo& info : KnownBugs()) {
+    known.insert(std::string(info.name));
+    EXPECT_EQ(rows.count(std::string(info.name)), 1u)
+        << "--bug=" << info.name << " has no row in " << DETECTION_MATRIX;
+  }
+  for (const std::string& r : rows) {
+    EXPECT_EQ(known.count(r), 1u) << "matrix row for an unknown bug: " << r;
+  }
+  EXPECT_EQ(rows.size(), known.size());
 }
 
 }  // namespace
