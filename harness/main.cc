@@ -115,7 +115,7 @@ std::map<std::string, std::string> BuiltBinaries() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return out;
-  for (const char* name : {"refapi", "go-article", "go-fixed"}) {
+  for (const char* name : {"refapi", "go-article", "go-fixed", "go-open-tx"}) {
     const fs::path candidate = self.parent_path() / name;
     if (::access(candidate.c_str(), X_OK) == 0) out[name] = candidate.string();
   }

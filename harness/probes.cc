@@ -399,16 +399,21 @@ std::vector<DbSession> DbProbe::TakeSessions() {
   return out;
 }
 
-long long DbProbe::SessionsAbandoned() {
+DbProbe::DatabaseCounters DbProbe::Counters() {
+  DatabaseCounters out;
   try {
     pqxx::connection c(conninfo_);
     pqxx::nontransaction tx(c);
-    pqxx::result r = tx.exec_params("SELECT sessions_abandoned FROM pg_stat_database "
-                                    "WHERE datname = $1", database_);
-    return r.empty() || r[0][0].is_null() ? -1 : r[0][0].as<long long>();
+    pqxx::result r = tx.exec_params(
+        "SELECT sessions_abandoned, xact_rollback FROM "
+        "pg_stat_database WHERE datname = $1",
+        database_);
+    if (r.empty()) return out;
+    if (!r[0][0].is_null()) out.sessions_abandoned = r[0][0].as<long long>();
+    if (!r[0][1].is_null()) out.xact_rollback = r[0][1].as<long long>();
   } catch (const std::exception&) {
-    return -1;
   }
+  return out;
 }
 
 namespace {

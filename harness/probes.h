@@ -177,8 +177,12 @@ class DbProbe {
   void WaitSampleAt(Nanos t, Duration timeout);
   std::vector<DbSample> TakeSamples();
   std::vector<DbSession> TakeSessions();
-  // pg_stat_database.sessions_abandoned for the database, now (-1 if unknown).
-  long long SessionsAbandoned();
+  // pg_stat_database's counters for the database, now (-1 each if unknown).
+  struct DatabaseCounters {
+    long long sessions_abandoned = -1;
+    long long xact_rollback = -1;
+  };
+  DatabaseCounters Counters();
   ProbeError error() const;
   std::vector<ProbeOutage> outages() const;
 

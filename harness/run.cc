@@ -295,7 +295,7 @@ Timeline RunScenario(const RunConfig& config) {
 
   DbProbe db_probe(config.server->AdminConnString(), db->name(), epoch);
   db_probe.Start();
-  const long long abandoned_before = db_probe.SessionsAbandoned();
+  const DbProbe::DatabaseCounters counters_before = db_probe.Counters();
   ProcProbe proc_probe(process.pid(), epoch);
   proc_probe.Start();
   // A few samples of the idle target before the load, waited for: a fixed
@@ -446,9 +446,12 @@ Timeline RunScenario(const RunConfig& config) {
     db_probe.WaitSessionsGone(now(), 2s);
   }
   db_probe.Stop();
-  const long long abandoned_after = db_probe.SessionsAbandoned();
-  if (abandoned_before >= 0 && abandoned_after >= 0) {
-    tl.sessions_abandoned = abandoned_after - abandoned_before;
+  const DbProbe::DatabaseCounters counters_after = db_probe.Counters();
+  if (counters_before.sessions_abandoned >= 0 && counters_after.sessions_abandoned >= 0) {
+    tl.sessions_abandoned = counters_after.sessions_abandoned - counters_before.sessions_abandoned;
+  }
+  if (counters_before.xact_rollback >= 0 && counters_after.xact_rollback >= 0) {
+    tl.xact_rollback = counters_after.xact_rollback - counters_before.xact_rollback;
   }
 
   if (std::optional<ExitStatus> s = process.exit_status(); s && !hung) {

@@ -653,6 +653,47 @@ TEST_F(RunTest, AJvmServerExits143AfterSigtermAndOnlyItsDropsTellAMissingHook) {
   EXPECT_NE(dropped.value("observed", "").find(" dropped ("), std::string::npos) << dropped.dump(2);
 }
 
+// db.idle_in_transaction on a server that is not refapi: go-open-tx
+// (target/go/go-open-tx, Go's database/sql and lib/pq) drains, then exits
+// with its shutdown record's transaction open. Caught with the embedded
+// cluster (its log) and on an external one (samples and pg_stat_database:
+// the transaction is open for a few ms while the pool closes, and no
+// sample need see it); go-fixed, the same shape without the bug, passes on
+// both.
+TEST_F(RunTest, AGoServerThatExitsWithATransactionOpenFailsOnEitherServer) {
+  const fs::path bin = fs::path(GRACECHECK_BIN).parent_path();
+  if (!fs::exists(bin / "go-open-tx") || !fs::exists(bin / "go-fixed")) {
+    GTEST_SKIP() << "go-open-tx, go-fixed not built (no Go toolchain)";
+  }
+  std::unique_ptr<PostgresServer> external = OpenPostgres(std::nullopt);
+  // lib/pq asks for TLS unless told not to.
+  const std::string pg_url = external->AdminConnString() + " sslmode=disable";
+  const std::string fixed = "fixed={go-fixed} -listen 127.0.0.1:{port} -db {database_url} -pool 4";
+  for (const std::vector<std::string>& where :
+       {std::vector<std::string>{}, std::vector<std::string>{"--pg-url", pg_url}}) {
+    const std::string label = where.empty() ? "embedded" : "external";
+    std::vector<std::string> args = {"target/examples/open-transaction.yaml"};
+    args.insert(args.end(), where.begin(), where.end());
+    CliResult r = Run(args);
+    EXPECT_EQ(r.status.ToString(), "exit 1") << label << "\n" << Describe(r);
+    ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+    const nlohmann::json& open = Check(r.report, "db.idle_in_transaction");
+    EXPECT_FALSE(open.value("passed", true)) << label << "\n" << open.dump(2);
+    EXPECT_EQ(open.value("observed", "").rfind("1 transaction left open", 0), 0u) << label << "\n"
+                                                                                  << open.dump(2);
+    EXPECT_TRUE(Check(r.report, "requests.dropped").value("passed", false)) << Describe(r);
+    EXPECT_TRUE(Check(r.report, "process.exit").value("passed", false)) << Describe(r);
+
+    args.insert(args.end(), {"--target", fixed});
+    r = Run(args);
+    EXPECT_EQ(r.status.ToString(), "exit 0") << label << "\n" << Describe(r);
+    ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+    for (const auto& [name, check] : r.report["runs"][0]["checks"].items()) {
+      EXPECT_TRUE(check.value("passed", false)) << label << " " << name << ": " << check.dump(2);
+    }
+  }
+}
+
 // A server that exits without closing its pool (refapi --bug=no-db-close):
 // db.abandoned names every abandoned session from the server log, with when
 // it ended and what it last ran, also those gone before the last sample

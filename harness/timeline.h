@@ -224,6 +224,9 @@ struct Timeline {
   // pg_stat_database.sessions_abandoned for the run's database, after minus
   // before (kUnknown if it could not be read).
   long long sessions_abandoned = kUnknown;
+  // pg_stat_database.xact_rollback likewise: transactions that ended in a
+  // rollback, the explicit ones and those of a session that ended in one.
+  long long xact_rollback = kUnknown;
 
   std::uint64_t seed = 0;
   std::string target_log_tail;  // last lines of the target's stdout/stderr

@@ -294,8 +294,10 @@ json RunJson(const RunReport& run) {
         {"at_fault", Sessions(s.db.at_fault, s.db.known_at_fault)},
         {"last_before_exit", Sessions(s.db.last_before_exit, s.db.known_last_before_exit)},
         {"gone_ms", Ms(tl.db_sessions_gone)},
-        {"abandoned", tl.sessions_abandoned == Timeline::kUnknown ? json(nullptr)
-                                                                  : json(tl.sessions_abandoned)}}},
+        {"abandoned",
+         tl.sessions_abandoned == Timeline::kUnknown ? json(nullptr) : json(tl.sessions_abandoned)},
+        {"rolled_back",
+         tl.xact_rollback == Timeline::kUnknown ? json(nullptr) : json(tl.xact_rollback)}}},
       {"writes",
        {{"verified", tl.writes_verified},
         {"keys", tl.write_keys.size()},
