@@ -667,7 +667,8 @@ TEST(DbAbandonedTest, AbandonedSessionsFailWithSessionsOpenAtExit) {
 // ended and what the probe last saw it do.
 TEST(DbAbandonedTest, SessionsAbandonedBeforeTheExitAreNamedFromTheServerLog) {
   Timeline tl = CorrectRun();
-  tl.sessions_abandoned = 3;
+  tl.sessions_abandoned = 2;  // and one FATAL, below
+  tl.sessions_fatal = 1;
   tl.db_log_read = true;
   tl.db_sessions[0].last_state = "active";
   tl.db_sessions[0].last_query = "SELECT pg_sleep($1)";
@@ -701,14 +702,16 @@ TEST(DbAbandonedTest, SessionsAbandonedBeforeTheExitAreNamedFromTheServerLog) {
   brief.pid = 5300;
   brief.ended = 1400 * kMs;
   brief.client_vanished = true;
+  brief.mid_query = true;
   brief.message = "connection to client lost";
   tl.db_session_ends.push_back(brief);
 
   const CheckResult c = CheckDbAbandoned(tl, DefaultExpect());
   EXPECT_TRUE(c.failed()) << Describe(c);
   EXPECT_EQ(c.observed,
-            "3 abandoned (pg_stat_database.sessions_abandoned delta); the server log names 3 "
-            "whose client vanished")
+            "3 abandoned (2 in pg_stat_database.sessions_abandoned, 1 ended FATAL with their "
+            "client gone mid-query: \"connection to client lost\" in the server log); the "
+            "server log names 3 whose client vanished")
       << Describe(c);
   ASSERT_EQ(c.evidence.size(), 3u) << Describe(c);
   EXPECT_EQ(c.evidence[0],
@@ -724,6 +727,41 @@ TEST(DbAbandonedTest, SessionsAbandonedBeforeTheExitAreNamedFromTheServerLog) {
             "session pid 5300: \"connection to client lost\" (server log, ended +200.0ms); not "
             "seen by the probe")
       << Describe(c);
+}
+
+// A server that exits with every pooled session busy (refapi
+// --bug=exit-immediately under load, its sessions reached over a Unix
+// socket): each session's answer cannot be sent, and PostgreSQL ends it
+// FATAL "connection to client lost", counted in sessions_fatal, none in
+// sessions_abandoned. It passed this check in 1 of 12 runs.
+TEST(DbAbandonedTest, SessionsWhoseClientVanishedMidQueryAreAbandonedToo) {
+  Timeline tl = CorrectRun();
+  tl.sessions_abandoned = 0;
+  tl.sessions_fatal = 16;
+  tl.db_log_read = false;
+  CheckResult c = CheckDbAbandoned(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.observed.rfind("16 abandoned (0 in pg_stat_database.sessions_abandoned, 16 ended "
+                             "FATAL with their client gone mid-query: "
+                             "pg_stat_database.sessions_fatal, which counts any FATAL end) ",
+                             0),
+            0u)
+      << Describe(c);
+  // With the server log, its "connection to client lost" lines count, not
+  // every FATAL end.
+  tl.db_log_read = true;
+  c = CheckDbAbandoned(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed()) << Describe(c);
+  DbSessionEnd end;
+  end.pid = 5000;
+  end.ended = 1460 * kMs;
+  end.client_vanished = true;
+  end.mid_query = true;
+  end.message = "could not send data to client: Broken pipe";
+  tl.db_session_ends.push_back(end);
+  c = CheckDbAbandoned(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.observed.rfind("1 abandoned (0 in", 0), 0u) << Describe(c);
 }
 
 TEST(DbAbandonedTest, UnknownIsSkipped) {
@@ -1229,9 +1267,22 @@ TEST(DbIdleInTransactionTest, WithoutTheLogARollbackBesideAnAbandonedSessionFail
   tl.sessions_abandoned = 16;
   tl.xact_rollback = 0;
   EXPECT_TRUE(CheckDbIdleInTransaction(tl, DefaultExpect()).passed());
+  // Rollbacks of sessions ended FATAL mid-query (their client gone while
+  // a statement ran, over a Unix socket) are not open transactions:
+  // --bug=exit-immediately had 5 abandoned, 11 FATAL, 1 rolled back.
+  tl.sessions_abandoned = 5;
+  tl.sessions_fatal = 11;
+  tl.xact_rollback = 1;
+  EXPECT_TRUE(CheckDbIdleInTransaction(tl, DefaultExpect()).passed());
+  tl.xact_rollback = 12;
+  c = CheckDbIdleInTransaction(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_NE(c.evidence.at(0).find("12 rolled back and 5 abandoned"), std::string::npos)
+      << Describe(c);
+  EXPECT_NE(c.evidence.at(0).find(", less 11 for the sessions ended FATAL"), std::string::npos)
+      << Describe(c);
   // The server log, when read, is the word on it.
   tl.db_log_read = true;
-  tl.xact_rollback = 1;
   EXPECT_TRUE(CheckDbIdleInTransaction(tl, DefaultExpect()).passed());
 }
 

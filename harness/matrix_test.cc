@@ -94,6 +94,7 @@ struct Observed {
   std::vector<std::set<std::string>> failed;
   std::vector<std::set<std::string>> present;  // checks each run reported
   std::vector<std::string> failures;            // "run N: check: observed" of each failed check
+  std::vector<std::string> skipped;             // "run N: check skipped: why" likewise
   std::string stderr_tail;
 };
 
@@ -183,6 +184,9 @@ class GracecheckRunner {
             line += "\n      " + e.get<std::string>();
           }
           o.failures.push_back(std::move(line));
+        } else if (status == "skipped") {
+          o.skipped.push_back(fmt::format("run {}: {} skipped: {}", o.failed.size() + 1, name,
+                                          check.value("observed", "")));
         }
       }
       o.failed.push_back(std::move(failed));
@@ -304,7 +308,11 @@ void RunMatrix(const std::string& pg_url) {
                              row.scenario, where, r.detected, r.runs, r.ok() ? "" : " — NOT OK")
               << std::flush;
     for (const std::string& f : o.failures) std::cout << "[matrix]   " << f << "\n";
-    if (!r.ok()) std::cout << o.stderr_tail << "\n";
+    if (!r.ok()) {
+      // A check the row needs may have been skipped rather than passed.
+      for (const std::string& f : o.skipped) std::cout << "[matrix]   " << f << "\n";
+      std::cout << o.stderr_tail << "\n";
+    }
   }
   EXPECT_TRUE(ProcessesWithEnvironment(runner.marker()).empty())
       << "a process of a run outlived it";

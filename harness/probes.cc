@@ -405,12 +405,14 @@ DbProbe::DatabaseCounters DbProbe::Counters() {
     pqxx::connection c(conninfo_);
     pqxx::nontransaction tx(c);
     pqxx::result r = tx.exec_params(
-        "SELECT sessions_abandoned, xact_rollback FROM "
-        "pg_stat_database WHERE datname = $1",
+        "SELECT sessions_abandoned, sessions_fatal, xact_rollback FROM pg_stat_database "
+        "WHERE datname = $1",
         database_);
     if (r.empty()) return out;
-    if (!r[0][0].is_null()) out.sessions_abandoned = r[0][0].as<long long>();
-    if (!r[0][1].is_null()) out.xact_rollback = r[0][1].as<long long>();
+    long long* fields[] = {&out.sessions_abandoned, &out.sessions_fatal, &out.xact_rollback};
+    for (int i = 0; i < 3; ++i) {
+      if (!r[0][i].is_null()) *fields[i] = r[0][i].as<long long>();
+    }
   } catch (const std::exception&) {
   }
   return out;
@@ -469,13 +471,14 @@ std::vector<DbSessionEnd> ParseDbSessionEnds(std::string_view jsonl, const std::
       }
       continue;
     }
+    const bool mid_query = StartsWith(message, "could not send data to client") ||
+                           StartsWith(message, "connection to client lost");
     const bool vanished = StartsWith(message, "unexpected EOF on client connection") ||
-                          StartsWith(message, "could not receive data from client") ||
-                          StartsWith(message, "could not send data to client") ||
-                          StartsWith(message, "connection to client lost");
+                          StartsWith(message, "could not receive data from client") || mid_query;
     const bool terminated = StartsWith(message, "terminating connection");
     if (!vanished && !terminated) continue;
     end.client_vanished = end.client_vanished || vanished;
+    end.mid_query = end.mid_query || mid_query;
     end.terminated = end.terminated || terminated;
     if (message.find("with an open transaction") != std::string::npos) end.open_transaction = true;
     if (end.message.empty()) {

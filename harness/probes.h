@@ -180,6 +180,7 @@ class DbProbe {
   // pg_stat_database's counters for the database, now (-1 each if unknown).
   struct DatabaseCounters {
     long long sessions_abandoned = -1;
+    long long sessions_fatal = -1;
     long long xact_rollback = -1;
   };
   DatabaseCounters Counters();

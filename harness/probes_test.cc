@@ -120,6 +120,24 @@ TEST(ParseDbSessionEndsTest, VanishedResetAndTerminatedSessions) {
   EXPECT_FALSE(ends[2].client_vanished);
 }
 
+// The client gone while the query ran: the answer cannot be sent, and
+// the session ends FATAL (sessions_fatal, not sessions_abandoned).
+TEST(ParseDbSessionEndsTest, AnAnswerThatCouldNotBeSentIsMidQuery) {
+  const std::string log =
+      Line(4, "a.4", "2026-11-24 19:38:05.100", "LOG", "SELECT",
+           "could not send data to client: Broken pipe") +
+      Line(4, "a.4", "2026-11-24 19:38:05.100", "FATAL", "SELECT", "connection to client lost") +
+      Line(5, "a.5", "2026-11-24 19:38:05.100", "LOG", "idle",
+           "could not receive data from client: Connection reset by peer");
+  const std::vector<DbSessionEnd> ends = ParseDbSessionEnds(log, kDb, kEpochMs, 0);
+  ASSERT_EQ(ends.size(), 2u);
+  EXPECT_TRUE(ends[0].client_vanished);
+  EXPECT_TRUE(ends[0].mid_query);
+  EXPECT_EQ(ends[0].message, "could not send data to client: Broken pipe");
+  EXPECT_TRUE(ends[1].client_vanished);
+  EXPECT_FALSE(ends[1].mid_query);
+}
+
 TEST(ParseDbSessionEndsTest, OtherDatabasesAndBrokenLinesAreSkipped) {
   std::string log =
       Line(7, "b.7", "2026-11-24 19:38:05.100", "LOG", "idle",

@@ -447,12 +447,13 @@ Timeline RunScenario(const RunConfig& config) {
   }
   db_probe.Stop();
   const DbProbe::DatabaseCounters counters_after = db_probe.Counters();
-  if (counters_before.sessions_abandoned >= 0 && counters_after.sessions_abandoned >= 0) {
-    tl.sessions_abandoned = counters_after.sessions_abandoned - counters_before.sessions_abandoned;
-  }
-  if (counters_before.xact_rollback >= 0 && counters_after.xact_rollback >= 0) {
-    tl.xact_rollback = counters_after.xact_rollback - counters_before.xact_rollback;
-  }
+  auto delta = [](long long before, long long after) {
+    return before >= 0 && after >= 0 ? after - before : Timeline::kUnknown;
+  };
+  tl.sessions_abandoned =
+      delta(counters_before.sessions_abandoned, counters_after.sessions_abandoned);
+  tl.sessions_fatal = delta(counters_before.sessions_fatal, counters_after.sessions_fatal);
+  tl.xact_rollback = delta(counters_before.xact_rollback, counters_after.xact_rollback);
 
   if (std::optional<ExitStatus> s = process.exit_status(); s && !hung) {
     tl.exited = process.exit_time();

@@ -165,6 +165,7 @@ struct DbSessionEnd {
   Nanos ended = kNever;           // its "disconnection" line; kNever if none was logged
   bool client_vanished = false;   // the client went away without a Terminate message
   bool open_transaction = false;  // ... while a transaction was open ("with an open transaction")
+  bool mid_query = false;         // ... while a query ran: its answer could not be sent (FATAL)
   bool terminated = false;        // ended by the server (pg_terminate_backend, a restart)
   std::string state;    // the session's state when the message was logged ("idle in transaction")
   std::string message;  // the message that explains an abnormal end; empty for a clean close
@@ -224,6 +225,10 @@ struct Timeline {
   // pg_stat_database.sessions_abandoned for the run's database, after minus
   // before (kUnknown if it could not be read).
   long long sessions_abandoned = kUnknown;
+  // pg_stat_database.sessions_fatal likewise: sessions ended by a FATAL
+  // error, among them "connection to client lost" (the client vanished
+  // while a query ran: the answer could not be sent).
+  long long sessions_fatal = kUnknown;
   // pg_stat_database.xact_rollback likewise: transactions that ended in a
   // rollback, the explicit ones and those of a session that ended in one.
   long long xact_rollback = kUnknown;

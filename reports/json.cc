@@ -296,6 +296,8 @@ json RunJson(const RunReport& run) {
         {"gone_ms", Ms(tl.db_sessions_gone)},
         {"abandoned",
          tl.sessions_abandoned == Timeline::kUnknown ? json(nullptr) : json(tl.sessions_abandoned)},
+        {"fatal",
+         tl.sessions_fatal == Timeline::kUnknown ? json(nullptr) : json(tl.sessions_fatal)},
         {"rolled_back",
          tl.xact_rollback == Timeline::kUnknown ? json(nullptr) : json(tl.xact_rollback)}}},
       {"writes",
