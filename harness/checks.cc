@@ -55,6 +55,7 @@ const std::vector<CheckSpec>& CheckTable() {
 
 std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& e) {
   std::vector<CheckResult> results;
+  if (!tl.start_error.empty()) return results;
   for (const CheckSpec& spec : CheckTable()) {
     if (spec.applies && !spec.applies(tl, e)) continue;
     CheckResult r = spec.judge(tl, e);
@@ -116,9 +117,8 @@ std::optional<RunVerdict> ParseRunVerdict(const std::string& name) {
   return std::nullopt;
 }
 
-RunVerdict JudgeRun(const std::vector<CheckResult>& checks,
-                    const std::vector<std::string>& harness_errors) {
-  if (!harness_errors.empty()) return RunVerdict::kError;
+RunVerdict JudgeRun(const std::vector<CheckResult>& checks, const Timeline& tl) {
+  if (!tl.harness_errors.empty() || !tl.start_error.empty()) return RunVerdict::kError;
   return NoneFailed(checks) ? RunVerdict::kPass : RunVerdict::kFail;
 }
 

@@ -60,7 +60,8 @@ const std::vector<CheckSpec>& CheckTable();
 // `threads.*` only when expect.threads sets them; `writes.lost` only when
 // expect.writes is set and the writes were verified; `requests.lame_duck`
 // only with expect.lame_duck; `db.max_sessions` only with
-// expect.db_sessions.max.
+// expect.db_sessions.max. None when the target never started
+// (Timeline::start_error): there is nothing to judge.
 std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& expect);
 
 // The run's verdict as far as its checks go: none failed (each passed or
@@ -68,14 +69,13 @@ std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& expec
 bool NoneFailed(const std::vector<CheckResult>& results);
 
 // A run's verdict: kError when the harness failed itself during the run
-// (Timeline::harness_errors, an *invalid run*), whatever its checks say;
-// else kFail when a check failed; else kPass (every check passed or was
-// skipped).
+// (Timeline::harness_errors, an *invalid run*), whatever its checks say, or
+// when the target never started (Timeline::start_error); else kFail when a
+// check failed; else kPass (every check passed or was skipped).
 enum class RunVerdict { kPass, kFail, kError };
 const char* RunVerdictName(RunVerdict v);  // "pass", "fail", "error": the JSON report's
 std::optional<RunVerdict> ParseRunVerdict(const std::string& name);
-RunVerdict JudgeRun(const std::vector<CheckResult>& checks,
-                    const std::vector<std::string>& harness_errors);
+RunVerdict JudgeRun(const std::vector<CheckResult>& checks, const Timeline& tl);
 // The worse of two verdicts: error over fail over pass.
 RunVerdict Worse(RunVerdict a, RunVerdict b);
 // gracecheck's exit code for the worst verdict of its runs (exit_codes.h):

@@ -1600,12 +1600,20 @@ TEST(RunVerdictTest, HarnessErrorOverFailOverPass) {
   std::vector<CheckResult> checks(2);
   checks[0].status = CheckStatus::kPassed;
   checks[1].Skip("no pg_stat_activity sample");
-  EXPECT_EQ(JudgeRun(checks, {}), RunVerdict::kPass);
-  EXPECT_EQ(JudgeRun(checks, {"the /proc probe died"}), RunVerdict::kError)
+  Timeline valid;
+  Timeline invalid;
+  invalid.harness_errors = {"the /proc probe died"};
+  EXPECT_EQ(JudgeRun(checks, valid), RunVerdict::kPass);
+  EXPECT_EQ(JudgeRun(checks, invalid), RunVerdict::kError)
       << "a harness error makes the run invalid even when its checks pass";
   checks[0].status = CheckStatus::kFailed;
-  EXPECT_EQ(JudgeRun(checks, {}), RunVerdict::kFail);
-  EXPECT_EQ(JudgeRun(checks, {"the /proc probe died"}), RunVerdict::kError);
+  EXPECT_EQ(JudgeRun(checks, valid), RunVerdict::kFail);
+  EXPECT_EQ(JudgeRun(checks, invalid), RunVerdict::kError);
+  // A target that never started: nothing judged, an error.
+  Timeline not_started;
+  not_started.start_error = "cannot start the target: No such file or directory";
+  EXPECT_TRUE(RunChecks(not_started, Expectations{}).empty());
+  EXPECT_EQ(JudgeRun({}, not_started), RunVerdict::kError);
   EXPECT_EQ(Worse(RunVerdict::kPass, RunVerdict::kFail), RunVerdict::kFail);
   EXPECT_EQ(Worse(RunVerdict::kError, RunVerdict::kFail), RunVerdict::kError);
   EXPECT_EQ(Worse(RunVerdict::kFail, RunVerdict::kError), RunVerdict::kError);

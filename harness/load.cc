@@ -437,6 +437,9 @@ class LoadGenerator::Engine {
             const bool quick =
                 now - rec.written - StalledBetween(rec.written, now) <= o_.race_window.count();
             const bool eof = ec == asio::error::eof;
+            // Recorded whatever it is judged: a keep-alive race excused by
+            // the window says which kind of close it was.
+            if (!eof) rec.flags |= RequestRecord::kByReset;
             if (eof) {
               const std::optional<std::uint64_t> acked = PeerAckedBytes(c->socket.native_handle());
               if (acked && *acked < c->bytes_written) rec.flags |= RequestRecord::kNeverAcked;

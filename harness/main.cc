@@ -447,7 +447,10 @@ struct RunCommand {
     config.status = status;
     const Timeline timeline = RunScenario(config);
     std::vector<CheckResult> checks = RunChecks(timeline, p.scenario->expect);
-    const RunVerdict verdict = JudgeRun(checks, timeline.harness_errors);
+    const RunVerdict verdict = JudgeRun(checks, timeline);
+    if (!timeline.start_error.empty()) {
+      Error(fmt::format("{}: {}", RunLabel(p), timeline.start_error));
+    }
     nlohmann::json run = AsReadBack(RunJson({&timeline, std::move(checks)}));
     PrintConsoleReport(console, run, UseColor());
     if (verdict != RunVerdict::kPass) {

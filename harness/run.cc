@@ -285,10 +285,22 @@ Timeline RunScenario(const RunConfig& config) {
     load_options->key_prefix = fmt::format("{}-{:x}", db->name(), config.seed);
   }
 
-  TargetProcess process(target, epoch);
-  tl.target_pid = process.pid();
-  tl.spawned = now();
-  tl.ready = process.WaitReady();
+  // A target that does not start is this run's error, not the suite's end:
+  // the runs before and after it are judged and reported as usual.
+  std::unique_ptr<TargetProcess> started;
+  try {
+    started = std::make_unique<TargetProcess>(target, epoch);
+    tl.target_pid = started->pid();
+    tl.spawned = now();
+    tl.ready = started->WaitReady();
+  } catch (const TargetError& e) {
+    interrupt::ThrowIfRequested();  // an interrupted suite stops
+    const std::string what = e.what();
+    tl.start_error = what.substr(0, what.find("; its output:"));
+    if (started) tl.target_log_tail = started->LogTail(20);
+    return tl;
+  }
+  TargetProcess& process = *started;
   Say(config, fmt::format("{} ready after {} (pid {}, port {})", config.target_name,
                           FormatDuration(ToDuration(tl.ready - tl.spawned)), process.pid(),
                           values.port));

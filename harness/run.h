@@ -10,9 +10,10 @@
 // the target's group and drop the database.
 //
 // Threading: RunScenario blocks the calling thread; the parts run on their
-// own threads. It throws TargetError/PostgresError (infrastructure, exit 3),
-// UsageError (a scenario value that cannot be filled in, exit 2) or
-// interrupt::Interrupted.
+// own threads. A target that cannot start or never becomes ready ends the
+// run early, its reason in Timeline::start_error (an error run, judged by
+// nothing). It throws PostgresError (infrastructure, exit 3), UsageError (a
+// scenario value that cannot be filled in, exit 2) or interrupt::Interrupted.
 #pragma once
 
 #include <cstdint>

@@ -388,15 +388,59 @@ TEST_F(RunTest, InvalidScenarioIsExit2WithPosition) {
   EXPECT_NE(r.err.find("did you mean"), std::string::npos) << r.err;
 }
 
-TEST_F(RunTest, TargetThatCannotStartIsExit3) {
+// A target that cannot start is that run's error (exit 3), with the reason
+// and the target's output; the report is written all the same.
+TEST_F(RunTest, TargetThatCannotStartIsAnErrorRunAndExit3) {
   CliResult r = Run({"scenarios/sigterm-idle.yaml", "--target", "nope=/nonexistent/server"});
   EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
-  EXPECT_NE(r.err.find("gracecheck: error: cannot start the target"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("gracecheck: error: sigterm-idle against nope (seed "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("cannot start the target"), std::string::npos) << r.err;
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  const nlohmann::json& run = r.report["runs"][0];
+  EXPECT_EQ(run["verdict"], "error") << run.dump(2);
+  EXPECT_EQ(run.value("start_error", "").rfind("cannot start the target: ", 0), 0u) << run.dump(2);
+  EXPECT_TRUE(run["checks"].empty()) << "nothing to judge: " << run["checks"].dump(2);
+  EXPECT_NE(r.out.find("ERROR: the target did not start, so nothing was judged: cannot start"),
+            std::string::npos)
+      << r.out;
 
   r = Run({"scenarios/sigterm-idle.yaml", "--target", "crash=sh -c 'echo boom >&2; exit 7'"});
   EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
   EXPECT_NE(r.err.find("exited before it was ready (exit 7)"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("boom"), std::string::npos) << "no log tail in: " << r.err;
+  EXPECT_NE(r.out.find("boom"), std::string::npos) << "no log tail in: " << r.out;
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  EXPECT_NE(r.report["runs"][0].value("target_log_tail", "").find("boom"), std::string::npos)
+      << r.report["runs"][0].dump(2);
+}
+
+// A suite in which one target does not start: the runs before and after it
+// are judged as usual, every report file is written with all of them, and
+// the exit code is the worst run's (3, an error, over 0). JUnit has the
+// failed start as an <error> test case. (Before, the suite ended at the
+// failed start with exit 3 and no report at all.)
+TEST_F(RunTest, ATargetThatDoesNotStartLosesNoOtherRunOfTheSuite) {
+  const fs::path junit = dir_ / "junit.xml";
+  const std::string refapi = "{refapi} --listen 127.0.0.1:{port} --db {database_url}";
+  CliResult r =
+      Run({"compare", "scenarios/sigterm-idle.yaml", "--target", "first=" + refapi, "--target",
+           "nope=/nonexistent/server", "--target", "last=" + refapi, "--junit", junit.string()});
+  EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  const nlohmann::json& runs = r.report["runs"];
+  ASSERT_EQ(runs.size(), 3u) << Describe(r);
+  EXPECT_EQ(runs[0]["target"], "first");
+  EXPECT_EQ(runs[0]["verdict"], "pass") << runs[0]["checks"].dump(2);
+  EXPECT_EQ(runs[1]["target"], "nope");
+  EXPECT_EQ(runs[1]["verdict"], "error");
+  EXPECT_EQ(runs[2]["target"], "last");
+  EXPECT_EQ(runs[2]["verdict"], "pass") << runs[2]["checks"].dump(2);
+  const std::string xml = ReadFile(junit);
+  EXPECT_NE(xml.find("name=\"target started\" time=\"0\">\n      <error type=\"target\" "
+                     "message=\"the target did not start: cannot start the target: "),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("errors=\"1\""), std::string::npos) << xml;
 }
 
 // 2000 keep-alive connections, closed model, SIGTERM mid-load, against a

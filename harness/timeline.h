@@ -55,11 +55,12 @@ inline bool IsDropped(Outcome o) {
 // One request. Compact on purpose (issue: <= 64 bytes per recorded request).
 struct RequestRecord {
   enum Flags : std::uint8_t {
-    kAfterFault = 1,          // sent (or, if never sent, attempted) at or after the first fault
-    kPrevConnectionClose = 2, // the previous response on this connection said Connection: close
-    kWriteFailed = 4,         // the request could not be written (EPIPE/ECONNRESET)
-    kClosedBeforeWrite = 8,   // the connection was seen closed when about to be reused
-    kNeverAcked = 16,         // closed (FIN) by a server whose TCP had not acknowledged it
+    kAfterFault = 1,           // sent (or, if never sent, attempted) at or after the first fault
+    kPrevConnectionClose = 2,  // the previous response on this connection said Connection: close
+    kWriteFailed = 4,          // the request could not be written (EPIPE/ECONNRESET)
+    kClosedBeforeWrite = 8,    // the connection was seen closed when about to be reused
+    kNeverAcked = 16,          // closed (FIN) by a server whose TCP had not acknowledged it
+    kByReset = 32,             // no response byte, and the connection ended in a reset, not a FIN
   };
   // A request's id is its index in Timeline::requests (not stored: 4 bytes
   // of every record, which is what the load generator's memory is made of).
@@ -235,6 +236,10 @@ struct Timeline {
 
   std::uint64_t seed = 0;
   std::string target_log_tail;  // last lines of the target's stdout/stderr
+  // Why the target never became ready ("the target exited before it was
+  // ready (exit 1)"): the run stopped there, nothing was judged, and its
+  // verdict is an error.
+  std::string start_error;
 
   // What went wrong in the harness itself during the run, one line each
   // ("the database monitor connection was lost at +120.0ms: ..."): a probe

@@ -61,7 +61,10 @@ std::string ConsoleReport(const RunView& run, bool color) {
   const int skipped = run.SkippedChecks();
   const std::string skipped_text =
       skipped == 0 ? "" : fmt::format(", {} skipped ({})", skipped, skipped_names);
-  if (run.error()) {
+  if (!run.start_error.empty()) {
+    fmt::format_to(it, "{}{}ERROR{}: the target did not start, so nothing was judged: {}\n",
+                   st.bold, st.red, st.reset, run.start_error);
+  } else if (run.error()) {
     fmt::format_to(it,
                    "{}{}ERROR{}: invalid run: the harness failed, so its checks ({}) prove "
                    "nothing:\n",

@@ -84,6 +84,16 @@ TEST(ConsoleReportTest, SkippedCheckHasADashNotATick) {
   EXPECT_NE(colored.find("\033[33m–\033[0m"), std::string::npos) << colored;
 }
 
+TEST(ConsoleReportTest, ATargetThatDidNotStartIsAnErrorWithItsReason) {
+  const std::string text = Render(testing::NotStartedRun(), false);
+  EXPECT_NE(text.find("\nERROR: the target did not start, so nothing was judged: the target "
+                      "exited before it was ready (exit 7)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("PASS"), std::string::npos) << text;
+  EXPECT_EQ(text.find("signal→exit"), std::string::npos) << "no figures of a run that never ran";
+}
+
 TEST(ConsoleReportTest, InvalidRunSaysErrorWithItsReasonsNeverPass) {
   const std::string text = Render(testing::InvalidRun(), false);
   EXPECT_NE(text.find("\nERROR: invalid run: the harness failed, so its checks (11 passed, 1 "

@@ -1,6 +1,11 @@
 #include "figures.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
 
 namespace gracecheck {
 
@@ -101,6 +106,7 @@ std::string DbSessionsText(const RunView& run) {
 std::vector<Figure> KeyFigures(const RunView& run) {
   const Summary& s = run.summary;
   std::vector<Figure> figures;
+  if (!run.start_error.empty()) return figures;  // nothing ran: nothing to show
   if (s.all.total == 0) {
     figures.push_back({"requests", "none"});
   } else {
@@ -152,9 +158,20 @@ std::string RunsVerdictText(const ReportView& report) {
   const int failed = report.Count(RunVerdict::kFail);
   const char* noun = runs == 1 ? "run" : "runs";
   if (errors > 0) {
-    std::string text = fmt::format("{} of {} {} invalid (harness error)", errors, runs, noun);
-    if (failed > 0) text += fmt::format(", {} failed", failed);
-    return text;
+    const int not_started =
+        static_cast<int>(std::count_if(report.runs.begin(), report.runs.end(),
+                                       [](const RunView& r) { return !r.start_error.empty(); }));
+    const int invalid = errors - not_started;
+    std::vector<std::string> parts;
+    if (invalid > 0) {
+      parts.push_back(fmt::format("{} of {} {} invalid (harness error)", invalid, runs, noun));
+    }
+    if (not_started > 0) {
+      parts.push_back(
+          fmt::format("{} of {} {} whose target did not start", not_started, runs, noun));
+    }
+    if (failed > 0) parts.push_back(fmt::format("{} failed", failed));
+    return fmt::format("{}", fmt::join(parts, ", "));
   }
   if (failed > 0) return fmt::format("{} of {} {} failed", failed, runs, noun);
   return fmt::format("{} {} passed", runs, noun);

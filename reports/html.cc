@@ -75,9 +75,17 @@ std::string Badge(RunVerdict v) {
   return "";
 }
 
-// Why a run is invalid: the harness's own failures, one per line.
+// Why a run is invalid: the harness's own failures, one per line (or the
+// target that never started).
 void HarnessErrors(const RunView& r, std::string* out) {
   auto it = std::back_inserter(*out);
+  if (!r.start_error.empty()) {
+    fmt::format_to(it,
+                   "<p><b>The target did not start</b>, so nothing was judged:</p>\n"
+                   "<ul class=\"harness-errors\">\n<li>{}</li>\n</ul>\n",
+                   Esc(r.start_error));
+    return;
+  }
   fmt::format_to(it,
                  "<p><b>Invalid run:</b> the harness failed, so its checks prove nothing.</p>\n"
                  "<ul class=\"harness-errors\">\n");

@@ -145,6 +145,19 @@ TEST(HtmlReportTest, SkippedCheckHasItsOwnMarkNotGreen) {
   EXPECT_NE(html.find("<td>11 passed, 1 skipped</td>"), std::string::npos) << html;
 }
 
+TEST(HtmlReportTest, ATargetThatDidNotStartIsAnErrorWithItsReason) {
+  const std::string html = HtmlReport(testing::NotStartedReport());
+  EXPECT_NE(html.find("<h1><span class=\"badge error\">ERROR</span> gracecheck: 1 of 2 runs "
+                      "whose target did not start</h1>"),
+            std::string::npos)
+      << html.substr(0, 4000);
+  EXPECT_NE(html.find("<p><b>The target did not start</b>, so nothing was judged:</p>\n"
+                      "<ul class=\"harness-errors\">\n<li>the target exited before it was ready "
+                      "(exit 7)</li>"),
+            std::string::npos)
+      << html;
+}
+
 TEST(HtmlReportTest, InvalidRunShowsErrorWithReasonsNeverGreen) {
   const std::string html = HtmlReport(testing::InvalidRunReport());
   EXPECT_NE(html.find("<h1><span class=\"badge error\">ERROR</span> gracecheck: 1 of 2 runs "

@@ -235,8 +235,9 @@ json RunJson(const RunReport& run) {
   j["seed"] = tl.seed;
   j["epoch"] = FormatUnixMillis(tl.epoch_unix_ms);
   j["epoch_unix_ms"] = tl.epoch_unix_ms;
-  j["verdict"] = RunVerdictName(JudgeRun(run.checks, tl.harness_errors));
+  j["verdict"] = RunVerdictName(JudgeRun(run.checks, tl));
   j["harness_errors"] = tl.harness_errors;
+  j["start_error"] = tl.start_error.empty() ? json(nullptr) : json(RedactSecrets(tl.start_error));
   j["checks"] = Checks(run.checks);
   j["request_kinds"] = tl.request_kinds;  // what a per-request record's `kind` indexes
   j["target_pid"] = tl.target_pid;

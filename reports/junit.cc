@@ -52,6 +52,8 @@ Nanos RunTime(const RunView& r) {
 // The test case an invalid run adds (DESIGN.md, "Decisions"): CI systems
 // list it among the checks, as an error rather than a failure.
 constexpr const char* kHarnessCase = "harness";
+// ... and the one a target that never became ready has instead of checks.
+constexpr const char* kTargetStartedCase = "target started";
 
 int Tests(const RunView& r) { return static_cast<int>(r.checks.size()) + (r.error() ? 1 : 0); }
 
@@ -116,7 +118,14 @@ std::string JunitReport(const ReportView& report) {
                      Attr(c.name), Attr(fmt::format("{} (expected {})", c.observed, c.expected)),
                      EscapeXml(body));
     }
-    if (r.error()) {
+    if (!r.start_error.empty()) {
+      fmt::format_to(it,
+                     "    <testcase classname=\"{}\" name=\"{}\" time=\"0\">\n      <error "
+                     "type=\"target\" message=\"{}\">{}</error>\n    </testcase>\n",
+                     Attr(NameOr(r.scenario)), kTargetStartedCase,
+                     Attr("the target did not start: " + r.start_error),
+                     EscapeXml(r.start_error + "\n"));
+    } else if (r.error()) {
       std::string body;
       for (const std::string& line : r.harness_errors) body += line + "\n";
       const std::string message =

@@ -131,6 +131,21 @@ TEST(JunitReportTest, SkippedCheckIsASkippedTestCase) {
       << xml;
 }
 
+TEST(JunitReportTest, ATargetThatDidNotStartHasAnErrorCaseAndItsOutput) {
+  const std::string xml = JunitReport(testing::NotStartedReport());
+  ExpectValid(xml);
+  EXPECT_NE(xml.find("id=\"1\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\""),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<testcase classname=\"sigterm-mid-load\" name=\"target started\" "
+                     "time=\"0\">\n      <error type=\"target\" message=\"the target did not "
+                     "start: the target exited before it was ready (exit 7)\">"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<system-err>boom: cannot open config &lt;app.yaml&gt;"), std::string::npos)
+      << xml;
+}
+
 TEST(JunitReportTest, InvalidRunHasAnErrorCaseNamedHarness) {
   const std::string xml = JunitReport(testing::InvalidRunReport());
   ExpectValid(xml);

@@ -53,7 +53,10 @@ void Run(const RunView& r, std::string* out) {
   auto it = std::back_inserter(*out);
   fmt::format_to(it, "### {} {}\n\n", Mark(r.verdict), Cell(RunTitle(r)));
   fmt::format_to(it, "seed `{}` · started {} · pid {}\n\n", r.seed, Cell(r.epoch), r.target_pid);
-  if (r.error()) {
+  if (!r.start_error.empty()) {
+    fmt::format_to(it, "**{} ERROR: the target did not start**, so nothing was judged: {}\n\n",
+                   kError, Cell(r.start_error));
+  } else if (r.error()) {
     fmt::format_to(it,
                    "**{} ERROR: invalid run.** The harness failed, so its checks prove "
                    "nothing:\n\n",

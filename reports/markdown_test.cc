@@ -58,6 +58,14 @@ TEST(MarkdownReportTest, SkippedCheckIsShownApartFromAPass) {
   EXPECT_NE(md.find("| ✅ pass | 11 passed, 1 skipped |"), std::string::npos) << md;
 }
 
+TEST(MarkdownReportTest, ATargetThatDidNotStartIsAnErrorWithItsReason) {
+  const std::string md = MarkdownReport(testing::NotStartedReport());
+  EXPECT_NE(md.find("**⚠️ ERROR: the target did not start**, so nothing was judged: the target "
+                    "exited before it was ready (exit 7)"),
+            std::string::npos)
+      << md;
+}
+
 TEST(MarkdownReportTest, InvalidRunIsAnErrorWithItsReasons) {
   const std::string md = MarkdownReport(testing::InvalidRunReport());
   EXPECT_EQ(md.rfind("## ⚠️ gracecheck: 1 of 2 runs invalid (harness error)\n", 0), 0u)

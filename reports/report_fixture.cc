@@ -199,6 +199,19 @@ Timeline InvalidRun() {
   return tl;
 }
 
+Timeline NotStartedRun() {
+  Timeline tl;
+  tl.scenario = "sigterm-mid-load";
+  tl.target_name = "crash";
+  tl.seed = 7;
+  tl.epoch_unix_ms = 1'764'000'000'000;
+  tl.target_pid = 31338;
+  tl.spawned = 0;
+  tl.start_error = "the target exited before it was ready (exit 7)";
+  tl.target_log_tail = "boom: cannot open config <app.yaml>\n";
+  return tl;
+}
+
 Expectations FixtureExpectations() {
   Expectations e;
   e.threads = ThreadExpectation{2, 2};
@@ -227,6 +240,8 @@ nlohmann::json ReportWithPassingRunAnd(const Timeline& second) {
 nlohmann::json FixtureReport() { return ReportWithPassingRunAnd(FailingRun()); }
 
 nlohmann::json InvalidRunReport() { return ReportWithPassingRunAnd(InvalidRun()); }
+
+nlohmann::json NotStartedReport() { return ReportWithPassingRunAnd(NotStartedRun()); }
 
 std::string ReadTestdata(const std::string& name) {
   const std::string path = std::string(GRACECHECK_REPORTS_TESTDATA) + "/" + name;

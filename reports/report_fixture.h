@@ -25,6 +25,8 @@ Timeline FailingRun();
 // PassingRun() during which the harness failed itself (two harness errors,
 // one with markup characters): an invalid run, verdict "error".
 Timeline InvalidRun();
+// A run whose target never became ready: nothing judged, verdict "error".
+Timeline NotStartedRun();
 // The expectations both are judged against.
 Expectations FixtureExpectations();
 
@@ -38,6 +40,8 @@ nlohmann::json FixtureReport();
 
 // The JSON report of PassingRun() and InvalidRun(), read back likewise.
 nlohmann::json InvalidRunReport();
+// The JSON report of PassingRun() and NotStartedRun(), likewise.
+nlohmann::json NotStartedReport();
 
 // The contents of reports/testdata/`name`; fails the test when missing.
 std::string ReadTestdata(const std::string& name);

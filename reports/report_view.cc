@@ -273,7 +273,8 @@ RunView ReadRun(const json& run) {
   // "error" and "harness_errors" came within v1; an unknown verdict is not a pass.
   v.verdict = ParseRunVerdict(Text(Get(run, "verdict"))).value_or(RunVerdict::kFail);
   v.harness_errors = Texts(Get(run, "harness_errors"));
-  if (!v.harness_errors.empty()) v.verdict = RunVerdict::kError;
+  v.start_error = Text(Get(run, "start_error"));
+  if (!v.harness_errors.empty() || !v.start_error.empty()) v.verdict = RunVerdict::kError;
 
   const json& m = Get(run, "moments_ms");
   v.spawned = Moment(Get(m, "spawned"));

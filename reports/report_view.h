@@ -50,6 +50,7 @@ struct RunView {
   int target_pid = 0;
   RunVerdict verdict = RunVerdict::kFail;
   std::vector<std::string> harness_errors;  // why the run is invalid (verdict kError)
+  std::string start_error;  // why the target never became ready (verdict kError, no checks)
   std::vector<CheckResult> checks;          // in CheckOrder()
 
   // Moments since the run's epoch; kNever when it did not happen (or the

@@ -58,6 +58,7 @@ std::string DropLine(const RequestRecord& r, const Timeline& tl) {
   if (r.has(RequestRecord::kClosedBeforeWrite))
     line += " [sent on a new connection: the reused one was closed]";
   if (r.has(RequestRecord::kNeverAcked)) line += " [the server's TCP never acknowledged it]";
+  if (r.has(RequestRecord::kByReset) && r.outcome == Outcome::kIdleClosed) line += " [by a reset]";
   return line;
 }
 
