@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -233,6 +234,8 @@ struct RunCommand {
   std::string out_dir;
   ReportFiles report_files;
   std::string requests_out;
+  // A request-records file could not be written (set from the runs' jobs).
+  mutable std::atomic<bool> records_lost_{false};
 
   void Setup(CLI::App& app) {
     app.add_option("scenarios", files, "scenario files")->required();
@@ -315,19 +318,20 @@ struct RunCommand {
       return kExitUsage;
     }
 
-    // An output that cannot be written is said now, not after the runs.
+    // An output that cannot be written is said now, not after the runs:
+    // every problem, one line each.
     {
       const ReportFiles outputs = OutputFiles();
-      for (const std::string* path : std::initializer_list<const std::string*>{
-               &outputs.json, &outputs.html, &outputs.junit, &outputs.markdown, &requests_out}) {
-        if (path->empty() || (!out_dir.empty() && path->rfind(out_dir, 0) == 0)) continue;
-        const fs::path parent = fs::path(*path).parent_path();
-        const std::string dir = parent.empty() ? "." : parent.string();
-        if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-          Error(fmt::format("cannot write {}: {}: {}", *path, dir, std::strerror(errno)));
-          return kExitUsage;
-        }
-      }
+      const std::vector<std::string> problems = OutputProblems({
+          {"--out", out_dir, true},
+          {report_files.json.empty() ? "--out" : "--json", outputs.json},
+          {report_files.html.empty() ? "--out" : "--html", outputs.html},
+          {report_files.junit.empty() ? "--out" : "--junit", outputs.junit},
+          {report_files.markdown.empty() ? "--out" : "--markdown", outputs.markdown},
+          {"--requests-out", requests_out},
+      });
+      for (const std::string& p : problems) Error(p);
+      if (!problems.empty()) return kExitUsage;
     }
     // The load's sockets are gracecheck's own fds: a suite that cannot fit
     // under the (raised) limit is refused now, not counted as drops later.
@@ -401,7 +405,7 @@ struct RunCommand {
         const std::size_t n = runs.size();
         nlohmann::json report = ReportJsonOfRuns(std::move(runs));
         report["interrupted"] = true;
-        WriteReportFiles(report, outputs);
+        for (const std::string& e : WriteReportFiles(report, outputs)) Error(e);
         fmt::print(stderr,
                    "gracecheck: interrupted: the report files hold the {} run{} judged "
                    "before it\n",
@@ -419,11 +423,12 @@ struct RunCommand {
                  repeat == 1 ? "" : "s", CompareText(table));
       std::fflush(stdout);
     }
-    WriteReportFiles(report, outputs);
-    for (const std::string* path :
-         {&outputs.html, &outputs.markdown, &outputs.junit, &outputs.json}) {
-      if (!path->empty()) fmt::print(stderr, "gracecheck: wrote {}\n", *path);
-    }
+    std::vector<std::string> written;
+    const std::vector<std::string> write_errors = WriteReportFiles(report, outputs, &written);
+    for (const std::string& path : written) fmt::print(stderr, "gracecheck: wrote {}\n", path);
+    for (const std::string& e : write_errors) Error(e);
+    // A report that could not be written is the harness's failure.
+    if (!write_errors.empty() || records_lost_) return kExitInfrastructure;
     return VerdictExitCode(worst);
   }
 
@@ -459,11 +464,19 @@ struct RunCommand {
                  run["target_log_tail"].get<std::string>());
     }
     std::fflush(console);
+    // Each file on its own: one that cannot be written loses nothing else.
+    auto write_records = [&](const std::string& path) {
+      try {
+        WriteRequestRecords(path, timeline);
+      } catch (const std::exception& e) {
+        Error(e.what());
+        records_lost_ = true;
+      }
+    };
     if (!requests_out.empty()) {
-      WriteRequestRecords(
-          p.index == 0 ? requests_out : fmt::format("{}.{}", requests_out, p.index + 1), timeline);
+      write_records(p.index == 0 ? requests_out : fmt::format("{}.{}", requests_out, p.index + 1));
     }
-    if (!out_dir.empty()) WriteRequestRecords((p.dir / "requests.jsonl").string(), timeline);
+    if (!out_dir.empty()) write_records((p.dir / "requests.jsonl").string());
     judged(p, std::move(run), verdict);
   }
 
@@ -641,13 +654,19 @@ struct ReportCommand {
       Error(e.what());
       return kExitUsage;
     }
+    const std::vector<std::string> problems = OutputProblems(
+        {{"--html", files.html}, {"--junit", files.junit}, {"--markdown", files.markdown}});
+    for (const std::string& p : problems) Error(p);
+    if (!problems.empty()) return kExitUsage;
     const bool any_file = !files.html.empty() || !files.junit.empty() || !files.markdown.empty();
     if (console || !any_file) {
       const bool color = UseColor();
       for (const nlohmann::json& run : report["runs"]) PrintConsoleReport(stdout, run, color);
       std::fflush(stdout);
     }
-    WriteReportFiles(report, files);
+    const std::vector<std::string> write_errors = WriteReportFiles(report, files);
+    for (const std::string& e : write_errors) Error(e);
+    if (!write_errors.empty()) return kExitInfrastructure;
     return VerdictExitCode(ReadReport(report, input).Worst());
   }
 };

@@ -797,14 +797,28 @@ TEST_F(RunTest, BadCommandLinesAreOneLineAndTheirExitCode) {
   };
   const Case cases[] = {
       {{"run", "no-such-scenario.yaml"}, "exit 2", "no-such-scenario.yaml: cannot read"},
-      {{"run", "scenarios/sigterm-idle.yaml", "--out", "/proc/nope"}, "exit 2",
+      {{"run", "scenarios/sigterm-idle.yaml", "--out", "/proc/nope"},
+       "exit 2",
        "--out /proc/nope: cannot write there"},
-      {{"run", "scenarios/sigterm-idle.yaml", "--json", "/nonexistent-dir/r.json"}, "exit 2",
-       "cannot write /nonexistent-dir/r.json"},
-      {{"run", "scenarios/sigterm-idle.yaml", "--html", "/proc/self/r.html"}, "exit 2",
-       "cannot write /proc/self/r.html"},
+      {{"run", "scenarios/sigterm-idle.yaml", "--json", "/nonexistent-dir/r.json"},
+       "exit 2",
+       "--json /nonexistent-dir/r.json: cannot write in /nonexistent-dir"},
+      {{"run", "scenarios/sigterm-idle.yaml", "--html", "/proc/self/r.html"},
+       "exit 2",
+       "--html /proc/self/r.html: cannot write in /proc/self"},
+      {{"run", "scenarios/sigterm-idle.yaml", "--requests-out", "/tmp"},
+       "exit 2",
+       "--requests-out /tmp: is a directory"},
+      {{"run", "scenarios/sigterm-idle.yaml", "--junit", "/tmp/gc-same.out", "--markdown",
+        "/tmp/gc-same.out"},
+       "exit 2",
+       "--markdown /tmp/gc-same.out: also the path of --junit"},
+      {{"run", "scenarios/sigterm-idle.yaml", "--out", "/tmp/gc-x", "--json", "/tmp/gc-x"},
+       "exit 2",
+       "--json /tmp/gc-x: also the path of --out"},
       {{"run", "scenarios/sigterm-idle.yaml", "--pg-url", "postgresql://u:s3cret@127.0.0.1:1/db"},
-       "exit 3", "--pg-url: cannot connect:"},
+       "exit 3",
+       "--pg-url: cannot connect:"},
       {{"compare", "scenarios/sigterm-idle.yaml", "--repeat", "0"}, "exit 2", "--repeat"},
   };
   for (const Case& c : cases) {
@@ -819,6 +833,26 @@ TEST_F(RunTest, BadCommandLinesAreOneLineAndTheirExitCode) {
     EXPECT_EQ(err.find("s3cret"), std::string::npos) << err;
     EXPECT_TRUE(ReadFile(dir_ / "stdout").empty()) << ReadFile(dir_ / "stdout");
   }
+}
+
+// Every output problem at once, one line each, before anything starts.
+TEST_F(RunTest, EveryOutputProblemIsSaidBeforeAnythingStarts) {
+  MakeTmp();
+  auto p = Start({"run", "scenarios/sigterm-idle.yaml", "--json", "/tmp", "--html",
+                  "/nonexistent-dir/r.html", "--junit", "/tmp/gc-twice.xml", "--markdown",
+                  "/tmp/gc-twice.xml"});
+  std::optional<ExitStatus> s = p->WaitFor(30s);
+  ASSERT_TRUE(s);
+  const std::string err = ReadFile(dir_ / "stderr");
+  EXPECT_EQ(s->ToString(), "exit 2") << err;
+  EXPECT_EQ(err,
+            "gracecheck: error: --json /tmp: is a directory (give a file name, or --out DIR for "
+            "every report)\n"
+            "gracecheck: error: --html /nonexistent-dir/r.html: cannot write in /nonexistent-dir: "
+            "No such file or directory\n"
+            "gracecheck: error: --markdown /tmp/gc-twice.xml: also the path of --junit: give each "
+            "output its own\n");
+  EXPECT_FALSE(fs::exists("/tmp/gc-twice.xml"));
 }
 
 TEST_F(RunTest, UnknownFlagIsExit2) {

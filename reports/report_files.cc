@@ -1,14 +1,16 @@
 #include "report_files.h"
 
-#include <fmt/format.h>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <stdexcept>
 
 #include "html.h"
@@ -65,13 +67,73 @@ void WriteReportFile(const std::string& path, const std::string& text, const std
   }
 }
 
-void WriteReportFiles(const nlohmann::json& report, const ReportFiles& files) {
-  if (!files.json.empty()) WriteJsonReport(files.json, report);
-  if (!files.html.empty()) WriteReportFile(files.html, HtmlReport(report), "the HTML report");
-  if (!files.junit.empty()) WriteReportFile(files.junit, JunitReport(report), "the JUnit report");
-  if (!files.markdown.empty()) {
-    WriteReportFile(files.markdown, MarkdownReport(report), "the Markdown report");
+std::vector<std::string> WriteReportFiles(const nlohmann::json& report, const ReportFiles& files,
+                                          std::vector<std::string>* written) {
+  std::vector<std::string> errors;
+  auto write = [&](const std::string& path, const std::function<void()>& render) {
+    if (path.empty()) return;
+    try {
+      render();
+      if (written) written->push_back(path);
+    } catch (const std::exception& e) {
+      errors.push_back(e.what());
+    }
+  };
+  write(files.json, [&] { WriteJsonReport(files.json, report); });
+  write(files.html, [&] { WriteReportFile(files.html, HtmlReport(report), "the HTML report"); });
+  write(files.junit,
+        [&] { WriteReportFile(files.junit, JunitReport(report), "the JUnit report"); });
+  write(files.markdown,
+        [&] { WriteReportFile(files.markdown, MarkdownReport(report), "the Markdown report"); });
+  return errors;
+}
+
+std::vector<std::string> OutputProblems(const std::vector<OutputPath>& outputs) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> problems;
+  std::vector<std::pair<fs::path, const OutputPath*>> seen;  // normalized path -> its output
+  for (const OutputPath& o : outputs) {
+    if (o.path.empty()) continue;
+    std::error_code ec;
+    const fs::path path = fs::weakly_canonical(fs::absolute(o.path, ec), ec);
+    const fs::path normal = ec ? fs::path(o.path).lexically_normal() : path;
+    auto same =
+        std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == normal; });
+    if (same != seen.end()) {
+      problems.push_back(fmt::format("{} {}: also the path of {}: give each output its own", o.flag,
+                                     o.path, same->second->flag));
+      continue;
+    }
+    seen.emplace_back(normal, &o);
+    const fs::file_status st = fs::status(o.path, ec);
+    if (!o.directory && fs::is_directory(st)) {
+      problems.push_back(fmt::format("{} {}: is a directory (give a file name{})", o.flag, o.path,
+                                     o.flag == "--out" ? "" : ", or --out DIR for every report"));
+      continue;
+    }
+    if (o.directory && fs::exists(st) && !fs::is_directory(st)) {
+      problems.push_back(fmt::format("{} {}: exists and is not a directory", o.flag, o.path));
+      continue;
+    }
+    // Inside a --out DIR gracecheck creates: fine.
+    bool in_new_dir = false;
+    for (const auto& [p, other] : seen) {
+      if (other->directory && !fs::exists(other->path) && other != &o &&
+          normal.string().rfind(p.string() + "/", 0) == 0) {
+        in_new_dir = true;
+      }
+    }
+    if (in_new_dir) continue;
+    // Written in: an existing --out DIR itself, else the parent directory.
+    const fs::path parent =
+        o.directory && fs::exists(st) ? fs::path(o.path) : fs::path(o.path).parent_path();
+    const std::string dir = parent.empty() ? "." : parent.string();
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+      problems.push_back(
+          fmt::format("{} {}: cannot write in {}: {}", o.flag, o.path, dir, std::strerror(errno)));
+    }
   }
+  return problems;
 }
 
 }  // namespace gracecheck

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace gracecheck {
 
@@ -20,8 +21,27 @@ struct ReportFiles {
 };
 
 // Writes every file named in `files` from `report` (a gracecheck/report/v1
-// document). Throws std::runtime_error naming the path it cannot write.
-void WriteReportFiles(const nlohmann::json& report, const ReportFiles& files);
+// document), each on its own: one that cannot be written does not keep the
+// others from being written. Returns what went wrong, one line per file
+// ("cannot write the HTML report to x.html: …"), and puts the paths
+// written in *written (if given), in the order json, html, junit, markdown.
+std::vector<std::string> WriteReportFiles(const nlohmann::json& report, const ReportFiles& files,
+                                          std::vector<std::string>* written = nullptr);
+
+// One output a command line asks for: the flag that names it and its path;
+// `directory` for --out DIR, a file otherwise.
+struct OutputPath {
+  std::string flag;  // "--json"
+  std::string path;
+  bool directory = false;
+};
+// What would keep any of `outputs` from being written, one line each,
+// checked before anything runs: a file that is an existing directory, a
+// directory that is an existing file, a parent directory that is missing or
+// not writable, and two outputs on one path (the second named with the
+// first). Empty paths are skipped; files inside a --out DIR that does not
+// exist yet are fine (it is created).
+std::vector<std::string> OutputProblems(const std::vector<OutputPath>& outputs);
 
 // Creates (or truncates) `path` for writing and returns its fd. In a
 // directory others can write to, a symlink at `path` is refused, not

@@ -71,5 +71,59 @@ TEST_F(ReportFilesTest, PlainFilesAndTheUsersOwnSymlinksAreWritten) {
   EXPECT_FALSE(Read(shared_ / "requests.jsonl").empty());
 }
 
+// Every output is checked before anything runs, each problem one line:
+// a directory given as a file, a file given as --out DIR, a parent that
+// does not exist, the same path twice (the second names the first).
+TEST_F(ReportFilesTest, OutputProblemsAreAllFoundBeforeAnythingRuns) {
+  const std::string dir = dir_.string();
+  EXPECT_TRUE(OutputProblems({{"--json", dir + "/r.json"}, {"--html", dir + "/r.html"}}).empty());
+  const std::vector<std::string> p = OutputProblems({
+      {"--out", victim_.string(), true},
+      {"--json", dir},
+      {"--html", dir + "/missing/r.html"},
+      {"--junit", dir + "/j.xml"},
+      {"--markdown", dir + "/./j.xml"},
+      {"--requests-out", ""},
+  });
+  ASSERT_EQ(p.size(), 4u) << ::testing::PrintToString(p);
+  EXPECT_EQ(p[0], "--out " + victim_.string() + ": exists and is not a directory");
+  EXPECT_EQ(p[1], "--json " + dir +
+                      ": is a directory (give a file name, or --out DIR for every "
+                      "report)");
+  EXPECT_EQ(p[2].rfind("--html " + dir + "/missing/r.html: cannot write in " + dir +
+                           "/missing: No such file or directory",
+                       0),
+            0u)
+      << p[2];
+  EXPECT_EQ(p[3], "--markdown " + dir +
+                      "/./j.xml: also the path of --junit: give each output "
+                      "its own");
+  // --out X --json X: one path, a directory and a file.
+  const std::vector<std::string> same =
+      OutputProblems({{"--out", dir + "/out", true}, {"--json", dir + "/out"}});
+  ASSERT_EQ(same.size(), 1u) << ::testing::PrintToString(same);
+  EXPECT_EQ(same[0], "--json " + dir + "/out: also the path of --out: give each output its own");
+  // Files inside a --out DIR that does not exist yet: it is created.
+  EXPECT_TRUE(
+      OutputProblems({{"--out", dir + "/new", true}, {"--out", dir + "/new/report.json"}}).empty());
+}
+
+// One report file that cannot be written does not keep the others from
+// being written; what went wrong comes back, one line per file.
+TEST_F(ReportFilesTest, EachReportFileIsWrittenOnItsOwn) {
+  ReportFiles files;
+  files.json = (dir_ / "missing" / "r.json").string();
+  files.html = (dir_ / "r.html").string();
+  files.junit = (dir_ / "j.xml").string();
+  std::vector<std::string> written;
+  const std::vector<std::string> errors =
+      WriteReportFiles(testing::FixtureReport(), files, &written);
+  ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find(files.json), std::string::npos) << errors[0];
+  EXPECT_EQ(written, (std::vector<std::string>{files.html, files.junit}));
+  EXPECT_NE(Read(files.html).find("<html"), std::string::npos);
+  EXPECT_NE(Read(files.junit).find("<testsuites"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace gracecheck
