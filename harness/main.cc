@@ -308,6 +308,22 @@ struct RunCommand {
       }
       overrides.push_back(std::move(*o));
     }
+    // What cannot work with --pg-url is said now, not found by the run.
+    // (db: restart used to run the whole scenario, then fail faults.delivered
+    // as if the server were at fault.)
+    if (pg_url) {
+      for (const Scenario& s : scenarios) {
+        for (std::size_t i = 0; i < s.faults.size(); ++i) {
+          const Fault& f = s.faults[i];
+          if (f.action != ActionKind::kDb || f.db_action != DbAction::kRestart) continue;
+          errors.push_back({s.file, f.pos.line, f.pos.col,
+                            fmt::format("faults[{}]: db: restart restarts the embedded cluster; "
+                                        "with --pg-url gracecheck does not restart your server "
+                                        "(run this scenario without --pg-url)",
+                                        i)});
+        }
+      }
+    }
     if (!errors.empty()) {
       PrintErrors(errors);
       return kExitUsage;

@@ -820,6 +820,12 @@ TEST_F(RunTest, BadCommandLinesAreOneLineAndTheirExitCode) {
        "exit 3",
        "--pg-url: cannot connect:"},
       {{"compare", "scenarios/sigterm-idle.yaml", "--repeat", "0"}, "exit 2", "--repeat"},
+      // Known before anything starts: not a faults.delivered failure after the run.
+      {{"run", "scenarios/db-restart-under-load.yaml", "--pg-url",
+        "postgresql://u:s3cret@127.0.0.1:1/db"},
+       "exit 2",
+       "scenarios/db-restart-under-load.yaml:16:5: faults[0]: db: restart restarts the embedded "
+       "cluster; with --pg-url"},
   };
   for (const Case& c : cases) {
     MakeTmp();
