@@ -683,7 +683,15 @@ struct ReportCommand {
     const std::vector<std::string> write_errors = WriteReportFiles(report, files);
     for (const std::string& e : write_errors) Error(e);
     if (!write_errors.empty()) return kExitInfrastructure;
-    return VerdictExitCode(ReadReport(report, input).Worst());
+    const ReportView view = ReadReport(report, input);
+    if (view.interrupted) {
+      fmt::print(stderr,
+                 "gracecheck: the report is of an interrupted suite ({} run{} judged "
+                 "before it)\n",
+                 view.runs.size(), view.runs.size() == 1 ? "" : "s");
+      return kExitInterrupted;
+    }
+    return VerdictExitCode(view.Worst());
   }
 };
 

@@ -892,11 +892,17 @@ TEST_F(RunTest, InterruptedRunCleansUpAndExits130) {
 }
 
 // Interrupted in the second of three runs: the first, already judged, is in
-// the report files, marked interrupted.
+// the report files, and every one of them reads as interrupted (not as "1
+// run passed"): the Markdown banner, the HTML title, a JUnit property, and
+// `gracecheck report` on the saved JSON exits 130.
 TEST_F(RunTest, InterruptedRunWritesTheRunsJudgedBeforeIt) {
   MakeTmp();
   const fs::path json = dir_ / "partial.json";
-  auto p = Start({"run", "scenarios/sigterm-idle.yaml", "--repeat", "3", "--json", json.string()});
+  const fs::path md = dir_ / "partial.md";
+  const fs::path html = dir_ / "partial.html";
+  const fs::path junit = dir_ / "partial.xml";
+  auto p = Start({"run", "scenarios/sigterm-idle.yaml", "--repeat", "3", "--json", json.string(),
+                  "--markdown", md.string(), "--html", html.string(), "--junit", junit.string()});
   for (int i = 0; i < 1500 && ReadFile(dir_ / "stderr").find("run 2 of 3") == std::string::npos;
        ++i) {
     std::this_thread::sleep_for(10ms);
@@ -917,6 +923,20 @@ TEST_F(RunTest, InterruptedRunWritesTheRunsJudgedBeforeIt) {
   EXPECT_NE(ReadFile(dir_ / "stderr").find("the report files hold the 1 run judged before it"),
             std::string::npos)
       << ReadFile(dir_ / "stderr");
+  EXPECT_EQ(ReadFile(md).rfind("## ⚠️ gracecheck: interrupted; 1 run passed before it\n", 0),
+            0u)
+      << ReadFile(md);
+  EXPECT_NE(ReadFile(html).find("<title>gracecheck: interrupted; 1 run passed before it</title>"),
+            std::string::npos);
+  EXPECT_NE(ReadFile(html).find("<span class=\"badge error\">INTERRUPTED</span>"),
+            std::string::npos);
+  EXPECT_NE(ReadFile(junit).find("<property name=\"interrupted\" value=\"true\"/>"),
+            std::string::npos)
+      << ReadFile(junit);
+  auto rendered = Start({"report", json.string()});
+  std::optional<ExitStatus> rs = rendered->WaitFor(30s);
+  ASSERT_TRUE(rs);
+  EXPECT_EQ(rs->ToString(), "exit 130") << ReadFile(dir_ / "stderr");
 }
 
 // SIGKILLed at 20 random moments of a run (cluster start, target start,

@@ -153,6 +153,11 @@ std::string ChecksCell(const RunView& run) {
 }
 
 std::string RunsVerdictText(const ReportView& report) {
+  if (report.interrupted) {
+    ReportView judged = report;
+    judged.interrupted = false;
+    return fmt::format("interrupted; {} before it", RunsVerdictText(judged));
+  }
   const int runs = static_cast<int>(report.runs.size());
   const int errors = report.Count(RunVerdict::kError);
   const int failed = report.Count(RunVerdict::kFail);

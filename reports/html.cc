@@ -190,7 +190,10 @@ std::string HtmlReport(const ReportView& report) {
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                  "<title>gracecheck: {}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n",
                  Esc(verdict), kStyle);
-  fmt::format_to(it, "<h1>{} gracecheck: {}</h1>\n", Badge(report.Worst()), Esc(verdict));
+  fmt::format_to(
+      it, "<h1>{} gracecheck: {}</h1>\n",
+      report.interrupted ? "<span class=\"badge error\">INTERRUPTED</span>" : Badge(report.Worst()),
+      Esc(verdict));
   fmt::format_to(it,
                  "<p class=\"meta\">Times are relative to each run's first fault (the signal); "
                  "hover a chart for its numbers.</p>\n");

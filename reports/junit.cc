@@ -93,6 +93,8 @@ std::string JunitReport(const ReportView& report) {
         {"target_pid", std::to_string(r.target_pid)},
         {"verdict", RunVerdictName(r.verdict)},
         {"gracecheck_version", report.gracecheck_version},
+        // The suite was cut short: the runs after this one never ran.
+        {"interrupted", report.interrupted ? "true" : "false"},
     };
     for (const auto& [name, value] : properties) {
       fmt::format_to(it, "      <property name=\"{}\" value=\"{}\"/>\n", name, Attr(value));

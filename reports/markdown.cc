@@ -109,7 +109,8 @@ void Run(const RunView& r, std::string* out) {
 std::string MarkdownReport(const ReportView& report) {
   std::string out;
   auto it = std::back_inserter(out);
-  fmt::format_to(it, "## {} gracecheck: {}\n\n", Mark(report.Worst()), RunsVerdictText(report));
+  fmt::format_to(it, "## {} gracecheck: {}\n\n", report.interrupted ? kError : Mark(report.Worst()),
+                 RunsVerdictText(report));
   fmt::format_to(it,
                  "| run | verdict | checks | requests before / after the signal | dropped | "
                  "signal → exit |\n| --- | :---: | --- | ---: | ---: | --- |\n");

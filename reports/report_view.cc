@@ -358,6 +358,8 @@ ReportView ReadReport(const json& report, const std::string& origin) {
   if (!runs.is_array()) throw ReportError(fmt::format("{}: \"runs\" is not a list", origin));
   ReportView view;
   view.gracecheck_version = Text(Get(report, "gracecheck_version"));
+  view.interrupted =
+      Get(report, "interrupted").is_boolean() && Get(report, "interrupted").get<bool>();
   for (const json& r : runs) view.runs.push_back(ReadRun(r));
   return view;
 }

@@ -99,6 +99,9 @@ struct RunView {
 struct ReportView {
   std::string gracecheck_version;
   std::vector<RunView> runs;
+  // gracecheck was interrupted (Ctrl-C, SIGTERM): `runs` are those judged
+  // before it, the rest never ran. Reads as interrupted in every format.
+  bool interrupted = false;
 
   // The worst verdict of its runs (kPass for none).
   RunVerdict Worst() const;
