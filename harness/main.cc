@@ -379,6 +379,8 @@ struct RunCommand {
     // The runs, in report order: scenario, then target, then repetition.
     std::vector<PlannedRun> plans;
     std::vector<std::shared_ptr<const Scenario>> prepared;
+    // Every run its own directory, also for two scenarios of one name.
+    std::map<std::string, int> dir_uses;
     for (const Scenario& original : scenarios) {
       const std::size_t n_targets = overrides.empty() ? 1 : overrides.size();
       for (std::size_t t = 0; t < n_targets; ++t) {
@@ -396,7 +398,9 @@ struct RunCommand {
           p.index = static_cast<int>(plans.size());
           p.repetition = r;
           p.seed = base_seed + static_cast<std::uint64_t>(p.index);
-          p.dir = out.path() / fmt::format("{}-{}-{}", scenario->name, target_name, r + 1);
+          const std::string dir = fmt::format("{}-{}-{}", scenario->name, target_name, r + 1);
+          const int uses = ++dir_uses[dir];
+          p.dir = out.path() / (uses == 1 ? dir : fmt::format("{}~{}", dir, uses));
           plans.push_back(std::move(p));
         }
       }

@@ -841,6 +841,20 @@ TEST_F(RunTest, BadCommandLinesAreOneLineAndTheirExitCode) {
   }
 }
 
+// Two scenario files with one `name`: each run keeps its own directory
+// under --out (target logs, requests.jsonl), not one overwriting the other.
+TEST_F(RunTest, TwoScenariosOfOneNameKeepTheirOwnRunDirectories) {
+  fs::copy_file(fs::path(SOURCE_DIR) / "scenarios/sigterm-idle.yaml", dir_ / "a.yaml");
+  fs::copy_file(fs::path(SOURCE_DIR) / "scenarios/sigterm-idle.yaml", dir_ / "b.yaml");
+  const fs::path out = dir_ / "out";
+  CliResult r =
+      Run({(dir_ / "a.yaml").string(), (dir_ / "b.yaml").string(), "--out", out.string()});
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  for (const char* run : {"sigterm-idle-target-1", "sigterm-idle-target-1~2"}) {
+    EXPECT_TRUE(fs::exists(out / run / "requests.jsonl")) << run << "\n" << Describe(r);
+  }
+}
+
 // Every output problem at once, one line each, before anything starts.
 TEST_F(RunTest, EveryOutputProblemIsSaidBeforeAnythingStarts) {
   MakeTmp();

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
+
 #include "json.h"
 #include "report_fixture.h"
 
@@ -75,9 +78,9 @@ TEST(JunitReportTest, OneSuitePerRunOneCasePerCheck) {
   EXPECT_NE(xml.find("<testsuites name=\"gracecheck\" tests=\"24\" failures=\"7\" errors=\"0\""),
             std::string::npos)
       << xml.substr(0, 300);
-  EXPECT_NE(
-      xml.find("<testcase classname=\"sigterm-mid-load\" name=\"requests.dropped\" time=\"0\""),
-      std::string::npos)
+  EXPECT_NE(xml.find("<testcase classname=\"sigterm-mid-load.refapi\" name=\"requests.dropped\" "
+                     "time=\"0\""),
+            std::string::npos)
       << xml;
   EXPECT_NE(xml.find("name=\"sigterm-mid-load (refapi-bug-drop)\""), std::string::npos) << xml;
 }
@@ -119,10 +122,29 @@ TEST(JunitReportTest, RepeatedRunsGetNumberedSuites) {
   ExpectValid(xml);
 }
 
+// Every test case's identity (classname, name) is unique in the report:
+// compare judges each check once per target, and repeats once per run.
+TEST(JunitReportTest, EveryTestCaseIsUniqueAcrossTargetsAndRepeats) {
+  nlohmann::json report = testing::FixtureReport();
+  report["runs"].push_back(report["runs"][0]);  // refapi twice: run 1 and run 2
+  const std::string xml = JunitReport(report);
+  std::set<std::string> seen;
+  const std::regex testcase(R"re(<testcase classname="([^"]*)" name="([^"]*)")re");
+  int n = 0;
+  for (auto it = std::sregex_iterator(xml.begin(), xml.end(), testcase);
+       it != std::sregex_iterator(); ++it, ++n) {
+    const std::string id = (*it)[1].str() + " / " + (*it)[2].str();
+    EXPECT_TRUE(seen.insert(id).second) << "twice: " << id;
+  }
+  EXPECT_EQ(n, 36);
+  EXPECT_NE(xml.find("classname=\"sigterm-mid-load.refapi.run2\""), std::string::npos);
+  EXPECT_NE(xml.find("classname=\"sigterm-mid-load.refapi-bug-drop\""), std::string::npos);
+}
+
 TEST(JunitReportTest, SkippedCheckIsASkippedTestCase) {
   const std::string xml = JunitReport(testing::FixtureReport());
   EXPECT_NE(
-      xml.find("<testcase classname=\"sigterm-mid-load\" name=\"threads.growth\" "
+      xml.find("<testcase classname=\"sigterm-mid-load.refapi\" name=\"threads.growth\" "
                "time=\"0\">\n      <skipped message=\"not measurable: the fault came during "
                "the load (expected &lt;= +2 idle threads after the load)\"/>\n    </testcase>"),
       std::string::npos)
@@ -137,7 +159,7 @@ TEST(JunitReportTest, ATargetThatDidNotStartHasAnErrorCaseAndItsOutput) {
   EXPECT_NE(xml.find("id=\"1\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\""),
             std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("<testcase classname=\"sigterm-mid-load\" name=\"target started\" "
+  EXPECT_NE(xml.find("<testcase classname=\"sigterm-mid-load.crash\" name=\"target started\" "
                      "time=\"0\">\n      <error type=\"target\" message=\"the target did not "
                      "start: the target exited before it was ready (exit 7)\">"),
             std::string::npos)
@@ -156,7 +178,8 @@ TEST(JunitReportTest, InvalidRunHasAnErrorCaseNamedHarness) {
             std::string::npos)
       << xml;
   EXPECT_NE(xml.find("<property name=\"verdict\" value=\"error\"/>"), std::string::npos) << xml;
-  EXPECT_NE(xml.find("<testcase classname=\"sigterm-mid-load\" name=\"harness\" time=\"0\">\n"
+  EXPECT_NE(xml.find("<testcase classname=\"sigterm-mid-load.refapi-invalid\" name=\"harness\" "
+                     "time=\"0\">\n"
                      "      <error type=\"harness\" message=\"invalid run: the database monitor "
                      "connection was lost at +52.0ms: terminating connection due to administrator "
                      "command; reconnected after 10.3ms (and 1 more)\">"),
