@@ -124,9 +124,15 @@ std::vector<std::string> OutputProblems(const std::vector<OutputPath>& outputs) 
       }
     }
     if (in_new_dir) continue;
-    // Written in: an existing --out DIR itself, else the parent directory.
-    const fs::path parent =
-        o.directory && fs::exists(st) ? fs::path(o.path) : fs::path(o.path).parent_path();
+    // Written in: an existing --out DIR itself; a new one is created with
+    // its missing parents, in the nearest directory that exists; a file in
+    // its parent directory.
+    fs::path parent = o.directory && fs::exists(st) ? fs::path(o.path) : fs::path(o.path).parent_path();
+    if (o.directory) {
+      while (!parent.empty() && !fs::exists(parent, ec) && parent != parent.parent_path()) {
+        parent = parent.parent_path();
+      }
+    }
     const std::string dir = parent.empty() ? "." : parent.string();
     if (::access(dir.c_str(), W_OK | X_OK) != 0) {
       problems.push_back(

@@ -103,6 +103,8 @@ TEST_F(ReportFilesTest, OutputProblemsAreAllFoundBeforeAnythingRuns) {
       OutputProblems({{"--out", dir + "/out", true}, {"--json", dir + "/out"}});
   ASSERT_EQ(same.size(), 1u) << ::testing::PrintToString(same);
   EXPECT_EQ(same[0], "--json " + dir + "/out: also the path of --out: give each output its own");
+  // A new --out DIR is created with its missing parents.
+  EXPECT_TRUE(OutputProblems({{"--out", dir + "/a/b/c", true}}).empty());
   // Files inside a --out DIR that does not exist yet: it is created.
   EXPECT_TRUE(
       OutputProblems({{"--out", dir + "/new", true}, {"--out", dir + "/new/report.json"}}).empty());
