@@ -58,7 +58,7 @@ const std::vector<CheckSpec>& CheckTable();
 
 // Every check that applies, in the order of DESIGN.md's table.
 // `threads.*` only when expect.threads sets them; `writes.lost` only when
-// expect.writes is set and the writes were verified; `requests.lame_duck`
+// expect.writes is set (skipped if the writes were not verified); `requests.lame_duck`
 // only with expect.lame_duck; `db.max_sessions` only with
 // expect.db_sessions.max. None when the target never started
 // (Timeline::start_error): there is nothing to judge.

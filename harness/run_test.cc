@@ -414,6 +414,32 @@ TEST_F(RunTest, TargetThatCannotStartIsAnErrorRunAndExit3) {
       << r.report["runs"][0].dump(2);
 }
 
+// A verify_sql that cannot run (a table the target does not have): the
+// writes are unverified, and the run is an error that says why, with its
+// report and its other checks (before: exit 2 after the run, no report).
+TEST_F(RunTest, AVerifySqlThatCannotRunIsAnErrorWithItsReport) {
+  std::string yaml = ReadFile(fs::path(SOURCE_DIR) / "scenarios/sigterm-then-sigkill.yaml");
+  const std::string from = "verify_sql: \"SELECT key FROM items\"";
+  ASSERT_NE(yaml.find(from), std::string::npos);
+  yaml.replace(yaml.find(from), from.size(), "verify_sql: \"SELECT key FROM itemz\"");
+  std::ofstream(dir_ / "typo.yaml") << yaml;
+  CliResult r = Run({(dir_ / "typo.yaml").string()});
+  EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  const nlohmann::json& run = r.report["runs"][0];
+  EXPECT_EQ(run["verdict"], "error");
+  ASSERT_EQ(run["harness_errors"].size(), 1u) << run["harness_errors"].dump(2);
+  const std::string why = run["harness_errors"][0].get<std::string>();
+  EXPECT_EQ(why.rfind("expect.writes.verify_sql failed on the target's database, so no write "
+                      "could be verified: ",
+                      0),
+            0u)
+      << why;
+  EXPECT_NE(why.find("\"itemz\" does not exist"), std::string::npos) << why;
+  EXPECT_EQ(Check(r.report, "writes.lost").value("status", ""), "skipped") << Describe(r);
+  EXPECT_TRUE(Check(r.report, "process.exit").value("passed", false)) << Describe(r);
+}
+
 // A suite in which one target does not start: the runs before and after it
 // are judged as usual, every report file is written with all of them, and
 // the exit code is the worst run's (3, an error, over 0). JUnit has the
