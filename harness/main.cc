@@ -246,7 +246,14 @@ struct RunCommand {
                    "run N scenarios at once, each on its own database and port (a scenario with "
                    "a db: restart fault runs alone)")
         ->check(CLI::Range(1, 64));
-    app.add_option("--seed", seed, "random seed (printed in every report, to replay a run)");
+    app.add_option("--seed", seed, "random seed (printed in every report, to replay a run)")
+        ->check(CLI::Validator(
+            [](std::string& s) {
+              // CLI11 reads "-1" into an unsigned as 2^64-1.
+              return !s.empty() && s[0] == '-' ? std::string("a seed is a whole number >= 0")
+                                               : std::string();
+            },
+            "UINT"));
     app.add_option("--pg-url", pg_url, "external PostgreSQL (default: embedded cluster)")
         ->envname("GRACECHECK_PG_URL");
     app.add_option("--out", out_dir,
@@ -305,6 +312,14 @@ struct RunCommand {
       if (!o) {
         Error(fmt::format("--target {}: {}", t, why));
         return kExitUsage;
+      }
+      // Two targets of one name would be one in every report.
+      for (const TargetOverride& earlier : overrides) {
+        if (earlier.name == o->name) {
+          Error(fmt::format("--target {}: the name '{}' is already given to another --target", t,
+                            o->name));
+          return kExitUsage;
+        }
       }
       overrides.push_back(std::move(*o));
     }
@@ -721,6 +736,8 @@ int Main(int argc, char** argv) {
   CLI::App app{
       "gracecheck: proves that HTTP API servers backed by PostgreSQL shut down gracefully"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("gracecheck {}", GRACECHECK_VERSION),
+                       "print the version and exit");
   RunCommand run;
   RunCommand compare;
   compare.compare = true;

@@ -846,6 +846,13 @@ TEST_F(RunTest, BadCommandLinesAreOneLineAndTheirExitCode) {
        "exit 3",
        "--pg-url: cannot connect:"},
       {{"compare", "scenarios/sigterm-idle.yaml", "--repeat", "0"}, "exit 2", "--repeat"},
+      {{"run", "scenarios/sigterm-idle.yaml", "--seed", "-1"},
+       "exit 2",
+       "a seed is a whole number >= 0"},
+      {{"compare", "scenarios/sigterm-idle.yaml", "--target", "a={refapi}", "--target",
+        "a={refapi} --pool 2"},
+       "exit 2",
+       "the name 'a' is already given to another --target"},
       // Known before anything starts: not a faults.delivered failure after the run.
       {{"run", "scenarios/db-restart-under-load.yaml", "--pg-url",
         "postgresql://u:s3cret@127.0.0.1:1/db"},
@@ -899,6 +906,22 @@ TEST_F(RunTest, EveryOutputProblemIsSaidBeforeAnythingStarts) {
             "gracecheck: error: --markdown /tmp/gc-twice.xml: also the path of --junit: give each "
             "output its own\n");
   EXPECT_FALSE(fs::exists("/tmp/gc-twice.xml"));
+}
+
+// `gracecheck --version`, as every CLI has it, and the subcommand: one
+// line on stdout, exit 0.
+TEST_F(RunTest, VersionIsAFlagAndASubcommand) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--version"}, std::vector<std::string>{"version"}}) {
+    MakeTmp();
+    auto p = Start(args);
+    std::optional<ExitStatus> s = p->WaitFor(10s);
+    ASSERT_TRUE(s) << args[0];
+    const std::string out = ReadFile(dir_ / "stdout");
+    EXPECT_EQ(s->ToString(), "exit 0") << args[0] << ": " << ReadFile(dir_ / "stderr");
+    EXPECT_EQ(out.rfind("gracecheck ", 0), 0u) << args[0] << ": " << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << args[0] << ": " << out;
+  }
 }
 
 TEST_F(RunTest, UnknownFlagIsExit2) {
