@@ -507,9 +507,18 @@ std::unique_ptr<ExternalPostgres> ExternalPostgres::Connect(const std::string& u
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
   if (opts == nullptr) {
-    std::string why = err ? err : "cannot parse";
+    // gracecheck's own words, not libpq's, which quote pieces of the string
+    // (a password among them, for all it knows).
+    const bool is_url = url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
     PQfreemem(err);
-    throw PostgresError(fmt::format("--pg-url: {}", why));
+    throw PostgresError(
+        is_url
+            ? std::string("--pg-url: not a valid URL: expected postgresql://USER[:PASSWORD]@HOST[:"
+                          "PORT]/DATABASE[?OPTION=VALUE&...], with special characters "
+                          "percent-encoded")
+            : std::string("--pg-url: not a connection string: expected a URL "
+                          "(postgresql://USER@HOST:PORT/DATABASE) or KEY=VALUE pairs (host=HOST "
+                          "port=PORT user=USER dbname=DATABASE)"));
   }
   for (PQconninfoOption* o = opts; o->keyword; ++o) {
     if (!o->val || !*o->val) continue;
