@@ -141,13 +141,41 @@ void PrintErrors(const std::vector<ScenarioError>& errors) {
   for (const ScenarioError& e : errors) fmt::print(stderr, "{}\n", e.ToString());
 }
 
-// gracecheck validate SCENARIO...
+// The binaries a scenario may name ({refapi}, {NAME} of --bin NAME=PATH):
+// those built beside gracecheck and those given. nullopt (said) when a
+// --bin is not NAME=PATH.
+std::optional<ParseOptions> BinariesOf(const std::vector<std::string>& bins,
+                                       std::map<std::string, std::string>* binaries) {
+  *binaries = BuiltBinaries();
+  for (const std::string& b : bins) {
+    const std::size_t eq = b.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      Error(fmt::format("--bin '{}': expected NAME=PATH", b));
+      return std::nullopt;
+    }
+    (*binaries)[b.substr(0, eq)] = b.substr(eq + 1);
+  }
+  ParseOptions options;
+  options.binaries.clear();
+  for (const auto& [name, path] : *binaries) options.binaries.push_back(name);
+  if (options.binaries.empty()) options.binaries = {"refapi"};
+  return options;
+}
+
+// gracecheck validate SCENARIO... [--bin NAME=PATH]...
 struct Validate {
   std::vector<std::string> files;
-  void Setup(CLI::App& app) { app.add_option("scenarios", files, "scenario files")->required(); }
+  std::vector<std::string> bins;
+  void Setup(CLI::App& app) {
+    app.add_option("scenarios", files, "scenario files")->required();
+    app.add_option("--bin", bins, "NAME=PATH: a binary scenarios may name as {NAME} (as for run)");
+  }
   int Run() {
+    std::map<std::string, std::string> binaries;
+    std::optional<ParseOptions> options = BinariesOf(bins, &binaries);
+    if (!options) return kExitUsage;
     std::vector<ScenarioError> warnings;
-    std::vector<ScenarioError> errors = ValidateScenarioFiles(files, {}, &warnings);
+    std::vector<ScenarioError> errors = ValidateScenarioFiles(files, *options, &warnings);
     PrintErrors(warnings);
     if (!errors.empty()) {
       PrintErrors(errors);
@@ -283,19 +311,10 @@ struct RunCommand {
   }
 
   int Run() {
-    std::map<std::string, std::string> binaries = BuiltBinaries();
-    for (const std::string& b : bins) {
-      const std::size_t eq = b.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        Error(fmt::format("--bin '{}': expected NAME=PATH", b));
-        return kExitUsage;
-      }
-      binaries[b.substr(0, eq)] = b.substr(eq + 1);
-    }
-    ParseOptions options;
-    options.binaries.clear();
-    for (const auto& [name, path] : binaries) options.binaries.push_back(name);
-    if (options.binaries.empty()) options.binaries = {"refapi"};
+    std::map<std::string, std::string> binaries;
+    std::optional<ParseOptions> parsed = BinariesOf(bins, &binaries);
+    if (!parsed) return kExitUsage;
+    const ParseOptions& options = *parsed;
 
     // Everything is validated before anything starts.
     std::vector<Scenario> scenarios;

@@ -32,4 +32,26 @@ status=$?
 set -e
 [ "$status" -eq 2 ] || fail "run: exit $status, expected 2 (unwritable report)"
 grep -qF "$expected" "$tmp/err" || fail "run printed no warning: $(cat "$tmp/err")"
+# A scenario that names a binary of its own ({mybin}) validates with the
+# same --bin NAME=PATH that run takes, and says which placeholders it knows
+# without it; the built targets ({go-fixed}) are known as for run.
+cat > "$tmp/mybin.yaml" <<'YAML'
+name: mybin
+description: A target of the user's own.
+target:
+  command: ["{mybin}", "--port", "{port}"]
+  ready: { http_get: /healthz }
+faults:
+  - { at: 1s, send: SIGTERM }
+YAML
+set +e
+"$gracecheck" validate "$tmp/mybin.yaml" > /dev/null 2> "$tmp/err"
+status=$?
+set -e
+[ "$status" -eq 2 ] || fail "validate without --bin: exit $status, expected 2"
+grep -qF "mybin.yaml:4:14: target.command[0]: unknown placeholder {mybin}" "$tmp/err" ||
+  fail "validate without --bin: $(cat "$tmp/err")"
+"$gracecheck" validate "$tmp/mybin.yaml" --bin mybin=/usr/local/bin/myserver > "$tmp/out" 2> "$tmp/err" ||
+  fail "validate --bin: $(cat "$tmp/err")"
+grep -q "^1 scenario valid$" "$tmp/out" || fail "validate --bin: $(cat "$tmp/out")"
 echo "validate_command_test: ok"
