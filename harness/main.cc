@@ -372,12 +372,16 @@ struct RunCommand {
     // every problem, one line each.
     {
       const ReportFiles outputs = OutputFiles();
+      // A report --out fills in is named by --out.
+      auto flag = [](const std::string& given, const char* name) {
+        return given.empty() ? "--out" : name;
+      };
       const std::vector<std::string> problems = OutputProblems({
           {"--out", out_dir, true},
-          {report_files.json.empty() ? "--out" : "--json", outputs.json},
-          {report_files.html.empty() ? "--out" : "--html", outputs.html},
-          {report_files.junit.empty() ? "--out" : "--junit", outputs.junit},
-          {report_files.markdown.empty() ? "--out" : "--markdown", outputs.markdown},
+          {flag(report_files.json, "--json"), outputs.json},
+          {flag(report_files.html, "--html"), outputs.html},
+          {flag(report_files.junit, "--junit"), outputs.junit},
+          {flag(report_files.markdown, "--markdown"), outputs.markdown},
           {"--requests-out", requests_out},
       });
       for (const std::string& p : problems) Error(p);

@@ -152,12 +152,10 @@ std::string ChecksCell(const RunView& run) {
   return text;
 }
 
-std::string RunsVerdictText(const ReportView& report) {
-  if (report.interrupted) {
-    ReportView judged = report;
-    judged.interrupted = false;
-    return fmt::format("interrupted; {} before it", RunsVerdictText(judged));
-  }
+namespace {
+
+// "2 of 3 runs failed", whether or not the suite was interrupted.
+std::string Tally(const ReportView& report) {
   const int runs = static_cast<int>(report.runs.size());
   const int errors = report.Count(RunVerdict::kError);
   const int failed = report.Count(RunVerdict::kFail);
@@ -180,6 +178,13 @@ std::string RunsVerdictText(const ReportView& report) {
   }
   if (failed > 0) return fmt::format("{} of {} {} failed", failed, runs, noun);
   return fmt::format("{} {} passed", runs, noun);
+}
+
+}  // namespace
+
+std::string RunsVerdictText(const ReportView& report) {
+  return report.interrupted ? fmt::format("interrupted; {} before it", Tally(report))
+                            : Tally(report);
 }
 
 std::string ExitText(const RunView& run) {

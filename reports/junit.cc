@@ -133,13 +133,16 @@ std::string JunitReport(const ReportView& report) {
                      Attr(c.name), Attr(fmt::format("{} (expected {})", c.observed, c.expected)),
                      EscapeXml(body));
     }
-    if (!r.start_error.empty()) {
+    auto error_case = [&](const char* name, const char* type, const std::string& message,
+                          const std::string& body) {
       fmt::format_to(it,
                      "    <testcase classname=\"{}\" name=\"{}\" time=\"0\">\n      <error "
-                     "type=\"target\" message=\"{}\">{}</error>\n    </testcase>\n",
-                     Attr(names[i].classname), kTargetStartedCase,
-                     Attr("the target did not start: " + r.start_error),
-                     EscapeXml(r.start_error + "\n"));
+                     "type=\"{}\" message=\"{}\">{}</error>\n    </testcase>\n",
+                     Attr(names[i].classname), name, type, Attr(message), EscapeXml(body));
+    };
+    if (!r.start_error.empty()) {
+      error_case(kTargetStartedCase, "target", "the target did not start: " + r.start_error,
+                 r.start_error + "\n");
     } else if (r.error()) {
       std::string body;
       for (const std::string& line : r.harness_errors) body += line + "\n";
@@ -148,10 +151,7 @@ std::string JunitReport(const ReportView& report) {
               ? fmt::format("invalid run: {}", r.harness_errors.front())
               : fmt::format("invalid run: {} (and {} more)", r.harness_errors.front(),
                             r.harness_errors.size() - 1);
-      fmt::format_to(it,
-                     "    <testcase classname=\"{}\" name=\"{}\" time=\"0\">\n      <error "
-                     "type=\"harness\" message=\"{}\">{}</error>\n    </testcase>\n",
-                     Attr(names[i].classname), kHarnessCase, Attr(message), EscapeXml(body));
+      error_case(kHarnessCase, "harness", message, body);
     }
     std::string figures;
     for (const Figure& f : KeyFigures(r)) figures += fmt::format("{:<13} {}\n", f.label, f.text);

@@ -92,11 +92,12 @@ std::vector<std::string> OutputProblems(const std::vector<OutputPath>& outputs) 
   namespace fs = std::filesystem;
   std::vector<std::string> problems;
   std::vector<std::pair<fs::path, const OutputPath*>> seen;  // normalized path -> its output
+  std::vector<std::string> new_dirs;  // --out DIRs gracecheck will create, normalized, with "/"
   for (const OutputPath& o : outputs) {
     if (o.path.empty()) continue;
     std::error_code ec;
-    const fs::path path = fs::weakly_canonical(fs::absolute(o.path, ec), ec);
-    const fs::path normal = ec ? fs::path(o.path).lexically_normal() : path;
+    fs::path normal = fs::weakly_canonical(fs::absolute(o.path, ec), ec);
+    if (ec) normal = fs::path(o.path).lexically_normal();
     auto same =
         std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == normal; });
     if (same != seen.end()) {
@@ -115,20 +116,18 @@ std::vector<std::string> OutputProblems(const std::vector<OutputPath>& outputs) 
       problems.push_back(fmt::format("{} {}: exists and is not a directory", o.flag, o.path));
       continue;
     }
-    // Inside a --out DIR gracecheck creates: fine.
-    bool in_new_dir = false;
-    for (const auto& [p, other] : seen) {
-      if (other->directory && !fs::exists(other->path) && other != &o &&
-          normal.string().rfind(p.string() + "/", 0) == 0) {
-        in_new_dir = true;
-      }
+    // A file inside a --out DIR gracecheck creates: fine.
+    if (std::any_of(new_dirs.begin(), new_dirs.end(),
+                    [&](const std::string& d) { return normal.string().rfind(d, 0) == 0; })) {
+      continue;
     }
-    if (in_new_dir) continue;
-    // Written in: an existing --out DIR itself; a new one is created with
-    // its missing parents, in the nearest directory that exists; a file in
-    // its parent directory.
-    fs::path parent = o.directory && fs::exists(st) ? fs::path(o.path) : fs::path(o.path).parent_path();
-    if (o.directory) {
+    // Written in: an existing --out DIR itself; a new one (created with its
+    // missing parents) in the nearest directory that exists; a file in its
+    // parent directory.
+    fs::path parent = fs::path(o.path).parent_path();
+    if (o.directory && fs::exists(st)) parent = o.path;
+    if (o.directory && !fs::exists(st)) {
+      new_dirs.push_back(normal.string() + "/");
       while (!parent.empty() && !fs::exists(parent, ec) && parent != parent.parent_path()) {
         parent = parent.parent_path();
       }
