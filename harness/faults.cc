@@ -10,6 +10,7 @@
 #include <random>
 #include <variant>
 
+#include "faults/action.h"
 #include "subprocess.h"
 
 namespace gracecheck {
@@ -150,8 +151,8 @@ FaultScheduler::FaultScheduler(std::vector<Fault> faults, Nanos time_zero, Nanos
   for (Fault& f : faults_) {
     FaultRecord r;
     r.name = f.name;
-    r.action = std::string(ToString(f.action));
-    r.signal = f.action == ActionKind::kDb || f.action == ActionKind::kLoad ? 0 : f.signal;
+    r.action = std::string(ActionKindOf(f.action));
+    r.signal = SignalOf(f.action);
     r.to_group = f.to == SignalTarget::kGroup;
     r.tolerance = f.tolerance;
     std::vector<std::string> notes;
@@ -208,7 +209,8 @@ void FaultScheduler::SleepUntil(Nanos t) {
   // short spin, so that the lag stays well under a millisecond.
   const auto target = epoch_ + Duration(t);
   std::unique_lock<std::mutex> lock(mu_);
-  if (cv_.wait_until(lock, target - std::chrono::milliseconds(1), [this] { return stop_; })) {
+  if (cv_.wait_until(lock, target - std::chrono::milliseconds(1),
+                     [this] { return stop_ || wake_; })) {
     return;
   }
   lock.unlock();
@@ -225,98 +227,98 @@ bool FaultScheduler::Send(std::size_t i, int signal, bool group) {
   return sent;
 }
 
-void FaultScheduler::Fire(std::size_t i, Nanos met) {
-  const Fault& f = faults_[i];
-  const bool group = f.to == SignalTarget::kGroup;
-  const bool signals = f.action != ActionKind::kDb && f.action != ActionKind::kLoad;
+void FaultScheduler::AddFollowUp(Nanos at, std::function<void()> run) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    records_[i].scheduled = met;
+    follow_ups_.push({at, std::move(run)});
+    wake_ = true;
   }
-  auto set = [&](auto&& update) {
+  cv_.notify_all();
+}
+
+void FaultScheduler::RunFollowUps(Nanos until) {
+  while (true) {
+    FollowUp up;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (follow_ups_.empty() || (until != kNever && follow_ups_.top().at > until)) return;
+      up = follow_ups_.top();
+      follow_ups_.pop();
+    }
+    up.run();
+  }
+}
+
+void FaultScheduler::InBackground(std::size_t i, Nanos t, std::function<std::string()> job) {
+  {
     std::lock_guard<std::mutex> lock(mu_);
-    update(records_[i]);
-  };
-  if (signals && !hooks_.target_running()) {
-    set([&](FaultRecord& r) {
-      if (f.if_running) r.skipped = true;
-      else r.error = "the target had already exited";
-    });
-    return;
+    ++background_pending_;
   }
-  const Nanos t = Now();
-  std::string error;
-  switch (f.action) {
-    case ActionKind::kSend: {
-      if (!Send(i, f.signal, group)) {
-        error = "nobody to send " + SignalName(f.signal) + " to";
-        break;
-      }
-      for (int k = 1; k < f.repeat; ++k) {
-        follow_ups_.push({t + k * f.every.count(), [this, i, sig = f.signal, group] {
-                            if (hooks_.target_running()) Send(i, sig, group);
-                          }});
-      }
-      break;
-    }
-    case ActionKind::kPause: {
-      if (!Send(i, SIGSTOP, group)) {
-        error = "nobody to stop";
-        break;
-      }
-      follow_ups_.push({t + f.duration.count(), [this, i, group, d = f.duration] {
-                          Send(i, SIGCONT, group);
-                          std::lock_guard<std::mutex> lock(mu_);
-                          records_[i].detail = fmt::format("stopped for {}", FormatDuration(d));
-                        }});
-      break;
-    }
-    case ActionKind::kKillAfter: {
-      if (!Send(i, SIGTERM, group)) {
-        error = "nobody to send SIGTERM to";
-        break;
-      }
-      follow_ups_.push({t + f.duration.count(), [this, i, t, d = f.duration] {
-                          const bool running = hooks_.target_running();
-                          if (running) Send(i, SIGKILL, /*group=*/true);
-                          std::lock_guard<std::mutex> lock(mu_);
-                          records_[i].detail =
-                              running ? fmt::format("still running {} after SIGTERM: SIGKILL sent "
-                                                    "to the group",
-                                                    FormatDuration(d))
-                                      : "exited within the grace period, no SIGKILL needed";
-                          (void)t;
-                        }});
-      break;
-    }
-    case ActionKind::kDb: {
-      // Delivered when its action began, as before; recorded when it ends.
-      std::thread before = std::move(db_actions_);
-      db_actions_ = std::thread([this, i, t, action = f.db_action, d = f.duration,
-                                 before = std::move(before)]() mutable {
+  std::thread before = std::move(background_);
+  background_ =
+      std::thread([this, i, t, job = std::move(job), before = std::move(before)]() mutable {
         pthread_setname_np(pthread_self(), "gc-dbfault");
         // Not the scheduler's real-time priority: nothing here is timed.
         sched_param normal{};
         pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal);
         if (before.joinable()) before.join();
-        const std::string why = hooks_.db ? hooks_.db(action, d) : "no database hook";
-        std::lock_guard<std::mutex> lock(mu_);
-        if (why.empty()) records_[i].delivered = t;
-        else records_[i].error = why;
+        const std::string why = job();
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (why.empty())
+            records_[i].delivered = t;
+          else
+            records_[i].error = why;
+          --background_pending_;
+          wake_ = true;
+        }
+        cv_.notify_all();
       });
-      return;
-    }
-    case ActionKind::kLoad:
-      error = hooks_.load ? hooks_.load(f.load_action, f.rate_per_second) : "no load";
-      break;
+}
+
+void FaultScheduler::Fire(std::size_t i, Nanos met) {
+  const Fault& f = faults_[i];
+  const bool signals = Signals(f.action);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    records_[i].scheduled = met;
   }
-  set([&](FaultRecord& r) {
-    if (error.empty()) r.delivered = t;
-    else r.error = error;
-  });
+  if (signals && !hooks_.target_running()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (f.if_running)
+      records_[i].skipped = true;
+    else
+      records_[i].error = "the target had already exited";
+    return;
+  }
+  FaultContext c;
+  c.now = Now();
+  c.group = f.to == SignalTarget::kGroup;
+  c.hooks = &hooks_;
+  c.clock = [this] { return Now(); };
+  c.send = [this, i](int signal, bool group) { return Send(i, signal, group); };
+  c.later = [this](Nanos at, std::function<void()> then) { AddFollowUp(at, std::move(then)); };
+  c.set_detail = [this, i](std::string detail) {
+    std::lock_guard<std::mutex> lock(mu_);
+    records_[i].detail = std::move(detail);
+  };
+  bool background = false;
+  c.in_background = [this, i, t = c.now, &background](std::function<std::string()> job) {
+    background = true;
+    InBackground(i, t, std::move(job));
+  };
+  const std::string error = FireAction(f.action, c);
+  if (background) return;  // recorded when the job ends
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (error.empty())
+      records_[i].delivered = c.now;
+    else
+      records_[i].error = error;
+  }
   if (error.empty() && signals && !first_signal_sent_) {
     first_signal_sent_ = true;
-    if (hooks_.first_delivered) hooks_.first_delivered(t);
+    if (hooks_.first_delivered) hooks_.first_delivered(c.now);
   }
 }
 
@@ -330,6 +332,7 @@ void FaultScheduler::Loop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) break;
+      wake_ = false;
     }
     state.now = Now();
     state.fault_met = met_;
@@ -364,13 +367,12 @@ void FaultScheduler::Loop() {
       all_done = false;
       if (deadline != std::numeric_limits<Nanos>::max()) consider(deadline);
     }
-    while (!follow_ups_.empty() && follow_ups_.top().at <= Now()) {
-      FollowUp up = follow_ups_.top();
-      follow_ups_.pop();
-      up.run();
+    RunFollowUps(Now());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!follow_ups_.empty()) consider(follow_ups_.top().at);
+      if (all_done && follow_ups_.empty() && background_pending_ == 0) break;
     }
-    if (!follow_ups_.empty()) consider(follow_ups_.top().at);
-    if (all_done && follow_ups_.empty()) break;
     // Precise waits (a time, a follow-up) spin their last millisecond; polls
     // of live state and idle waits only sleep.
     Nanos coarse = polling && !all_done ? Now() + poll_.count() : kNever;
@@ -379,23 +381,22 @@ void FaultScheduler::Loop() {
       if (next > Now()) SleepUntil(next);
     } else {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_until(lock, epoch_ + Duration(coarse), [this] { return stop_; });
+      cv_.wait_until(lock, epoch_ + Duration(coarse), [this] { return stop_ || wake_; });
     }
   }
-  // Stopped: what never fired is recorded; follow-ups (SIGCONT, SIGKILL) are
-  // not left undone, nor database actions unfinished.
-  if (db_actions_.joinable()) db_actions_.join();
-  while (!follow_ups_.empty()) {
-    FollowUp up = follow_ups_.top();
-    follow_ups_.pop();
-    up.run();
-  }
+  // Stopped: what never fired is recorded; follow-ups (SIGCONT, SIGKILL, a
+  // block's release) are not left undone, nor background jobs unfinished.
+  // The follow-ups go first: a second block waits for the first's locks.
+  RunFollowUps(kNever);
+  if (background_.joinable()) background_.join();
+  RunFollowUps(kNever);
   std::lock_guard<std::mutex> lock(mu_);
   for (std::size_t i = 0; i < faults_.size(); ++i) {
     if (done_[i]) continue;
     // A load change has nothing to act on once the run is over (the load
     // ends with it), like a fault meant only for a running target.
-    if (faults_[i].if_running || faults_[i].action == ActionKind::kLoad) {
+    if (faults_[i].if_running || std::holds_alternative<LoadStop>(faults_[i].action) ||
+        std::holds_alternative<LoadRate>(faults_[i].action)) {
       records_[i].skipped = true;
     } else if (records_[i].error.empty()) {
       records_[i].error = "the run ended before its trigger was met";

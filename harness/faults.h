@@ -7,10 +7,13 @@
 // Evaluation is a pure function (TriggerMetAt) of a TriggerState snapshot, so
 // it is unit-tested on synthetic streams; the scheduler only feeds it.
 //
-// Actions: send a signal (repeat N times, every D), pause (SIGSTOP, SIGCONT
-// after D), kill_after (SIGTERM, then SIGKILL to the group after D if still
-// running), database faults and load changes (through hooks, since the Run
-// owns the database and the load).
+// Actions (faults/action.h, one file each): send a signal (repeat N times,
+// every D), pause (SIGSTOP, SIGCONT after D), kill_after (SIGTERM, then
+// SIGKILL to the group after D if still running), database faults and load
+// changes (through FaultHooks, since the run owns the database and the
+// load). The scheduler gives each firing its FaultContext: follow-ups it
+// runs at their time, background jobs it runs one after the other off its
+// thread.
 //
 // Precision: time-based triggers are slept to with a condition variable until
 // 1 ms before, then spun to the instant; state triggers are polled every
@@ -61,18 +64,6 @@ void CollectLogPatterns(const Trigger& trigger, std::vector<std::string>* patter
 // True if the trigger depends on live state (requests, inflight, db, log).
 bool NeedsPolling(const Trigger& trigger);
 
-struct FaultHooks {
-  // Sends the signal; false if there was nobody to send it to.
-  std::function<bool(int signal, bool group)> send;
-  std::function<bool()> target_running;
-  // Called right after the first fault that signals the target went out.
-  std::function<void(Nanos)> first_delivered;
-  // A database fault; returns "" or why it failed.
-  std::function<std::string(DbAction action, Duration duration)> db;
-  // A load change; returns "" or why it failed.
-  std::function<std::string(LoadAction action, double rate_per_second)> load;
-};
-
 struct TriggerInputs {
   std::function<std::uint64_t()> completed;
   std::function<int()> inflight;
@@ -92,10 +83,11 @@ class FaultScheduler {
   void Start();
   // Faults whose trigger was not met will not fire (recorded as such;
   // if_running ones as skipped); pending follow-ups (SIGCONT, a kill_after's
-  // SIGKILL) are run at once.
+  // SIGKILL, a block's release) are run at once.
   void Stop();
   void Join();
-  // Every fault fired (or gave up) and no follow-up is pending.
+  // Every fault fired (or gave up) and no follow-up or background job is
+  // pending.
   bool finished() const;
 
   std::vector<FaultRecord> TakeRecords();
@@ -108,6 +100,11 @@ class FaultScheduler {
   };
   void Loop();
   void Fire(std::size_t i, Nanos met);
+  // Both on any thread, under mu_.
+  void AddFollowUp(Nanos at, std::function<void()> run);
+  void InBackground(std::size_t i, Nanos t, std::function<std::string()> job);
+  // Runs the follow-ups due by `until` (all of them with kNever).
+  void RunFollowUps(Nanos until);
   Nanos Now() const { return (Clock::now() - epoch_).count(); }
   void SleepUntil(Nanos t);
   bool Send(std::size_t i, int signal, bool group);
@@ -123,14 +120,17 @@ class FaultScheduler {
   std::vector<bool> done_;
   std::vector<Nanos> met_;
   bool first_signal_sent_ = false;
-  std::priority_queue<FollowUp, std::vector<FollowUp>, std::greater<FollowUp>> follow_ups_;
+  std::priority_queue<FollowUp, std::vector<FollowUp>, std::greater<FollowUp>>
+      follow_ups_;  // under mu_
   std::thread thread_;
-  // The database faults' actions, one after the other, off the scheduler
-  // thread: a `db: block` waits for its lock, a restart for the cluster, and
-  // a signal due meanwhile must not wait with them (a SIGTERM 200-400 ms
-  // late behind a block's LOCK TABLE on a loaded machine). Each new one
-  // joins the one before.
-  std::thread db_actions_;
+  // Background jobs (the database faults), one after the other, off the
+  // scheduler thread: a `db: block` waits for its lock, a restart for the
+  // cluster, and a signal due meanwhile must not wait with them (a SIGTERM
+  // 200-400 ms late behind a block's LOCK TABLE on a loaded machine). Each
+  // new one joins the one before.
+  std::thread background_;
+  int background_pending_ = 0;  // under mu_
+  bool wake_ = false;           // under mu_: a follow-up was added or a job ended
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

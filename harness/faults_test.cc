@@ -162,7 +162,7 @@ Fault Send(Trigger at, int sig) {
   Fault f;
   f.name = "f";
   f.trigger = std::move(at);
-  f.signal = sig;
+  f.action = SendSignal{sig};
   return f;
 }
 
@@ -175,30 +175,31 @@ TEST(FaultSchedulerTest, ASlowDatabaseActionDelaysNoOtherFault) {
   FakeTarget t;
   FaultHooks hooks = t.Hooks();
   std::mutex mu;
-  std::vector<std::pair<DbAction, Nanos>> began, ended;
+  std::vector<std::pair<int, Nanos>> began, ended;
   const auto epoch = std::chrono::steady_clock::now();
   auto now = [epoch] { return (std::chrono::steady_clock::now() - epoch).count(); };
-  hooks.db = [&](DbAction action, Duration) {
+  int restarts = 0;
+  hooks.restart_db = [&] {
+    int n;
     {
       std::lock_guard<std::mutex> lock(mu);
-      began.push_back({action, now()});
+      n = ++restarts;
+      began.push_back({n, now()});
     }
     std::this_thread::sleep_for(300ms);
     std::lock_guard<std::mutex> lock(mu);
-    ended.push_back({action, now()});
+    ended.push_back({n, now()});
     return std::string();
   };
-  Fault block = Send(AtTime{Duration(10ms)}, 0);
-  block.name = "block";
-  block.action = ActionKind::kDb;
-  block.db_action = DbAction::kBlock;
-  Fault cancel = block;
-  cancel.name = "cancel";
-  cancel.trigger = AtTime{Duration(20ms)};
-  cancel.db_action = DbAction::kCancelQueries;
+  Fault first = Send(AtTime{Duration(10ms)}, 0);
+  first.name = "first";
+  first.action = DbRestart{};
+  Fault second = first;
+  second.name = "second";
+  second.trigger = AtTime{Duration(20ms)};
   Fault term = Send(AtTime{Duration(60ms)}, SIGTERM);
   term.name = "term";
-  FaultScheduler s({block, cancel, term}, 0, 0, epoch, hooks, {}, 1);
+  FaultScheduler s({first, second, term}, 0, 0, epoch, hooks, {}, 1);
   s.Start();
   for (auto until = std::chrono::steady_clock::now() + 3s;
        !s.finished() && std::chrono::steady_clock::now() < until;) {
@@ -208,7 +209,7 @@ TEST(FaultSchedulerTest, ASlowDatabaseActionDelaysNoOtherFault) {
   s.Join();
   const std::vector<FaultRecord> r = s.TakeRecords();
   ASSERT_EQ(r.size(), 3u);
-  // 300 ms behind the block if it waited for it; 30 ms is far from both.
+  // 300 ms behind the restart if it waited for it; 30 ms is far from both.
   EXPECT_LT(r[2].delivered - r[2].scheduled, 30 * kMs)
       << "SIGTERM scheduled " << r[2].scheduled << " delivered " << r[2].delivered;
   ASSERT_EQ(t.sent.size(), 1u);
@@ -218,16 +219,41 @@ TEST(FaultSchedulerTest, ASlowDatabaseActionDelaysNoOtherFault) {
   EXPECT_NE(r[1].delivered, kNever) << r[1].error;
   ASSERT_EQ(began.size(), 2u);
   ASSERT_EQ(ended.size(), 2u);
-  EXPECT_EQ(began[0].first, DbAction::kBlock);
-  EXPECT_EQ(began[1].first, DbAction::kCancelQueries);
   EXPECT_GE(began[1].second, ended[0].second);
+}
+
+// The scheduler is finished only once its background jobs are: the run
+// waits for a database fault's outcome before it reads the records.
+TEST(FaultSchedulerTest, FinishedWaitsForABackgroundJob) {
+  FakeTarget t;
+  FaultHooks hooks = t.Hooks();
+  hooks.restart_db = [] {
+    std::this_thread::sleep_for(100ms);
+    return std::string("db: restart: it failed");
+  };
+  Fault restart = Send(AtTime{Duration(0)}, 0);
+  restart.action = DbRestart{};
+  const auto epoch = std::chrono::steady_clock::now();
+  FaultScheduler s({restart}, 0, 0, epoch, hooks, {}, 1);
+  s.Start();
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(s.finished()) << "finished while its restart still ran";
+  for (auto until = std::chrono::steady_clock::now() + 3s;
+       !s.finished() && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(s.finished());
+  s.Stop();
+  s.Join();
+  const std::vector<FaultRecord> r = s.TakeRecords();
+  EXPECT_EQ(r[0].error, "db: restart: it failed");
+  EXPECT_EQ(r[0].delivered, kNever);
 }
 
 TEST(FaultSchedulerTest, RepeatSendsNTimesEveryD) {
   FakeTarget t;
   Fault f = Send(AtTime{Duration(10ms)}, SIGINT);
-  f.repeat = 3;
-  f.every = 20ms;
+  f.action = SendSignal{SIGINT, 3, 20ms};
   auto r = Schedule({f}, &t);
   ASSERT_EQ(t.sent.size(), 3u);
   EXPECT_EQ(t.sent[2].first, SIGINT);
@@ -239,8 +265,7 @@ TEST(FaultSchedulerTest, RepeatSendsNTimesEveryD) {
 TEST(FaultSchedulerTest, PauseStopsThenContinues) {
   FakeTarget t;
   Fault f = Send(AtTime{Duration(5ms)}, SIGSTOP);
-  f.action = ActionKind::kPause;
-  f.duration = 30ms;
+  f.action = Pause{30ms};
   auto r = Schedule({f}, &t);
   ASSERT_EQ(t.sent.size(), 2u);
   EXPECT_EQ(t.sent[0].first, SIGSTOP);
@@ -251,8 +276,7 @@ TEST(FaultSchedulerTest, PauseStopsThenContinues) {
 TEST(FaultSchedulerTest, KillAfterSendsSigkillOnlyToATargetStillRunning) {
   FakeTarget stubborn;
   Fault f = Send(AtTime{Duration(5ms)}, SIGTERM);
-  f.action = ActionKind::kKillAfter;
-  f.duration = 30ms;
+  f.action = KillAfter{30ms};
   auto r = Schedule({f}, &stubborn);
   ASSERT_EQ(stubborn.sent.size(), 2u);
   EXPECT_EQ(stubborn.sent[1], std::make_pair(SIGKILL, true));
@@ -310,7 +334,7 @@ TEST(FaultSchedulerTest, RunEndingBeforeTheTriggerIsRecorded) {
   FakeTarget t;
   Fault stop_load = Send(AtTime{Duration(10s)}, 0);
   stop_load.name = "stop";
-  stop_load.action = ActionKind::kLoad;
+  stop_load.action = LoadStop{};
   auto r = Schedule({Send(AtTime{Duration(10s)}, SIGTERM), stop_load}, &t, {}, 20ms);
   EXPECT_EQ(r[0].delivered, kNever);
   EXPECT_EQ(r[0].error, "the run ended before its trigger was met");

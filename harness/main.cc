@@ -235,9 +235,8 @@ struct PlannedRun {
 // A scenario that restarts the embedded cluster takes every other run's
 // sessions down with it: with --jobs it runs alone.
 bool RunsAlone(const Scenario& s) {
-  return std::any_of(s.faults.begin(), s.faults.end(), [](const Fault& f) {
-    return f.action == ActionKind::kDb && f.db_action == DbAction::kRestart;
-  });
+  return std::any_of(s.faults.begin(), s.faults.end(),
+                     [](const Fault& f) { return std::holds_alternative<DbRestart>(f.action); });
 }
 
 // The judged runs, in report order, leaving out those never judged.
@@ -349,7 +348,7 @@ struct RunCommand {
       for (const Scenario& s : scenarios) {
         for (std::size_t i = 0; i < s.faults.size(); ++i) {
           const Fault& f = s.faults[i];
-          if (f.action != ActionKind::kDb || f.db_action != DbAction::kRestart) continue;
+          if (!std::holds_alternative<DbRestart>(f.action)) continue;
           errors.push_back({s.file, f.pos.line, f.pos.col,
                             fmt::format("faults[{}]: db: restart restarts the embedded cluster; "
                                         "with --pg-url gracecheck does not restart your server "

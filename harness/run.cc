@@ -87,102 +87,6 @@ class MainThreadTasks {
   std::vector<std::packaged_task<std::string()>> jobs_;
 };
 
-// The same server and credentials, another database.
-std::string WithDatabase(const std::string& conninfo, const std::string& database) {
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
-  if (!opts) {
-    PQfreemem(err);
-    return conninfo;
-  }
-  std::string out;
-  for (PQconninfoOption* o = opts; o->keyword; ++o) {
-    std::string value = std::string(o->keyword) == "dbname" ? database : (o->val ? o->val : "");
-    if (value.empty()) continue;
-    std::string quoted;
-    for (char c : value) {
-      if (c == '\\' || c == '\'') quoted += '\\';
-      quoted += c;
-    }
-    out += fmt::format("{}='{}' ", o->keyword, quoted);
-  }
-  PQconninfoFree(opts);
-  return out;
-}
-
-// db: terminate_sessions / cancel_queries on the run's sessions.
-std::string DbSessionFault(const std::string& admin, const std::string& database,
-                           DbAction action) {
-  try {
-    pqxx::connection c(admin);
-    pqxx::nontransaction tx(c);
-    const char* fn =
-        action == DbAction::kTerminateSessions ? "pg_terminate_backend" : "pg_cancel_backend";
-    const std::string only_active = action == DbAction::kCancelQueries ? " AND state = 'active'" : "";
-    tx.exec(fmt::format("SELECT {}(pid) FROM pg_stat_activity WHERE datname = {} AND "
-                        "backend_type = 'client backend' AND pid <> pg_backend_pid(){}",
-                        fn, tx.quote(database), only_active));
-    return {};
-  } catch (const std::exception& e) {
-    return fmt::format("db: {}: {}", ToString(action), e.what());
-  }
-}
-
-// db: {block: D}: an ACCESS EXCLUSIVE lock on every table of the run's
-// database, held for D on a connection of its own.
-class DbBlocker {
- public:
-  explicit DbBlocker(std::string conninfo) : conninfo_(std::move(conninfo)) {}
-  ~DbBlocker() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-  // Returns once the locks are held (or "" / why not).
-  std::string Block(Duration d) {
-    if (thread_.joinable()) return "db: block: a block is already held";
-    std::promise<std::string> locked;
-    std::future<std::string> result = locked.get_future();
-    thread_ = std::thread([this, d, locked = std::move(locked)]() mutable {
-      pthread_setname_np(pthread_self(), "gc-dbblock");
-      try {
-        pqxx::connection c(conninfo_);
-        pqxx::work tx(c);
-        pqxx::result tables = tx.exec(
-            "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
-            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')");
-        if (tables.empty()) {
-          locked.set_value("db: block: the run's database has no table to lock");
-          return;
-        }
-        std::string names;
-        for (const auto& row : tables) names += (names.empty() ? "" : ", ") + row[0].as<std::string>();
-        tx.exec("LOCK TABLE " + names + " IN ACCESS EXCLUSIVE MODE");
-        locked.set_value("");
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, d, [this] { return stop_; });
-        tx.abort();
-      } catch (const std::exception& e) {
-        try {
-          locked.set_value(fmt::format("db: block: {}", e.what()));
-        } catch (const std::future_error&) {
-        }
-      }
-    });
-    return result.get();
-  }
-
- private:
-  std::string conninfo_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-};
-
 // log_timezone's offset from UTC in seconds (the embedded cluster's log
 // stamps its lines in that zone); 0 if it cannot be read.
 long LogUtcOffset(const std::string& admin) {
@@ -334,7 +238,6 @@ Timeline RunScenario(const RunConfig& config) {
 
   std::atomic<Nanos> first_fault{kNever};
   MainThreadTasks main_thread;
-  DbBlocker blocker(WithDatabase(config.server->AdminConnString(), db->name()));
   FaultHooks hooks;
   hooks.send = [&](int sig, bool group) { return process.Signal(sig, group); };
   hooks.target_running = [&] { return !process.exited(); };
@@ -345,28 +248,22 @@ Timeline RunScenario(const RunConfig& config) {
     if (load) load->MarkFault(t);
   };
   std::vector<RestartWindow> restarts;  // written and read on this thread
-  hooks.db = [&](DbAction action, Duration duration) -> std::string {
-    if (action == DbAction::kRestart) {
-      auto* embedded = dynamic_cast<EmbeddedPostgres*>(config.server);
-      if (!embedded) return "db: restart needs the embedded cluster (not --pg-url)";
+  hooks.db_admin = config.server->AdminConnString();
+  hooks.db_name = db->name();
+  if (auto* embedded = dynamic_cast<EmbeddedPostgres*>(config.server)) {
+    hooks.restart_db = [embedded, &main_thread, &restarts, &now] {
       return main_thread.Run([embedded, &restarts, &now] {
         restarts.push_back({now(), kNever});
         embedded->Restart();
         restarts.back().to = now();
         return std::string();
       });
-    }
-    if (action == DbAction::kBlock) return blocker.Block(duration);
-    return DbSessionFault(config.server->AdminConnString(), db->name(), action);
-  };
-  hooks.load = [&](LoadAction action, double rate) -> std::string {
-    if (!load) return "the scenario has no load";
-    if (action == LoadAction::kStop) {
-      load->Stop();
-      return {};
-    }
-    return load->SetRate(rate) ? "" : "load: rate applies to the open model only";
-  };
+    };
+  }
+  if (load) {
+    hooks.stop_load = [&] { load->Stop(); };
+    hooks.set_load_rate = [&](double rate) { return load->SetRate(rate); };
+  }
   std::vector<std::string> patterns;
   for (const Fault& f : scenario.faults) CollectLogPatterns(f.trigger, &patterns);
   LogWatch log_watch({target.stdout_path, target.stderr_path}, patterns, epoch);

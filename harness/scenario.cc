@@ -21,15 +21,11 @@
 #include "scenario_warnings.h"
 #include "spellcheck.h"
 #include "subprocess.h"
+#include "yaml_reader.h"
 
 namespace gracecheck {
 
 // ------------------------------------------------------------ small values
-
-std::string ScenarioError::ToString() const {
-  if (line <= 0) return fmt::format("{}: {}", file, message);
-  return fmt::format("{}:{}:{}: {}", file, line, col, message);
-}
 
 std::string_view ToString(SignalTarget to) {
   return to == SignalTarget::kGroup ? "group" : "process";
@@ -152,9 +148,20 @@ const std::vector<std::string> kLoadKeys = {"model",      "rate",    "connection
                                             "keep_alive", "timeout", "requests"};
 const std::vector<std::string> kRequestKeys = {"weight",  "method",    "path",         "body",
                                                "headers", "write_key", "expect_status"};
-const std::vector<std::string> kFaultKeys = {"name",  "at",         "timeout",    "send", "repeat",
-                                             "every", "pause",      "kill_after", "db",   "load",
-                                             "to",    "if_running", "tolerance"};
+// A fault's keys: its own, and its actions' (send, repeat, …) from
+// ActionSyntaxes(), in the order messages list them.
+const std::vector<std::string>& FaultKeys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k = {"name", "at", "timeout"};
+    for (const ActionSyntax& a : ActionSyntaxes()) {
+      k.push_back(a.key);
+      k.insert(k.end(), a.with_keys.begin(), a.with_keys.end());
+    }
+    k.insert(k.end(), {"to", "if_running", "tolerance"});
+    return k;
+  }();
+  return keys;
+}
 // One trigger kind per mapping (combine kinds with all/any); `delay` goes
 // with `after`, `since` with `time`.
 const std::vector<std::string> kTriggerKeys = {"time",     "since",    "after",     "delay",
@@ -162,8 +169,6 @@ const std::vector<std::string> kTriggerKeys = {"time",     "since",    "after", 
                                                "between",  "all",      "any"};
 const std::vector<std::string> kTriggerKinds = {
     "time", "after", "requests", "inflight", "db_active", "log", "between", "all", "any"};
-const std::vector<std::string> kActionKeys = {"send", "pause", "kill_after", "db", "load"};
-const std::vector<std::string> kDbActions = {"terminate_sessions", "cancel_queries", "restart"};
 const std::vector<std::string> kSinceChoices = {"load", "ready"};
 const std::vector<std::string> kExpectKeys = {"dropped",
                                               "dropped_after_signal",
@@ -186,36 +191,6 @@ const std::vector<std::string> kModels = {"open", "closed"};
 // Outcomes (timeline names) that allow_after_signal may excuse.
 const std::vector<std::string> kOutcomes = {"http_error", "refused",   "idle_closed", "reset",
                                             "eof",        "truncated", "timeout"};
-
-// YAML 1.1 booleans, as PyYAML reads them, so that the parser and the JSON
-// Schema check agree.
-const std::vector<std::string> kTrue = {"true", "True", "TRUE", "yes", "Yes",
-                                        "YES",  "on",   "On",   "ON"};
-const std::vector<std::string> kFalse = {"false", "False", "FALSE", "no", "No",
-                                         "NO",    "off",   "Off",   "OFF"};
-
-bool Contains(const std::vector<std::string>& list, std::string_view s) {
-  return std::find(list.begin(), list.end(), s) != list.end();
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
-std::optional<std::int64_t> ParseInteger(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  std::size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
-  if (i == s.size()) return std::nullopt;
-  std::int64_t value = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return std::nullopt;
-    if (value > (std::numeric_limits<std::int64_t>::max() - 9) / 10) return std::nullopt;
-    value = value * 10 + (s[i] - '0');
-  }
-  return s[0] == '-' ? -value : value;
-}
 
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
@@ -260,143 +235,25 @@ bool IsValidName(std::string_view name) {
   return true;
 }
 
-// A mapping's entry: the key node (for its position) and the value.
-struct Entry {
-  std::string key;
-  YAML::Node key_node;
-  YAML::Node value;
-};
-
-SourcePos PosOf(const YAML::Node& node) { return {node.Mark().line + 1, node.Mark().column + 1}; }
-
-// A mapping's entries in file order, looked up by key.
-class Map {
- public:
-  void Add(Entry e) { entries_.push_back(std::move(e)); }
-  const Entry* Find(std::string_view key) const {
-    for (const Entry& e : entries_) {
-      if (e.key == key) return &e;
-    }
-    return nullptr;
-  }
-  const std::vector<Entry>& entries() const { return entries_; }
-
- private:
-  std::vector<Entry> entries_;
-};
-
-class Parser {
+class Parser : public YamlReader {
  public:
   Parser(std::string file, std::string_view text, const ParseOptions& options)
-      : file_(std::move(file)), text_(text), options_(options) {}
+      : YamlReader(std::move(file), text), options_(options) {}
 
   ParseResult Run();
 
  private:
-  // ---- reporting
-  void Error(const YAML::Mark& mark, std::string message) {
-    ScenarioError e;
-    e.file = file_;
-    e.line = mark.line >= 0 ? mark.line + 1 : 0;
-    e.col = mark.line >= 0 ? mark.column + 1 : 0;
-    e.message = std::move(message);
-    errors_.push_back(std::move(e));
-  }
-  // Where a value is: a missing value ("key:" and nothing) has no useful
-  // position of its own, so point at its key.
-  static YAML::Mark Where(const Entry& e) {
-    return e.value.IsNull() || e.value.Mark().line < 0 ? e.key_node.Mark() : e.value.Mark();
-  }
-  static std::string Describe(const YAML::Node& node) {
-    switch (node.Type()) {
-      case YAML::NodeType::Map:
-        return "a mapping";
-      case YAML::NodeType::Sequence:
-        return "a list";
-      case YAML::NodeType::Scalar: {
-        std::string s = node.Scalar();
-        if (s.size() > 40) s = s.substr(0, 37) + "...";
-        return node.Tag() == "!" ? fmt::format("the string \"{}\"", s) : fmt::format("'{}'", s);
-      }
-      default:
-        return "nothing";
-    }
-  }
-  // The position of byte `offset` of a scalar's value, when the value appears
-  // verbatim in the file (one line, no escapes); else the scalar's start.
-  YAML::Mark OffsetMark(const YAML::Node& scalar, std::size_t offset) const {
-    YAML::Mark mark = scalar.Mark();
-    if (mark.pos < 0) return mark;
-    const std::string& value = scalar.Scalar();
-    std::size_t start = static_cast<std::size_t>(mark.pos);
-    if (start < text_.size() && (text_[start] == '"' || text_[start] == '\'')) ++start;
-    if (value.find('\n') == std::string::npos && text_.substr(start, value.size()) == value) {
-      mark.column += static_cast<int>(start - static_cast<std::size_t>(mark.pos) + offset);
-    }
-    return mark;
-  }
-
-  // ---- structure
-  // Reads a mapping, reporting duplicate and unknown keys (with a guess).
-  // nullopt, with an error, if `node` is not a mapping.
-  std::optional<Map> ReadMap(const YAML::Node& node, const YAML::Mark& where,
-                             const std::string& path, const std::vector<std::string>& known,
-                             const std::vector<std::string>& future = {});
-  // A mapping whose keys are data (env, headers): duplicates are reported,
-  // any name is accepted.
-  std::optional<Map> ReadOpenMap(const YAML::Node& node, const YAML::Mark& where,
-                                 const std::string& path, std::string_view what);
-  // Reports a key that repeats an earlier one; true if it does.
-  bool Duplicate(const Map& map, const YAML::Node& key, const std::string& in);
-  bool ExpectList(const Entry& e, const std::string& path);
-  void Missing(const YAML::Mark& where, const std::string& path, std::string_view key,
-               std::string_view hint = "");
-
-  // ---- scalars
-  std::optional<std::string> ReadText(const YAML::Node& node, const YAML::Mark& where,
-                                      const std::string& path);
-  std::optional<std::string> ReadText(const Entry& e, const std::string& path) {
-    return ReadText(e.value, Where(e), path);
-  }
-  std::optional<std::int64_t> ReadInt(const YAML::Node& node, const YAML::Mark& where,
-                                      const std::string& path, std::int64_t min, std::int64_t max);
-  std::optional<std::int64_t> ReadInt(const Entry& e, const std::string& path, std::int64_t min,
-                                      std::int64_t max) {
-    return ReadInt(e.value, Where(e), path, min, max);
-  }
-  std::optional<bool> ReadBool(const Entry& e, const std::string& path);
-  // A duration; `positive`: 0 is not allowed.
-  std::optional<Duration> ReadDuration(const Entry& e, const std::string& path, bool positive);
   std::optional<Template> ReadTemplate(const YAML::Node& node, const YAML::Mark& where,
                                        const std::string& path, bool per_request);
   std::optional<Template> ReadTemplate(const Entry& e, const std::string& path, bool per_request) {
     return ReadTemplate(e.value, Where(e), path, per_request);
   }
-  // One of `choices`, with a guess when it is none of them.
-  std::optional<std::string> ReadChoice(const Entry& e, const std::string& path,
-                                        const std::vector<std::string>& choices);
-  std::optional<int> ReadSignal(const Entry& e, const std::string& path);
   // expect.exit.code: a code (0..255), `graceful`, or a list of them.
   void ReadExitCodes(const Entry& e, ExitExpectation* exit);
   // A status (404), a class ("5xx") or a list of them into *set; outcome
   // names too when `outcomes` is given.
   bool ReadStatuses(const Entry& e, const std::string& path, StatusSet* set,
                     std::vector<std::string>* outcomes);
-  // Integer fields narrowed into their int members.
-  void ReadIntInto(const Map& m, std::string_view key, const std::string& path, std::int64_t min,
-                   std::int64_t max, int* out) {
-    if (const Entry* e = m.Find(key)) {
-      if (auto v = ReadInt(*e, path + "." + std::string(key), min, max)) {
-        *out = static_cast<int>(*v);
-      }
-    }
-  }
-  void ReadDurationInto(const Map& m, std::string_view key, const std::string& path, bool positive,
-                        Duration* out) {
-    if (const Entry* e = m.Find(key)) {
-      if (auto v = ReadDuration(*e, path + "." + std::string(key), positive)) *out = *v;
-    }
-  }
 
   // ---- sections
   void ReadTarget(const Entry& e, TargetSpec* target);
@@ -408,140 +265,8 @@ class Parser {
   void ReadAction(const Map& m, const YAML::Node& item, const std::string& path, Fault* fault);
   void ReadExpect(const Entry& e, Expectations* expect);
 
-  std::string file_;
-  std::string_view text_;
   const ParseOptions& options_;
-  std::vector<ScenarioError> errors_;
 };
-
-bool Parser::Duplicate(const Map& map, const YAML::Node& key, const std::string& in) {
-  if (!key.IsScalar()) {
-    Error(key.Mark(), fmt::format("keys {} must be names, got {}", in, Describe(key)));
-    return true;
-  }
-  if (const Entry* first = map.Find(key.Scalar())) {
-    Error(key.Mark(), fmt::format("duplicate key '{}' {} (first given on line {})", key.Scalar(),
-                                  in, first->key_node.Mark().line + 1));
-    return true;
-  }
-  return false;
-}
-
-std::optional<Map> Parser::ReadOpenMap(const YAML::Node& node, const YAML::Mark& where,
-                                       const std::string& path, std::string_view what) {
-  if (!node.IsMap()) {
-    Error(where, fmt::format("{}: expected a mapping of {}, got {}", path, what, Describe(node)));
-    return std::nullopt;
-  }
-  Map map;
-  for (const auto& kv : node) {
-    if (Duplicate(map, kv.first, "in " + path)) continue;
-    map.Add({kv.first.Scalar(), kv.first, kv.second});
-  }
-  return map;
-}
-
-std::optional<Map> Parser::ReadMap(const YAML::Node& node, const YAML::Mark& where,
-                                   const std::string& path, const std::vector<std::string>& known,
-                                   const std::vector<std::string>& future) {
-  if (!node.IsMap()) {
-    Error(where, fmt::format("{}: expected a mapping ({}), got {}",
-                             path.empty() ? "scenario" : path, JoinNames(known), Describe(node)));
-    return std::nullopt;
-  }
-  Map map;
-  const std::string in = path.empty() ? "at the top level" : "in " + path;
-  for (const auto& kv : node) {
-    const YAML::Node& key = kv.first;
-    if (Duplicate(map, key, in)) continue;
-    const std::string name = key.Scalar();
-    if (!Contains(known, name)) {
-      if (Contains(future, name)) {
-        Error(key.Mark(), fmt::format("'{}' {} is not supported yet (supported: {})", name, in,
-                                      JoinNames(known)));
-      } else if (auto guess = SpellCheck(name, known)) {
-        Error(key.Mark(),
-              fmt::format("unknown key '{}' {} (did you mean '{}'?)", name, in, *guess));
-      } else {
-        Error(key.Mark(),
-              fmt::format("unknown key '{}' {} (expected one of: {})", name, in, JoinNames(known)));
-      }
-      continue;
-    }
-    map.Add({name, key, kv.second});
-  }
-  return map;
-}
-
-bool Parser::ExpectList(const Entry& e, const std::string& path) {
-  if (e.value.IsSequence()) return true;
-  Error(Where(e), fmt::format("{}: expected a list, got {}", path, Describe(e.value)));
-  return false;
-}
-
-void Parser::Missing(const YAML::Mark& where, const std::string& path, std::string_view key,
-                     std::string_view hint) {
-  Error(where, fmt::format("{}: missing required key '{}'{}", path.empty() ? "scenario" : path, key,
-                           hint));
-}
-
-std::optional<std::string> Parser::ReadText(const YAML::Node& node, const YAML::Mark& where,
-                                            const std::string& path) {
-  if (!node.IsScalar()) {
-    Error(where, fmt::format("{}: expected text, got {}", path, Describe(node)));
-    return std::nullopt;
-  }
-  return node.Scalar();
-}
-
-std::optional<std::int64_t> Parser::ReadInt(const YAML::Node& node, const YAML::Mark& where,
-                                            const std::string& path, std::int64_t min,
-                                            std::int64_t max) {
-  std::optional<std::int64_t> value;
-  if (node.IsScalar() && node.Tag() == "?") value = ParseInteger(node.Scalar());
-  if (!value) {
-    Error(where, fmt::format("{}: expected a whole number, got {}", path, Describe(node)));
-    return std::nullopt;
-  }
-  if (*value < min) {
-    Error(where, fmt::format("{}: must be at least {}, got {}", path, min, *value));
-    return std::nullopt;
-  }
-  if (*value > max) {
-    Error(where, fmt::format("{}: must be at most {}, got {}", path, max, *value));
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<bool> Parser::ReadBool(const Entry& e, const std::string& path) {
-  if (e.value.IsScalar() && e.value.Tag() == "?") {
-    if (Contains(kTrue, e.value.Scalar())) return true;
-    if (Contains(kFalse, e.value.Scalar())) return false;
-  }
-  Error(Where(e), fmt::format("{}: expected true or false, got {}", path, Describe(e.value)));
-  return std::nullopt;
-}
-
-std::optional<Duration> Parser::ReadDuration(const Entry& e, const std::string& path,
-                                             bool positive) {
-  if (!e.value.IsScalar()) {
-    Error(Where(e), fmt::format("{}: expected a duration such as 1.5s or 800ms, got {}", path,
-                                Describe(e.value)));
-    return std::nullopt;
-  }
-  std::string why;
-  std::optional<Duration> d = ParseDuration(e.value.Scalar(), &why);
-  if (!d) {
-    Error(Where(e), fmt::format("{}: {}", path, why));
-    return std::nullopt;
-  }
-  if (positive && d->count() <= 0) {
-    Error(Where(e), fmt::format("{}: must be longer than 0", path));
-    return std::nullopt;
-  }
-  return d;
-}
 
 std::optional<Template> Parser::ReadTemplate(const YAML::Node& node, const YAML::Mark& where,
                                              const std::string& path, bool per_request) {
@@ -556,56 +281,6 @@ std::optional<Template> Parser::ReadTemplate(const YAML::Node& node, const YAML:
     Error(OffsetMark(node, p.offset), fmt::format("{}: {}", path, p.message));
   }
   return t;
-}
-
-std::optional<std::string> Parser::ReadChoice(const Entry& e, const std::string& path,
-                                              const std::vector<std::string>& choices) {
-  std::optional<std::string> text;
-  if (e.value.IsScalar()) text = e.value.Scalar();
-  if (text && Contains(choices, *text)) return text;
-  std::string message = fmt::format(
-      "{}: expected {}, got {}", path,
-      choices.size() == 2 ? choices[0] + " or " + choices[1] : "one of " + JoinNames(choices),
-      Describe(e.value));
-  if (text) {
-    if (auto guess = SpellCheck(*text, choices))
-      message += fmt::format(" (did you mean '{}'?)", *guess);
-  }
-  Error(Where(e), std::move(message));
-  return std::nullopt;
-}
-
-std::optional<int> Parser::ReadSignal(const Entry& e, const std::string& path) {
-  if (!e.value.IsScalar()) {
-    Error(Where(e), fmt::format("{}: expected a signal such as SIGTERM or 15, got {}", path,
-                                Describe(e.value)));
-    return std::nullopt;
-  }
-  const std::string& text = e.value.Scalar();
-  std::optional<int> sig = ParseSignal(text);
-  if (sig && *sig > 0 && *sig < 65) return sig;
-  if (sig || ParseInteger(text)) {
-    Error(Where(e), fmt::format("{}: {} is not a signal number (1 to 64)", path, text));
-    return std::nullopt;
-  }
-  // Compare bare names ("TREM" with "TERM"), so that the common "SIG"
-  // prefix does not make unrelated names look close.
-  std::vector<std::string> names;
-  for (int s = 1; s < 32; ++s) {
-    std::string name = SignalName(s);
-    if (name.rfind("SIG", 0) == 0) names.push_back(name.substr(3));
-  }
-  std::string bare = text;
-  for (char& c : bare) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (bare.rfind("SIG", 0) == 0) bare = bare.substr(3);
-  std::string message = fmt::format("{}: unknown signal '{}'", path, text);
-  if (auto guess = SpellCheck(bare, names)) {
-    message += fmt::format(" (did you mean SIG{}?)", *guess);
-  } else {
-    message += " (write a name such as SIGTERM, or a number)";
-  }
-  Error(Where(e), std::move(message));
-  return std::nullopt;
 }
 
 void Parser::ReadExitCodes(const Entry& e, ExitExpectation* exit) {
@@ -941,23 +616,6 @@ void Parser::ReadRequest(const YAML::Node& node, const std::string& path, Reques
 
 // ----------------------------------------------------------------- faults
 
-// "SIGTERM", "pause", "kill_after", "db terminate_sessions", "load stop".
-std::string DefaultFaultName(const Fault& f) {
-  switch (f.action) {
-    case ActionKind::kSend:
-      return SignalName(f.signal);
-    case ActionKind::kPause:
-      return "pause";
-    case ActionKind::kKillAfter:
-      return "kill_after";
-    case ActionKind::kDb:
-      return "db " + std::string(ToString(f.db_action));
-    case ActionKind::kLoad:
-      return f.load_action == LoadAction::kStop ? "load stop" : "load rate";
-  }
-  return "fault";
-}
-
 void Parser::ReadTrigger(const Entry& e, const std::string& path, const std::vector<Fault>& earlier,
                          const std::vector<std::string>& earlier_names, Trigger* trigger) {
   if (e.value.IsScalar()) {
@@ -1059,9 +717,9 @@ void Parser::ReadTrigger(const Entry& e, const std::string& path, const std::vec
     for (const auto& item : k.value) {
       Entry part{k.key, k.key_node, item};
       Trigger t;
-      const std::size_t before = errors_.size();
+      const std::size_t before = error_count();
       ReadTrigger(part, fmt::format("{}[{}]", kpath, i++), earlier, earlier_names, &t);
-      ok = ok && errors_.size() == before;
+      ok = ok && error_count() == before;
       parts.push_back(std::move(t));
     }
     if (!ok) return;
@@ -1119,12 +777,13 @@ void Parser::ReadTrigger(const Entry& e, const std::string& path, const std::vec
   }
 }
 
-// The action of a fault: exactly one of send, pause, kill_after, db, load.
+// The action of a fault: exactly one of the keys of ActionSyntaxes(), read
+// by its own file under faults/.
 void Parser::ReadAction(const Map& m, const YAML::Node& item, const std::string& path,
                         Fault* fault) {
-  std::vector<const Entry*> actions;
-  for (const std::string& k : kActionKeys) {
-    if (const Entry* x = m.Find(k)) actions.push_back(x);
+  std::vector<std::pair<const Entry*, const ActionSyntax*>> actions;
+  for (const ActionSyntax& syntax : ActionSyntaxes()) {
+    if (const Entry* x = m.Find(syntax.key)) actions.push_back({x, &syntax});
   }
   if (actions.empty()) {
     Missing(item.Mark(), path, "send",
@@ -1132,71 +791,23 @@ void Parser::ReadAction(const Map& m, const YAML::Node& item, const std::string&
     return;
   }
   if (actions.size() > 1) {
-    Error(actions[1]->key_node.Mark(),
+    Error(actions[1].first->key_node.Mark(),
           fmt::format("{}: one action per fault, got '{}' and '{}' (make two faults, the second "
                       "at: {{after: previous, delay: 0s}})",
-                      path, actions[0]->key, actions[1]->key));
+                      path, actions[0].first->key, actions[1].first->key));
     return;
   }
-  const Entry& a = *actions[0];
-  const std::string apath = path + "." + a.key;
-  if (a.key != "send") {
-    for (const char* only : {"repeat", "every"}) {
+  const auto [entry, syntax] = actions[0];
+  for (const ActionSyntax& other : ActionSyntaxes()) {
+    if (&other == syntax) continue;
+    for (const std::string& only : other.with_keys) {
       if (const Entry* x = m.Find(only)) {
-        Error(x->key_node.Mark(), fmt::format("{}.{}: goes with 'send' only", path, only));
+        Error(x->key_node.Mark(), fmt::format("{}.{}: goes with '{}' only", path, only, other.key));
       }
     }
   }
-  if (a.key == "send") {
-    fault->action = ActionKind::kSend;
-    if (auto sig = ReadSignal(a, apath)) fault->signal = *sig;
-    if (const Entry* r = m.Find("repeat")) {
-      if (auto n = ReadInt(*r, path + ".repeat", 1, 100)) fault->repeat = static_cast<int>(*n);
-    }
-    ReadDurationInto(m, "every", path, true, &fault->every);
-  } else if (a.key == "pause" || a.key == "kill_after") {
-    fault->action = a.key == "pause" ? ActionKind::kPause : ActionKind::kKillAfter;
-    fault->signal = a.key == "pause" ? SIGSTOP : SIGTERM;
-    if (auto d = ReadDuration(a, apath, true)) fault->duration = *d;
-  } else if (a.key == "db") {
-    fault->action = ActionKind::kDb;
-    if (a.value.IsMap()) {
-      std::optional<Map> db = ReadMap(a.value, Where(a), apath, {"block"});
-      if (!db) return;
-      const Entry* block = db->Find("block");
-      if (!block) {
-        Missing(a.key_node.Mark(), apath, "block", " (e.g. db: {block: 2s})");
-        return;
-      }
-      fault->db_action = DbAction::kBlock;
-      if (auto d = ReadDuration(*block, apath + ".block", true)) fault->duration = *d;
-    } else if (auto v = ReadChoice(a, apath, kDbActions)) {
-      fault->db_action = *v == "terminate_sessions" ? DbAction::kTerminateSessions
-                         : *v == "cancel_queries"   ? DbAction::kCancelQueries
-                                                    : DbAction::kRestart;
-    }
-  } else {  // load
-    fault->action = ActionKind::kLoad;
-    if (a.value.IsMap()) {
-      std::optional<Map> lm = ReadMap(a.value, Where(a), apath, {"rate"});
-      if (!lm) return;
-      const Entry* r = lm->Find("rate");
-      if (!r) {
-        Missing(a.key_node.Mark(), apath, "rate", " (e.g. load: {rate: 100/s})");
-        return;
-      }
-      std::string why;
-      std::optional<Rate> rate =
-          r->value.IsScalar() ? ParseRate(r->value.Scalar(), &why) : std::nullopt;
-      if (!rate) {
-        Error(Where(*r), apath + ".rate: " + (why.empty() ? "expected a rate such as 100/s" : why));
-        return;
-      }
-      fault->load_action = LoadAction::kRate;
-      fault->rate_per_second = rate->per_second;
-    } else if (ReadChoice(a, apath, {"stop"})) {
-      fault->load_action = LoadAction::kStop;
-    }
+  if (std::optional<FaultAction> action = syntax->parse({*this, *entry, m, path})) {
+    fault->action = std::move(*action);
   }
 }
 
@@ -1214,7 +825,7 @@ void Parser::ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fau
     Fault fault;
     fault.to = default_to;
     fault.pos = {item.Mark().line + 1, item.Mark().column + 1};
-    std::optional<Map> m = ReadMap(item, item.Mark(), path, kFaultKeys);
+    std::optional<Map> m = ReadMap(item, item.Mark(), path, FaultKeys());
     std::string name;
     YAML::Mark name_mark = item.Mark();
     if (m) {
@@ -1267,9 +878,9 @@ void Parser::ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fau
   std::vector<std::size_t> same(faults->size(), 0);
   for (std::size_t k = 0; k < faults->size(); ++k) {
     if (!(*faults)[k].name.empty()) continue;
-    const std::string base = DefaultFaultName((*faults)[k]);
+    const std::string base = DefaultNameOf((*faults)[k].action);
     for (const Fault& other : *faults) {
-      if ((other.name.empty() && DefaultFaultName(other) == base) || other.name == base) {
+      if ((other.name.empty() && DefaultNameOf(other.action) == base) || other.name == base) {
         ++same[k];
       }
     }
@@ -1277,7 +888,7 @@ void Parser::ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fau
   for (std::size_t k = 0; k < faults->size(); ++k) {
     Fault& f = (*faults)[k];
     if (!f.name.empty()) continue;
-    const std::string base = DefaultFaultName(f);
+    const std::string base = DefaultNameOf(f.action);
     f.name = same[k] > 1 ? fmt::format("{} #{}", base, k + 1) : base;
   }
 }
@@ -1390,94 +1001,19 @@ void Parser::ReadExpect(const Entry& e, Expectations* expect) {
 
 // -------------------------------------------------------------- top level
 
-// Where each YAML document of a stream starts (its first node event), read
-// through the event API so that nothing is built.
-class DocumentStarts : public YAML::EventHandler {
- public:
-  std::optional<YAML::Mark> first;  // of the current document
-  void OnDocumentStart(const YAML::Mark&) override { first.reset(); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Seen(m); }
-  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Seen(m); }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                const std::string&) override {
-    Seen(m);
-  }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {
-    Seen(m);
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
-    Seen(m);
-  }
-  void OnMapEnd() override {}
-
- private:
-  void Seen(const YAML::Mark& m) {
-    if (!first) first = m;
-  }
-};
-
 ParseResult Parser::Run() {
   ParseResult result;
-  const std::string text(text_);
-  // Count the documents first, at most two, with the event API rather than
-  // YAML::LoadAll: yaml-cpp 0.7's LoadAll loops forever, allocating, on
-  // input such as "," (a document the parser cannot consume comes back
-  // again and again; jbeder/yaml-cpp#1040, fixed upstream after 0.8; found
-  // by harness/fuzz/scenario_fuzz). A document that starts where the one
-  // before it started made no progress: that is a syntax error.
-  try {
-    std::istringstream in(text);
-    YAML::Parser parser(in);
-    DocumentStarts starts;
-    std::optional<YAML::Mark> previous;
-    for (int documents = 0; documents < 2;) {
-      if (!parser.HandleNextDocument(starts)) break;
-      const YAML::Mark at = starts.first.value_or(YAML::Mark());
-      if (previous && at.pos == previous->pos) {
-        const std::size_t pos = static_cast<std::size_t>(std::max(at.pos, 0));
-        Error(at, pos < text.size() && std::isprint(static_cast<unsigned char>(text[pos]))
-                      ? fmt::format("YAML syntax: unexpected '{}'", text[pos])
-                      : std::string("YAML syntax: cannot parse from here"));
-        result.errors = std::move(errors_);
-        return result;
-      }
-      previous = at;
-      if (++documents == 2) {
-        Error(at,
-              "a scenario file holds one YAML document, this one has at least 2 (remove the '---' "
-              "separators)");
-        result.errors = std::move(errors_);
-        return result;
-      }
-    }
-  } catch (const YAML::Exception& e) {
-    Error(e.mark, "YAML syntax: " + e.msg);
-    result.errors = std::move(errors_);
-    return result;
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    Error(e.mark, "YAML syntax: " + e.msg);
-    result.errors = std::move(errors_);
-    return result;
-  }
   const YAML::Mark start;  // 1:1
-  if (root.IsNull()) {
-    Error(start, "empty file (expected a mapping with name, target, faults, …)");
-    result.errors = std::move(errors_);
+  std::optional<YAML::Node> root = LoadDocument("expected a mapping with name, target, faults, …");
+  if (!root) {
+    result.errors = TakeErrors();
     return result;
   }
   Scenario scenario;
   scenario.file = file_;
-  std::optional<Map> m = ReadMap(root, root.Mark(), "", kTopKeys);
+  std::optional<Map> m = ReadMap(*root, root->Mark(), "", kTopKeys);
   if (!m) {
-    result.errors = std::move(errors_);
+    result.errors = TakeErrors();
     return result;
   }
   scenario.name = Stem(file_);
@@ -1529,11 +1065,7 @@ ParseResult Parser::Run() {
     }
   }
 
-  result.errors = std::move(errors_);
-  std::stable_sort(result.errors.begin(), result.errors.end(),
-                   [](const ScenarioError& a, const ScenarioError& b) {
-                     return std::tie(a.line, a.col) < std::tie(b.line, b.col);
-                   });
+  result.errors = TakeErrors();
   if (result.errors.empty()) result.scenario = std::move(scenario);
   return result;
 }
@@ -1608,36 +1140,6 @@ std::optional<TargetOverride> ParseTargetOverride(std::string_view spec,
 void ApplyTargetOverride(const TargetOverride& target, Scenario* scenario) {
   scenario->target.command = target.command;
   scenario->target.shell = false;
-}
-
-std::string_view ToString(ActionKind action) {
-  switch (action) {
-    case ActionKind::kSend:
-      return "send";
-    case ActionKind::kPause:
-      return "pause";
-    case ActionKind::kKillAfter:
-      return "kill_after";
-    case ActionKind::kDb:
-      return "db";
-    case ActionKind::kLoad:
-      return "load";
-  }
-  return "?";
-}
-
-std::string_view ToString(DbAction action) {
-  switch (action) {
-    case DbAction::kTerminateSessions:
-      return "terminate_sessions";
-    case DbAction::kCancelQueries:
-      return "cancel_queries";
-    case DbAction::kRestart:
-      return "restart";
-    case DbAction::kBlock:
-      return "block";
-  }
-  return "?";
 }
 
 }  // namespace gracecheck

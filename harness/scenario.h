@@ -70,26 +70,14 @@
 #include <vector>
 
 #include "duration.h"
+#include "faults/action.h"
+#include "file_error.h"
 #include "placeholders.h"
 
 namespace gracecheck {
 
-// 1-based position in the scenario file; 0 when unknown.
-struct SourcePos {
-  int line = 0;
-  int col = 0;
-};
-
-// One problem with a scenario file.
-struct ScenarioError {
-  std::string file;
-  int line = 0;  // 1-based; 0 when the problem concerns the whole file
-  int col = 0;   // 1-based
-  std::string message;
-
-  // "file:line:col: message", or "file: message" without a position.
-  std::string ToString() const;
-};
+// One problem with a scenario file (file_error.h).
+using ScenarioError = FileError;
 
 enum class SignalTarget { kProcess, kGroup };
 enum class LoadModel { kOpen, kClosed };
@@ -197,37 +185,16 @@ struct Trigger : std::variant<AtTime, AfterFault, AfterRequests, AtInflight, AtD
   Trigger() : variant(AtTime{Duration::zero()}) {}
 };
 
-// What a fault does when its trigger is met.
-enum class ActionKind {
-  kSend,       // send `signal` to `to`, `repeat` times `every` apart
-  kPause,      // SIGSTOP, then SIGCONT after `duration`
-  kKillAfter,  // SIGTERM now, SIGKILL to the group after `duration` if still running
-  kDb,         // a database fault (db_action)
-  kLoad,       // change the load (load_action)
-};
-enum class DbAction { kTerminateSessions, kCancelQueries, kRestart, kBlock };
-enum class LoadAction { kStop, kRate };
-
 struct Fault {
   std::string name;  // unique within the scenario
   Trigger trigger;
   std::optional<Duration> timeout;  // fail faults.delivered if the trigger is not met by then (after time 0)
-  ActionKind action = ActionKind::kSend;
-  int signal = 15;
-  int repeat = 1;                   // kSend
-  Duration every = std::chrono::milliseconds(100);  // kSend with repeat > 1
-  Duration duration{};              // kPause: how long stopped; kKillAfter: grace; kDb/kBlock: held
-  DbAction db_action = DbAction::kTerminateSessions;
-  LoadAction load_action = LoadAction::kStop;
-  double rate_per_second = 0;       // kLoad/kRate
+  FaultAction action;               // what it does (faults/action.h)
   SignalTarget to = SignalTarget::kProcess;
   bool if_running = false;  // true: skip, without failing, if the target already exited
   Duration tolerance = std::chrono::milliseconds(100);
   SourcePos pos;  // of the list item
 };
-
-std::string_view ToString(ActionKind action);  // "send", "pause", "kill_after", "db", "load"
-std::string_view ToString(DbAction action);    // "terminate_sessions", ...
 
 // How the target must end. By default (and with `code: graceful`) an exit
 // with code 0, or with 128+N after gracecheck sent it a signal N that a

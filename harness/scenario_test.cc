@@ -165,7 +165,7 @@ TEST(ShippedScenariosTest, MidLoadScenarioReadsAsWritten) {
   EXPECT_FALSE(s.load->requests[0].expect_status.Contains(500));
   ASSERT_EQ(s.faults.size(), 1u);
   EXPECT_EQ(s.faults[0].name, "SIGTERM");
-  EXPECT_EQ(s.faults[0].signal, 15);
+  EXPECT_EQ(SignalOf(s.faults[0].action), 15);
   ASSERT_TRUE(std::holds_alternative<AtTime>(s.faults[0].trigger));
   EXPECT_EQ(std::get<AtTime>(s.faults[0].trigger).offset, seconds(2));
   EXPECT_EQ(s.expect.exit.within, seconds(3));
@@ -183,7 +183,7 @@ TEST(ShippedScenariosTest, SigkillFollowsSigtermOnlyIfStillRunning) {
   ASSERT_TRUE(r.ok()) << Show(r.errors);
   const auto& faults = r.scenario->faults;
   ASSERT_EQ(faults.size(), 2u);
-  EXPECT_EQ(faults[1].signal, 9);
+  EXPECT_EQ(SignalOf(faults[1].action), 9);
   EXPECT_TRUE(faults[1].if_running);
   EXPECT_EQ(faults[1].to, SignalTarget::kGroup);
   ASSERT_TRUE(std::holds_alternative<AfterFault>(faults[1].trigger));
@@ -330,14 +330,14 @@ TEST(ScenarioDefaultsTest, EveryKeyFileReadsAsWritten) {
   ASSERT_EQ(s.faults.size(), 3u);
   EXPECT_EQ(s.faults[0].to, SignalTarget::kProcess);
   EXPECT_EQ(s.faults[0].tolerance, milliseconds(50));
-  EXPECT_EQ(s.faults[1].signal, 2);
+  EXPECT_EQ(SignalOf(s.faults[1].action), 2);
   EXPECT_EQ(s.faults[1].to, SignalTarget::kGroup) << "to defaults to target.signal_to";
   ASSERT_TRUE(std::holds_alternative<AfterFault>(s.faults[1].trigger));
   EXPECT_EQ(std::get<AfterFault>(s.faults[1].trigger).fault, 0u) << "after: term";
   EXPECT_EQ(std::get<AfterFault>(s.faults[1].trigger).delay, Duration::zero());
   EXPECT_EQ(std::get<AfterFault>(s.faults[2].trigger).fault, 1u) << "after: previous";
   EXPECT_EQ(s.faults[2].name, "SIGKILL");
-  EXPECT_EQ(s.faults[2].signal, 9);
+  EXPECT_EQ(SignalOf(s.faults[2].action), 9);
   EXPECT_EQ(s.expect.dropped, 1);
   EXPECT_EQ(s.expect.dropped_after_signal, 3);
   EXPECT_TRUE(s.expect.allow_status_after_signal.Contains(503));
@@ -431,9 +431,9 @@ TEST(ScenarioValidationTest, SignalsByNameOrNumber) {
   - {at: 1s, send: 9}
 )"));
   ASSERT_EQ(s.faults.size(), 3u);
-  EXPECT_EQ(s.faults[0].signal, 15);
-  EXPECT_EQ(s.faults[1].signal, 2);
-  EXPECT_EQ(s.faults[2].signal, 9);
+  EXPECT_EQ(SignalOf(s.faults[0].action), 15);
+  EXPECT_EQ(SignalOf(s.faults[1].action), 2);
+  EXPECT_EQ(SignalOf(s.faults[2].action), 9);
   const auto errors =
       MustFail(WithBase("faults:\n  - {at: 1s, send: 0}\n  - {at: 1s, send: 99}\n"));
   EXPECT_TRUE(HasError(errors, 4, 20, "0 is not a signal number")) << Show(errors);

@@ -60,11 +60,6 @@ Earliest EarliestOf(const Trigger& trigger, const std::vector<Fault>& faults, in
   return {Duration::zero(), "at once"};
 }
 
-bool Signals(const Fault& f) {
-  return f.action == ActionKind::kSend || f.action == ActionKind::kPause ||
-         f.action == ActionKind::kKillAfter;
-}
-
 }  // namespace
 
 std::vector<ScenarioError> ScenarioWarnings(const Scenario& s) {
@@ -78,7 +73,7 @@ std::vector<ScenarioError> ScenarioWarnings(const Scenario& s) {
   const Fault* first = nullptr;
   Earliest first_at;
   for (const Fault& f : s.faults) {
-    if (!Signals(f)) continue;
+    if (!Signals(f.action)) continue;
     const Earliest e = EarliestOf(f.trigger, s.faults);
     if (!first || e.at < first_at.at) {
       first = &f;
