@@ -1,11 +1,11 @@
 // Scripted faults: each fault waits for its trigger, then acts.
 //
-// Triggers (scenario.h): a time after time zero (or after readiness), a delay
-// after an earlier fault's trigger, N completed requests, K requests in
-// flight, K of the run's sessions active, a line of the target's output
-// matching a regex, a seeded random time in a range, and all/any of these.
-// Evaluation is a pure function (TriggerMetAt) of a TriggerState snapshot, so
-// it is unit-tested on synthetic streams; the scheduler only feeds it.
+// Triggers (triggers/trigger.h, one file per kind): a time after time zero
+// (or after readiness), a delay after an earlier fault's trigger, N
+// completed requests, K requests in flight, K of the run's sessions active,
+// a line of the target's output matching a regex, a seeded random time in a
+// range, and all/any of these. Evaluation is a pure function (TriggerMetAt)
+// of a TriggerState snapshot; the scheduler only feeds it.
 //
 // Actions (faults/action.h, one file each): send a signal (repeat N times,
 // every D), pause (SIGSTOP, SIGCONT after D), kill_after (SIGTERM, then
@@ -39,30 +39,6 @@
 #include "timeline.h"
 
 namespace gracecheck {
-
-// A snapshot of what triggers look at.
-struct TriggerState {
-  Nanos now = 0;
-  Nanos time_zero = 0;            // load start, or ready without load
-  Nanos ready = 0;
-  std::uint64_t completed = 0;    // completed requests
-  int inflight = 0;
-  int db_active = 0;
-  std::vector<Nanos> fault_met;   // per fault: when its trigger was met, or kNever
-  std::map<std::string, Nanos> log_matched;  // pattern -> first matching line's time
-};
-
-// When `trigger` was met (<= state.now), or kNever if not yet. If it is not
-// met and a time-based part will become true later, *next_deadline is
-// lowered to that time.
-Nanos TriggerMetAt(const Trigger& trigger, const TriggerState& state, Nanos* next_deadline);
-// Replaces every {between: [A, B]} with a time drawn from `rng`, appending
-// "between [A, B]: drew D" to *notes.
-void DrawRandomTimes(Trigger* trigger, std::mt19937_64* rng, std::vector<std::string>* notes);
-// Every {log: REGEX} pattern in the trigger.
-void CollectLogPatterns(const Trigger& trigger, std::vector<std::string>* patterns);
-// True if the trigger depends on live state (requests, inflight, db, log).
-bool NeedsPolling(const Trigger& trigger);
 
 struct TriggerInputs {
   std::function<std::uint64_t()> completed;

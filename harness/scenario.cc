@@ -162,14 +162,6 @@ const std::vector<std::string>& FaultKeys() {
   }();
   return keys;
 }
-// One trigger kind per mapping (combine kinds with all/any); `delay` goes
-// with `after`, `since` with `time`.
-const std::vector<std::string> kTriggerKeys = {"time",     "since",    "after",     "delay",
-                                               "requests", "inflight", "db_active", "log",
-                                               "between",  "all",      "any"};
-const std::vector<std::string> kTriggerKinds = {
-    "time", "after", "requests", "inflight", "db_active", "log", "between", "all", "any"};
-const std::vector<std::string> kSinceChoices = {"load", "ready"};
 const std::vector<std::string> kExpectKeys = {"dropped",
                                               "dropped_after_signal",
                                               "allow_after_signal",
@@ -260,8 +252,6 @@ class Parser : public YamlReader {
   void ReadLoad(const Entry& e, LoadSpec* load);
   void ReadRequest(const YAML::Node& node, const std::string& path, RequestSpec* request);
   void ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fault>* faults);
-  void ReadTrigger(const Entry& e, const std::string& path, const std::vector<Fault>& earlier,
-                   const std::vector<std::string>& earlier_names, Trigger* trigger);
   void ReadAction(const Map& m, const YAML::Node& item, const std::string& path, Fault* fault);
   void ReadExpect(const Entry& e, Expectations* expect);
 
@@ -616,167 +606,6 @@ void Parser::ReadRequest(const YAML::Node& node, const std::string& path, Reques
 
 // ----------------------------------------------------------------- faults
 
-void Parser::ReadTrigger(const Entry& e, const std::string& path, const std::vector<Fault>& earlier,
-                         const std::vector<std::string>& earlier_names, Trigger* trigger) {
-  if (e.value.IsScalar()) {
-    if (auto d = ReadDuration(e, path, false)) *trigger = AtTime{*d};
-    return;
-  }
-  if (!e.value.IsMap()) {
-    Error(Where(e), fmt::format("{}: expected a duration (1.5s) or a trigger mapping such as "
-                                "{{after: previous, delay: D}}, {{requests: N}} or {{any: [...]}}, "
-                                "got {}",
-                                path, Describe(e.value)));
-    return;
-  }
-  std::optional<Map> m = ReadMap(e.value, Where(e), path, kTriggerKeys);
-  if (!m) return;
-  std::vector<const Entry*> kinds;
-  for (const std::string& k : kTriggerKinds) {
-    if (const Entry* x = m->Find(k)) kinds.push_back(x);
-  }
-  if (kinds.empty()) {
-    if (e.value.size() == 0) {
-      Error(Where(e), fmt::format("{}: empty trigger (write a duration such as 1.5s, or e.g. "
-                                  "{{after: previous, delay: D}})",
-                                  path));
-    } else if (m->Find("delay")) {
-      Missing(e.key_node.Mark(), path, "after",
-              " (after: previous, or the name of an earlier fault)");
-    } else if (m->Find("since")) {
-      Missing(e.key_node.Mark(), path, "time", " (e.g. {time: 1s, since: ready})");
-    }
-    return;
-  }
-  if (kinds.size() > 1) {
-    Error(kinds[1]->key_node.Mark(),
-          fmt::format("{}: one trigger kind per mapping, got '{}' and '{}' (combine them with "
-                      "all: [...] or any: [...])",
-                      path, kinds[0]->key, kinds[1]->key));
-    return;
-  }
-  const Entry& k = *kinds[0];
-  const std::string kpath = path + "." + k.key;
-  if (k.key != "after" && m->Find("delay")) {
-    Error(m->Find("delay")->key_node.Mark(), path + ".delay: goes with 'after' only");
-  }
-  if (k.key != "time" && m->Find("since")) {
-    Error(m->Find("since")->key_node.Mark(), path + ".since: goes with 'time' only");
-  }
-  if (k.key == "time") {
-    std::optional<Duration> d = ReadDuration(k, kpath, false);
-    bool since_ready = false;
-    if (const Entry* since = m->Find("since")) {
-      if (auto v = ReadChoice(*since, path + ".since", kSinceChoices)) since_ready = *v == "ready";
-    }
-    if (d) *trigger = AtTime{*d, since_ready};
-  } else if (k.key == "requests") {
-    if (auto n = ReadInt(k, kpath, 1, std::numeric_limits<std::int64_t>::max())) {
-      *trigger = AfterRequests{static_cast<std::uint64_t>(*n)};
-    }
-  } else if (k.key == "inflight") {
-    if (auto n = ReadInt(k, kpath, 1, 1000000)) *trigger = AtInflight{static_cast<int>(*n)};
-  } else if (k.key == "db_active") {
-    if (auto n = ReadInt(k, kpath, 1, 100000)) *trigger = AtDbActive{static_cast<int>(*n)};
-  } else if (k.key == "log") {
-    if (auto text = ReadText(k, kpath)) {
-      try {
-        std::regex compiled(*text, std::regex::ECMAScript);
-        *trigger = OnLog{*text};
-      } catch (const std::regex_error& err) {
-        Error(Where(k), fmt::format("{}: not a regular expression ({})", kpath, err.what()));
-      }
-    }
-  } else if (k.key == "between") {
-    if (!k.value.IsSequence() || k.value.size() != 2) {
-      Error(Where(k), fmt::format("{}: expected [EARLIEST, LATEST], e.g. [1s, 3s], got {}", kpath,
-                                  Describe(k.value)));
-      return;
-    }
-    Entry lo{k.key, k.key_node, k.value[0]};
-    Entry hi{k.key, k.key_node, k.value[1]};
-    std::optional<Duration> a = ReadDuration(lo, kpath + "[0]", false);
-    std::optional<Duration> b = ReadDuration(hi, kpath + "[1]", false);
-    if (a && b) {
-      if (*b < *a) {
-        Error(Where(k), fmt::format("{}: the latest ({}) is before the earliest ({})", kpath,
-                                    FormatDuration(*b), FormatDuration(*a)));
-      } else {
-        *trigger = Between{*a, *b};
-      }
-    }
-  } else if (k.key == "all" || k.key == "any") {
-    if (!ExpectList(k, kpath)) return;
-    if (k.value.size() == 0) {
-      Error(Where(k), kpath + ": empty list (give the triggers to combine)");
-      return;
-    }
-    std::vector<Trigger> parts;
-    bool ok = true;
-    std::size_t i = 0;
-    for (const auto& item : k.value) {
-      Entry part{k.key, k.key_node, item};
-      Trigger t;
-      const std::size_t before = error_count();
-      ReadTrigger(part, fmt::format("{}[{}]", kpath, i++), earlier, earlier_names, &t);
-      ok = ok && error_count() == before;
-      parts.push_back(std::move(t));
-    }
-    if (!ok) return;
-    if (k.key == "all") {
-      *trigger = AllOf{std::move(parts)};
-    } else {
-      *trigger = AnyOf{std::move(parts)};
-    }
-  } else {  // after
-    const Entry* after = &k;
-    const Entry* delay = m->Find("delay");
-    AfterFault result{0, Duration::zero()};
-    bool ok = true;
-    if (std::optional<std::string> ref = ReadText(*after, path + ".after")) {
-      if (*ref == "previous") {
-        if (earlier.empty()) {
-          Error(Where(*after), path + ".after: the first fault has no previous fault");
-          ok = false;
-        } else {
-          result.fault = earlier.size() - 1;
-        }
-      } else {
-        auto it = std::find(earlier_names.begin(), earlier_names.end(), *ref);
-        if (it != earlier_names.end()) {
-          result.fault = static_cast<std::size_t>(it - earlier_names.begin());
-        } else {
-          std::string message = fmt::format(
-              "{}.after: no earlier fault is named '{}' (write previous, or the name "
-              "of a fault above this one)",
-              path, *ref);
-          std::vector<std::string> candidates = earlier_names;
-          candidates.push_back("previous");
-          if (auto guess = SpellCheck(*ref, candidates)) {
-            message = fmt::format("{}.after: no earlier fault is named '{}' (did you mean '{}'?)",
-                                  path, *ref, *guess);
-          }
-          Error(Where(*after), std::move(message));
-          ok = false;
-        }
-      }
-    } else {
-      ok = false;
-    }
-    if (delay) {
-      if (auto d = ReadDuration(*delay, path + ".delay", false)) {
-        result.delay = *d;
-      } else {
-        ok = false;
-      }
-    } else {
-      Missing(e.key_node.Mark(), path, "delay", " (e.g. delay: 2s)");
-      ok = false;
-    }
-    if (ok) *trigger = result;
-  }
-}
-
 // The action of a fault: exactly one of the keys of ActionSyntaxes(), read
 // by its own file under faults/.
 void Parser::ReadAction(const Map& m, const YAML::Node& item, const std::string& path,
@@ -842,7 +671,9 @@ void Parser::ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fau
         }
       }
       if (const Entry* at = m->Find("at")) {
-        ReadTrigger(*at, path + ".at", *faults, explicit_names, &fault.trigger);
+        if (auto t = ReadTrigger(*this, *at, path + ".at", explicit_names)) {
+          fault.trigger = std::move(*t);
+        }
       } else {
         Missing(item.Mark(), path, "at", " (e.g. at: 1.5s)");
       }

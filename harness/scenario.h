@@ -73,6 +73,7 @@
 #include "faults/action.h"
 #include "file_error.h"
 #include "placeholders.h"
+#include "triggers/trigger.h"
 
 namespace gracecheck {
 
@@ -148,46 +149,9 @@ struct LoadSpec {
   std::vector<RequestSpec> requests;  // at least one
 };
 
-// When a fault fires: one alternative per kind of trigger.
-struct AtTime {
-  Duration offset;           // after time 0
-  bool since_ready = false;  // count from the target's readiness instead of load start
-};
-struct AfterFault {
-  std::size_t fault;  // index into Scenario::faults, always an earlier one
-  Duration delay;     // after that fault's trigger was met (whether or not it was sent)
-};
-struct AfterRequests {
-  std::uint64_t count;  // completed requests, whatever their outcome
-};
-struct AtInflight {
-  int count;  // at least this many requests in flight at the harness
-};
-struct AtDbActive {
-  int count;  // at least this many of the run's sessions 'active' in pg_stat_activity
-};
-struct OnLog {
-  std::string pattern;  // ECMAScript regex, searched in each line of the target's stdout/stderr
-};
-struct Between {
-  Duration lo, hi;  // a time after time 0 drawn uniformly from [lo, hi] with the run's seed
-};
-struct Trigger;
-struct AllOf {
-  std::vector<Trigger> triggers;  // met when every one is (at the last one's time)
-};
-struct AnyOf {
-  std::vector<Trigger> triggers;  // met when the first one is
-};
-struct Trigger : std::variant<AtTime, AfterFault, AfterRequests, AtInflight, AtDbActive, OnLog,
-                              Between, AllOf, AnyOf> {
-  using variant::variant;
-  Trigger() : variant(AtTime{Duration::zero()}) {}
-};
-
 struct Fault {
   std::string name;  // unique within the scenario
-  Trigger trigger;
+  Trigger trigger;   // when it fires (triggers/trigger.h)
   std::optional<Duration> timeout;  // fail faults.delivered if the trigger is not met by then (after time 0)
   FaultAction action;               // what it does (faults/action.h)
   SignalTarget to = SignalTarget::kProcess;

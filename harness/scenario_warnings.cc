@@ -8,60 +8,6 @@
 
 namespace gracecheck {
 
-namespace {
-
-// The earliest moment after time 0 (the load's start) a trigger can be met,
-// and why, for the message. Triggers that count requests, in-flight
-// requests, active sessions or log lines can be met as soon as the load runs.
-struct Earliest {
-  Duration at = Duration::zero();
-  std::string why;
-};
-
-Earliest EarliestOf(const Trigger& trigger, const std::vector<Fault>& faults, int depth = 0) {
-  if (const auto* t = std::get_if<AtTime>(&trigger)) {
-    return {t->offset, fmt::format("at {}", FormatDuration(t->offset))};
-  }
-  if (const auto* b = std::get_if<Between>(&trigger)) {
-    return {b->lo, fmt::format("between {} and {}", FormatDuration(b->lo), FormatDuration(b->hi))};
-  }
-  if (const auto* a = std::get_if<AfterFault>(&trigger)) {
-    // Faults only follow earlier ones (the parser checks), so this ends.
-    if (a->fault >= faults.size() || depth > 64) return {Duration::zero(), "after another fault"};
-    const Earliest before = EarliestOf(faults[a->fault].trigger, faults, depth + 1);
-    return {before.at + a->delay, fmt::format("{} after {} ({})", FormatDuration(a->delay),
-                                              faults[a->fault].name, before.why)};
-  }
-  if (std::holds_alternative<AfterRequests>(trigger)) {
-    return {Duration::zero(), "on a count of requests, while the load runs"};
-  }
-  if (std::holds_alternative<AtInflight>(trigger)) {
-    return {Duration::zero(), "on requests in flight, while the load runs"};
-  }
-  if (std::holds_alternative<AtDbActive>(trigger)) {
-    return {Duration::zero(), "on active database sessions, while the load runs"};
-  }
-  if (std::holds_alternative<OnLog>(trigger)) {
-    return {Duration::zero(), "on a log line, which can come while the load runs"};
-  }
-  if (const auto* all = std::get_if<AllOf>(&trigger)) {
-    Earliest e{Duration::zero(), "when all of its triggers are met"};
-    for (const Trigger& t : all->triggers)
-      e.at = std::max(e.at, EarliestOf(t, faults, depth + 1).at);
-    return e;
-  }
-  if (const auto* any = std::get_if<AnyOf>(&trigger)) {
-    Earliest e{Duration::max(), "when the first of its triggers is met"};
-    for (const Trigger& t : any->triggers)
-      e.at = std::min(e.at, EarliestOf(t, faults, depth + 1).at);
-    if (any->triggers.empty()) e.at = Duration::zero();
-    return e;
-  }
-  return {Duration::zero(), "at once"};
-}
-
-}  // namespace
-
 std::vector<ScenarioError> ScenarioWarnings(const Scenario& s) {
   std::vector<ScenarioError> warnings;
   auto warn = [&](const SourcePos& pos, std::string message) {
@@ -71,10 +17,10 @@ std::vector<ScenarioError> ScenarioWarnings(const Scenario& s) {
   // The first fault that signals the target (Timeline::first_fault), as
   // early as it can come.
   const Fault* first = nullptr;
-  Earliest first_at;
+  EarliestMoment first_at;
   for (const Fault& f : s.faults) {
     if (!Signals(f.action)) continue;
-    const Earliest e = EarliestOf(f.trigger, s.faults);
+    const EarliestMoment e = EarliestOf(f.trigger, s.faults);
     if (!first || e.at < first_at.at) {
       first = &f;
       first_at = e;
