@@ -283,31 +283,19 @@ struct RunCommand {
             "UINT"));
     app.add_option("--pg-url", pg_url, "external PostgreSQL (default: embedded cluster)")
         ->envname("GRACECHECK_PG_URL");
+    std::string names;
+    for (const ReportFormat& f : ReportFormats()) names += f.out_file + ", ";
     app.add_option("--out", out_dir,
-                   "keep target logs, the cluster's log and every report here (report.json, "
-                   "report.html, report.md, junit.xml; requests.jsonl per run)");
-    app.add_option("--json", report_files.json, "write the JSON report here");
-    app.add_option("--html", report_files.html, "write the HTML report (timeline charts) here");
-    app.add_option("--junit", report_files.junit, "write JUnit XML here (one test case per check)");
-    app.add_option("--markdown", report_files.markdown,
-                   "write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)");
+                   "keep target logs, the cluster's log and every report here (" + names +
+                       "requests.jsonl per run)");
+    for (const ReportFormat& f : ReportFormats()) {
+      app.add_option(f.flag, report_files[f.name], f.help);
+    }
     app.add_option("--requests-out", requests_out, "write every request record here (JSON lines)");
   }
 
   // With --out, every report goes there unless its own flag names a file.
-  ReportFiles OutputFiles() const {
-    ReportFiles out = report_files;
-    if (out_dir.empty()) return out;
-    const fs::path dir(out_dir);
-    auto fill = [&](std::string* path, const char* name) {
-      if (path->empty()) *path = (dir / name).string();
-    };
-    fill(&out.json, "report.json");
-    fill(&out.html, "report.html");
-    fill(&out.markdown, "report.md");
-    fill(&out.junit, "junit.xml");
-    return out;
-  }
+  ReportFiles OutputFiles() const { return report_files.InDirectory(out_dir); }
 
   int Run() {
     std::map<std::string, std::string> binaries;
@@ -370,19 +358,10 @@ struct RunCommand {
     // An output that cannot be written is said now, not after the runs:
     // every problem, one line each.
     {
-      const ReportFiles outputs = OutputFiles();
-      // A report --out fills in is named by --out.
-      auto flag = [](const std::string& given, const char* name) {
-        return given.empty() ? "--out" : name;
-      };
-      const std::vector<std::string> problems = OutputProblems({
-          {"--out", out_dir, true},
-          {flag(report_files.json, "--json"), outputs.json},
-          {flag(report_files.html, "--html"), outputs.html},
-          {flag(report_files.junit, "--junit"), outputs.junit},
-          {flag(report_files.markdown, "--markdown"), outputs.markdown},
-          {"--requests-out", requests_out},
-      });
+      std::vector<OutputPath> outputs = OutputFiles().Outputs(report_files);
+      outputs.insert(outputs.begin(), {"--out", out_dir, true});
+      outputs.push_back({"--requests-out", requests_out});
+      const std::vector<std::string> problems = OutputProblems(outputs);
       for (const std::string& p : problems) Error(p);
       if (!problems.empty()) return kExitUsage;
     }
@@ -696,9 +675,9 @@ struct ReportCommand {
     app.add_option("report", input,
                    "a JSON report (gracecheck run --json F, or --out DIR's report.json)")
         ->required();
-    app.add_option("--html", files.html, "write the HTML report (timeline charts) here");
-    app.add_option("--junit", files.junit, "write JUnit XML here");
-    app.add_option("--markdown", files.markdown, "write a Markdown summary here");
+    for (const ReportFormat& f : ReportFormats()) {
+      if (f.from_saved_report) app.add_option(f.flag, files[f.name], f.help);
+    }
     app.add_flag("--console", console,
                  "print the console report (the default without other outputs)");
   }
@@ -711,12 +690,10 @@ struct ReportCommand {
       Error(e.what());
       return kExitUsage;
     }
-    const std::vector<std::string> problems = OutputProblems(
-        {{"--html", files.html}, {"--junit", files.junit}, {"--markdown", files.markdown}});
+    const std::vector<std::string> problems = OutputProblems(files.Outputs(files));
     for (const std::string& p : problems) Error(p);
     if (!problems.empty()) return kExitUsage;
-    const bool any_file = !files.html.empty() || !files.junit.empty() || !files.markdown.empty();
-    if (console || !any_file) {
+    if (console || !files.any()) {
       const bool color = UseColor();
       for (const nlohmann::json& run : report["runs"]) PrintConsoleReport(stdout, run, color);
       std::fflush(stdout);

@@ -67,24 +67,63 @@ void WriteReportFile(const std::string& path, const std::string& text, const std
   }
 }
 
+const std::vector<ReportFormat>& ReportFormats() {
+  static const std::vector<ReportFormat> table = {
+      {"json", "--json", "report.json", "write the JSON report here", "the JSON report",
+       /*from_saved_report=*/false, [](const nlohmann::json& r) { return JsonReportText(r); }},
+      {"html", "--html", "report.html", "write the HTML report (timeline charts) here",
+       "the HTML report", true, [](const nlohmann::json& r) { return HtmlReport(r); }},
+      {"junit", "--junit", "junit.xml", "write JUnit XML here (one test case per check)",
+       "the JUnit report", true, [](const nlohmann::json& r) { return JunitReport(r); }},
+      {"markdown", "--markdown", "report.md",
+       "write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)", "the Markdown report", true,
+       [](const nlohmann::json& r) { return MarkdownReport(r); }},
+  };
+  return table;
+}
+
+std::string ReportFiles::path(const std::string& format) const {
+  auto it = paths_.find(format);
+  return it == paths_.end() ? std::string() : it->second;
+}
+
+bool ReportFiles::any() const {
+  return std::any_of(paths_.begin(), paths_.end(), [](const auto& p) { return !p.second.empty(); });
+}
+
+ReportFiles ReportFiles::InDirectory(const std::string& dir) const {
+  ReportFiles out = *this;
+  if (dir.empty()) return out;
+  for (const ReportFormat& f : ReportFormats()) {
+    std::string& p = out[f.name];
+    if (p.empty()) p = (std::filesystem::path(dir) / f.out_file).string();
+  }
+  return out;
+}
+
+std::vector<OutputPath> ReportFiles::Outputs(const ReportFiles& given) const {
+  std::vector<OutputPath> outputs;
+  for (const ReportFormat& f : ReportFormats()) {
+    const std::string p = path(f.name);
+    if (p.empty()) continue;
+    outputs.push_back({given.path(f.name).empty() ? "--out" : f.flag, p});
+  }
+  return outputs;
+}
+
 std::vector<std::string> WriteReportFiles(const nlohmann::json& report, const ReportFiles& files,
                                           std::vector<std::string>* written) {
   std::vector<std::string> errors;
-  auto write = [&](const std::string& path, const std::function<void()>& render) {
-    if (path.empty()) return;
+  for (const ReportFormat& f : ReportFormats()) {
+    const std::string path = files.path(f.name);
+    if (path.empty()) continue;
     try {
-      render();
+      WriteReportFile(path, f.render(report), f.what);
       if (written) written->push_back(path);
     } catch (const std::exception& e) {
       errors.push_back(e.what());
     }
-  };
-  write(files.json, [&] { WriteJsonReport(files.json, report); });
-  write(files.html, [&] { WriteReportFile(files.html, HtmlReport(report), "the HTML report"); });
-  write(files.junit,
-        [&] { WriteReportFile(files.junit, JunitReport(report), "the JUnit report"); });
-  write(files.markdown,
-        [&] { WriteReportFile(files.markdown, MarkdownReport(report), "the Markdown report"); });
+  }
   return errors;
 }
 

@@ -6,27 +6,12 @@
 // Threading: writes files; no shared state.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 namespace gracecheck {
-
-// Paths; an empty one is not written.
-struct ReportFiles {
-  std::string json;      // gracecheck/report/v1
-  std::string html;      // self-contained, with a timeline chart per run
-  std::string junit;     // JUnit XML
-  std::string markdown;  // a CI job summary
-};
-
-// Writes every file named in `files` from `report` (a gracecheck/report/v1
-// document), each on its own: one that cannot be written does not keep the
-// others from being written. Returns what went wrong, one line per file
-// ("cannot write the HTML report to x.html: …"), and puts the paths
-// written in *written (if given), in the order json, html, junit, markdown.
-std::vector<std::string> WriteReportFiles(const nlohmann::json& report, const ReportFiles& files,
-                                          std::vector<std::string>* written = nullptr);
 
 // One output a command line asks for: the flag that names it and its path;
 // `directory` for --out DIR, a file otherwise.
@@ -35,6 +20,51 @@ struct OutputPath {
   std::string path;
   bool directory = false;
 };
+
+// A report format: how the command line names it and how it is rendered.
+// ReportFormats() is the table of them; adding a format is its renderer
+// (a file of its own in reports/) and a row there: the flags of `run` and
+// `report`, --out's file names, the check before anything runs and the
+// "wrote" lines all derive from the table.
+struct ReportFormat {
+  std::string name;      // "html"
+  std::string flag;      // "--html"
+  std::string out_file;  // its name in --out DIR: "report.html"
+  std::string help;      // the flag's help
+  std::string what;      // in messages: "the HTML report"
+  // `gracecheck report RESULT.json` renders it (not the JSON: that is its input).
+  bool from_saved_report = true;
+  std::string (*render)(const nlohmann::json& report);  // a gracecheck/report/v1 document
+};
+
+// In the order they are written and listed: json, html, junit, markdown.
+const std::vector<ReportFormat>& ReportFormats();
+
+// Paths by format name; an absent or empty one is not written.
+class ReportFiles {
+ public:
+  std::string& operator[](const std::string& format) { return paths_[format]; }
+  std::string path(const std::string& format) const;
+  bool any() const;
+  // These files, and every format not named here in `dir` under its
+  // out_file name (an empty `dir`: unchanged).
+  ReportFiles InDirectory(const std::string& dir) const;
+  // For OutputProblems: each path with the flag that named it (`--out` for
+  // one InDirectory filled in, as against `given`).
+  std::vector<OutputPath> Outputs(const ReportFiles& given) const;
+
+ private:
+  std::map<std::string, std::string> paths_;
+};
+
+// Writes every file named in `files` from `report` (a gracecheck/report/v1
+// document), each on its own: one that cannot be written does not keep the
+// others from being written. Returns what went wrong, one line per file
+// ("cannot write the HTML report to x.html: …"), and puts the paths
+// written in *written (if given), in the table's order.
+std::vector<std::string> WriteReportFiles(const nlohmann::json& report, const ReportFiles& files,
+                                          std::vector<std::string>* written = nullptr);
+
 // What would keep any of `outputs` from being written, one line each,
 // checked before anything runs: a file that is an existing directory, a
 // directory that is an existing file, a parent directory that is missing or

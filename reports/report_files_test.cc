@@ -114,17 +114,17 @@ TEST_F(ReportFilesTest, OutputProblemsAreAllFoundBeforeAnythingRuns) {
 // being written; what went wrong comes back, one line per file.
 TEST_F(ReportFilesTest, EachReportFileIsWrittenOnItsOwn) {
   ReportFiles files;
-  files.json = (dir_ / "missing" / "r.json").string();
-  files.html = (dir_ / "r.html").string();
-  files.junit = (dir_ / "j.xml").string();
+  files["json"] = (dir_ / "missing" / "r.json").string();
+  files["html"] = (dir_ / "r.html").string();
+  files["junit"] = (dir_ / "j.xml").string();
   std::vector<std::string> written;
   const std::vector<std::string> errors =
       WriteReportFiles(testing::FixtureReport(), files, &written);
   ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(errors);
-  EXPECT_NE(errors[0].find(files.json), std::string::npos) << errors[0];
-  EXPECT_EQ(written, (std::vector<std::string>{files.html, files.junit}));
-  EXPECT_NE(Read(files.html).find("<html"), std::string::npos);
-  EXPECT_NE(Read(files.junit).find("<testsuites"), std::string::npos);
+  EXPECT_NE(errors[0].find(files["json"]), std::string::npos) << errors[0];
+  EXPECT_EQ(written, (std::vector<std::string>{files["html"], files["junit"]}));
+  EXPECT_NE(Read(files["html"]).find("<html"), std::string::npos);
+  EXPECT_NE(Read(files["junit"]).find("<testsuites"), std::string::npos);
 }
 
 }  // namespace
