@@ -25,7 +25,9 @@ FaultScheduler::FaultScheduler(std::vector<Fault> faults, Nanos time_zero, Nanos
       inputs_(std::move(inputs)),
       poll_(poll),
       done_(faults_.size(), false),
-      met_(faults_.size(), kNever) {
+      met_(faults_.size(), kNever),
+      open_(faults_.size(), 0),
+      done_at_(faults_.size(), kNever) {
   std::mt19937_64 rng(seed);
   for (Fault& f : faults_) {
     FaultRecord r;
@@ -106,10 +108,22 @@ bool FaultScheduler::Send(std::size_t i, int signal, bool group) {
   return sent;
 }
 
-void FaultScheduler::AddFollowUp(Nanos at, std::function<void()> run) {
+void FaultScheduler::CloseLocked(std::size_t i) {
+  if (--open_[i] > 0) return;
+  done_at_[i] = Now();
+  wake_ = true;  // a {done: …} trigger may be met now
+  cv_.notify_all();
+}
+
+void FaultScheduler::AddFollowUp(std::size_t i, Nanos at, std::function<void()> run) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    follow_ups_.push({at, std::move(run)});
+    ++open_[i];
+    follow_ups_.push({at, [this, i, run = std::move(run)] {
+                        run();
+                        std::lock_guard<std::mutex> closing(mu_);
+                        CloseLocked(i);
+                      }});
     wake_ = true;
   }
   cv_.notify_all();
@@ -132,6 +146,7 @@ void FaultScheduler::InBackground(std::size_t i, Nanos t, std::function<std::str
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++background_pending_;
+    ++open_[i];
   }
   std::thread before = std::move(background_);
   background_ =
@@ -150,6 +165,7 @@ void FaultScheduler::InBackground(std::size_t i, Nanos t, std::function<std::str
             records_[i].error = why;
           --background_pending_;
           wake_ = true;
+          CloseLocked(i);
         }
         cv_.notify_all();
       });
@@ -161,6 +177,7 @@ void FaultScheduler::Fire(std::size_t i, Nanos met) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     records_[i].scheduled = met;
+    open_[i] = 1;  // its firing; follow-ups and jobs add theirs
   }
   if (signals && !hooks_.target_running()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -168,6 +185,7 @@ void FaultScheduler::Fire(std::size_t i, Nanos met) {
       records_[i].skipped = true;
     else
       records_[i].error = "the target had already exited";
+    CloseLocked(i);
     return;
   }
   FaultContext c;
@@ -176,7 +194,9 @@ void FaultScheduler::Fire(std::size_t i, Nanos met) {
   c.hooks = &hooks_;
   c.clock = [this] { return Now(); };
   c.send = [this, i](int signal, bool group) { return Send(i, signal, group); };
-  c.later = [this](Nanos at, std::function<void()> then) { AddFollowUp(at, std::move(then)); };
+  c.later = [this, i](Nanos at, std::function<void()> then) {
+    AddFollowUp(i, at, std::move(then));
+  };
   c.set_detail = [this, i](std::string detail) {
     std::lock_guard<std::mutex> lock(mu_);
     records_[i].detail = std::move(detail);
@@ -187,14 +207,17 @@ void FaultScheduler::Fire(std::size_t i, Nanos met) {
     InBackground(i, t, std::move(job));
   };
   const std::string error = FireAction(f.action, c);
-  if (background) return;  // recorded when the job ends
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (error.empty())
-      records_[i].delivered = c.now;
-    else
-      records_[i].error = error;
+    if (!background) {  // else recorded when the job ends
+      if (error.empty())
+        records_[i].delivered = c.now;
+      else
+        records_[i].error = error;
+    }
+    CloseLocked(i);
   }
+  if (background) return;
   if (error.empty() && signals && !first_signal_sent_) {
     first_signal_sent_ = true;
     if (hooks_.first_delivered) hooks_.first_delivered(c.now);
@@ -215,6 +238,10 @@ void FaultScheduler::Loop() {
     }
     state.now = Now();
     state.fault_met = met_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      state.fault_done = done_at_;
+    }
     if (polling) {
       if (inputs_.completed) state.completed = inputs_.completed();
       if (inputs_.inflight) state.inflight = inputs_.inflight();
@@ -241,6 +268,8 @@ void FaultScheduler::Loop() {
         std::lock_guard<std::mutex> lock(mu_);
         records_[i].error = fmt::format("its trigger was not met within {}",
                                         FormatDuration(*faults_[i].timeout));
+        open_[i] = 1;
+        CloseLocked(i);  // given up: done
         continue;
       }
       all_done = false;

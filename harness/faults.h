@@ -76,11 +76,14 @@ class FaultScheduler {
   };
   void Loop();
   void Fire(std::size_t i, Nanos met);
-  // Both on any thread, under mu_.
-  void AddFollowUp(Nanos at, std::function<void()> run);
+  // Both on any thread; each keeps fault i open until `run` or `job` ends.
+  void AddFollowUp(std::size_t i, Nanos at, std::function<void()> run);
   void InBackground(std::size_t i, Nanos t, std::function<std::string()> job);
   // Runs the follow-ups due by `until` (all of them with kNever).
   void RunFollowUps(Nanos until);
+  // Fault i has one thing fewer to finish (its firing, a follow-up, a job);
+  // at none it is done (TriggerState::fault_done). Under mu_.
+  void CloseLocked(std::size_t i);
   Nanos Now() const { return (Clock::now() - epoch_).count(); }
   void SleepUntil(Nanos t);
   bool Send(std::size_t i, int signal, bool group);
@@ -95,6 +98,8 @@ class FaultScheduler {
   std::vector<FaultRecord> records_;
   std::vector<bool> done_;
   std::vector<Nanos> met_;
+  std::vector<int> open_;       // under mu_: per fault, its firing and follow-ups still running
+  std::vector<Nanos> done_at_;  // under mu_: per fault, when it finished, or kNever
   bool first_signal_sent_ = false;
   std::priority_queue<FollowUp, std::vector<FollowUp>, std::greater<FollowUp>>
       follow_ups_;  // under mu_

@@ -144,10 +144,8 @@ class FakeTarget {
   std::vector<std::pair<int, bool>> sent;
 };
 
-std::vector<FaultRecord> Schedule(std::vector<Fault> faults, FakeTarget* target,
-                                  TriggerInputs inputs = {}, Duration wait = 2s) {
-  auto epoch = std::chrono::steady_clock::now();
-  FaultScheduler s(std::move(faults), 0, 0, epoch, target->Hooks(), std::move(inputs), 1);
+// Runs `s` until it is finished (or `wait` passed), then stops it.
+std::vector<FaultRecord> RunToEnd(FaultScheduler& s, Duration wait = 3s) {
   s.Start();
   for (auto until = std::chrono::steady_clock::now() + wait;
        !s.finished() && std::chrono::steady_clock::now() < until;) {
@@ -156,6 +154,13 @@ std::vector<FaultRecord> Schedule(std::vector<Fault> faults, FakeTarget* target,
   s.Stop();
   s.Join();
   return s.TakeRecords();
+}
+
+std::vector<FaultRecord> Schedule(std::vector<Fault> faults, FakeTarget* target,
+                                  TriggerInputs inputs = {}, Duration wait = 2s) {
+  auto epoch = std::chrono::steady_clock::now();
+  FaultScheduler s(std::move(faults), 0, 0, epoch, target->Hooks(), std::move(inputs), 1);
+  return RunToEnd(s, wait);
 }
 
 Fault Send(Trigger at, int sig) {
@@ -200,14 +205,7 @@ TEST(FaultSchedulerTest, ASlowDatabaseActionDelaysNoOtherFault) {
   Fault term = Send(AtTime{Duration(60ms)}, SIGTERM);
   term.name = "term";
   FaultScheduler s({first, second, term}, 0, 0, epoch, hooks, {}, 1);
-  s.Start();
-  for (auto until = std::chrono::steady_clock::now() + 3s;
-       !s.finished() && std::chrono::steady_clock::now() < until;) {
-    std::this_thread::sleep_for(1ms);
-  }
-  s.Stop();
-  s.Join();
-  const std::vector<FaultRecord> r = s.TakeRecords();
+  const std::vector<FaultRecord> r = RunToEnd(s);
   ASSERT_EQ(r.size(), 3u);
   // 300 ms behind the restart if it waited for it; 30 ms is far from both.
   EXPECT_LT(r[2].delivered - r[2].scheduled, 30 * kMs)
@@ -287,6 +285,49 @@ TEST(FaultSchedulerTest, KillAfterSendsSigkillOnlyToATargetStillRunning) {
   r = Schedule({f}, &graceful);
   ASSERT_EQ(graceful.sent.size(), 1u);
   EXPECT_EQ(r[0].detail, "exited within the grace period, no SIGKILL needed");
+}
+
+// {done: NAME} waits for everything the fault does: a pause is done when
+// its SIGCONT went out, not when its SIGSTOP did ({after: …, delay: 0s}).
+TEST(FaultSchedulerTest, DoneWaitsForTheFaultsFollowUps) {
+  FakeTarget t;
+  Fault pause = Send(AtTime{Duration(5ms)}, SIGSTOP);
+  pause.name = "pause";
+  pause.action = Pause{40ms};
+  Fault after = Send(AfterFault{0, Duration::zero()}, SIGUSR1);
+  after.name = "after";
+  Fault done = Send(DoneFault{0}, SIGTERM);
+  done.name = "done";
+  auto r = Schedule({pause, after, done}, &t);
+  ASSERT_EQ(t.sent.size(), 4u);
+  EXPECT_EQ(t.sent[0].first, SIGSTOP);
+  EXPECT_EQ(t.sent[1].first, SIGUSR1) << "after: at the pause's trigger";
+  EXPECT_EQ(t.sent[2].first, SIGCONT);
+  EXPECT_EQ(t.sent[3].first, SIGTERM) << "done: once the SIGCONT went out";
+  EXPECT_GE(r[2].scheduled - r[0].scheduled, 40 * kMs);
+  EXPECT_LT(r[2].scheduled - r[0].scheduled, 60 * kMs);
+}
+
+// A background job (a database fault, a preStop GET) is done when it ends.
+TEST(FaultSchedulerTest, DoneWaitsForABackgroundJob) {
+  FakeTarget t;
+  FaultHooks hooks = t.Hooks();
+  hooks.restart_db = [] {
+    std::this_thread::sleep_for(80ms);
+    return std::string();
+  };
+  Fault restart = Send(AtTime{Duration(5ms)}, 0);
+  restart.name = "restart";
+  restart.action = DbRestart{};
+  Fault term = Send(DoneFault{0}, SIGTERM);
+  term.name = "term";
+  const auto epoch = std::chrono::steady_clock::now();
+  FaultScheduler s({restart, term}, 0, 0, epoch, hooks, {}, 1);
+  const std::vector<FaultRecord> r = RunToEnd(s);
+  ASSERT_EQ(t.sent.size(), 1u);
+  EXPECT_GE(r[1].scheduled - r[0].scheduled, 80 * kMs);
+  EXPECT_LT(r[1].scheduled - r[0].scheduled, 120 * kMs) << "woken when the job ended";
+  EXPECT_LT(r[0].lag(), 20 * kMs) << "delivered when it began, not when it ended";
 }
 
 TEST(FaultSchedulerTest, IfRunningIsSkippedOnceTheTargetIsGoneOthersFail) {

@@ -241,6 +241,7 @@ Timeline RunScenario(const RunConfig& config) {
   FaultHooks hooks;
   hooks.send = [&](int sig, bool group) { return process.Signal(sig, group); };
   hooks.target_running = [&] { return !process.exited(); };
+  hooks.target_port = values.port;
   hooks.first_delivered = [&](Nanos t) {
     first_fault = t;
     proc_probe.SetDense();

@@ -894,6 +894,37 @@ TEST_F(RunTest, TwoScenariosOfOneNameKeepTheirOwnRunDirectories) {
   }
 }
 
+// Kubernetes' HTTP preStop hook, then SIGTERM once it returned: an
+// http_get fault against the real target, and a {done: …} trigger on it.
+TEST_F(RunTest, APreStopGetIsAnsweredBeforeTheSigtermThatWaitsForIt) {
+  const fs::path scenario = dir_ / "prestop.yaml";
+  std::ofstream(scenario) << R"(name: prestop
+target:
+  command: ["{refapi}", "--listen", "127.0.0.1:{port}", "--db", "{database_url}"]
+load: {model: open, rate: 100/s, duration: 2s, requests: [{path: /healthz}]}
+faults:
+  - {name: prestop, at: 500ms, http_get: /healthz}
+  - {at: {done: prestop}, send: SIGTERM}
+expect:
+  exit: {code: graceful, within: 3s}
+  dropped_after_signal: 1000
+  allow_after_signal: [refused]
+)";
+  CliResult r = Run({scenario.string()}, 60s);
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  const nlohmann::json& faults = r.report.at("runs").at(0).at("faults");
+  ASSERT_EQ(faults.size(), 2u) << faults.dump(2);
+  EXPECT_EQ(faults[0].value("action", ""), "http_get");
+  EXPECT_EQ(faults[0].value("error", nlohmann::json()).is_null(), true) << faults.dump(2);
+  EXPECT_EQ(faults[0].value("detail", "").rfind("GET /healthz: 200 after ", 0), 0u)
+      << faults.dump(2);
+  const double hook_sent = faults[0].value("delivered_ms", 0.0);
+  const double term_met = faults[1].value("scheduled_ms", 0.0);
+  EXPECT_GT(term_met, hook_sent) << "SIGTERM waited for the hook's answer";
+  EXPECT_LT(term_met - hook_sent, 200.0) << faults.dump(2);
+  EXPECT_NE(faults[1].value("delivered_ms", nlohmann::json()).is_null(), true);
+}
+
 // Every output problem at once, one line each, before anything starts.
 TEST_F(RunTest, EveryOutputProblemIsSaidBeforeAnythingStarts) {
   MakeTmp();

@@ -424,6 +424,44 @@ TEST(ScenarioValidationTest, AfterNamesAnEarlierFault) {
       << Show(errors);
 }
 
+// A preStop hook and the SIGTERM that waits for it (Kubernetes): an
+// http_get action and a done trigger, each read by its own file.
+TEST(ScenarioValidationTest, HttpGetAndDoneReadAsWritten) {
+  const Scenario s = MustParse(WithBase(R"(faults:
+  - {name: prestop, at: 1s, http_get: /prestop}
+  - {at: {done: prestop}, send: SIGTERM}
+  - {at: {done: previous}, http_get: /x}
+)"));
+  ASSERT_EQ(s.faults.size(), 3u);
+  ASSERT_TRUE(std::holds_alternative<HttpGet>(s.faults[0].action));
+  EXPECT_EQ(std::get<HttpGet>(s.faults[0].action).path, "/prestop");
+  EXPECT_EQ(SignalOf(s.faults[0].action), 0) << "a GET signals nothing";
+  EXPECT_EQ(ActionKindOf(s.faults[0].action), "http_get");
+  ASSERT_TRUE(std::holds_alternative<DoneFault>(s.faults[1].trigger));
+  EXPECT_EQ(std::get<DoneFault>(s.faults[1].trigger).fault, 0u);
+  EXPECT_EQ(std::get<DoneFault>(s.faults[2].trigger).fault, 1u) << "done: previous";
+  EXPECT_EQ(s.faults[2].name, "GET /x");
+
+  const auto errors = MustFail(WithBase(R"(faults:
+  - {at: {done: previous}, http_get: prestop}
+  - {at: {done: prestp}, send: SIGTERM}
+  - {at: {done: x, delay: 1s}, send: SIGTERM}
+)"));
+  EXPECT_TRUE(HasError(errors, 4, 17, "faults[0].at.done: the first fault has no previous fault"))
+      << Show(errors);
+  EXPECT_TRUE(HasError(errors, 4, 38,
+                       "faults[0].http_get: expected a request path such as "
+                       "/prestop, got 'prestop'"))
+      << Show(errors);
+  EXPECT_TRUE(HasError(errors, 5, 17, "no earlier fault is named 'prestp' (write previous"))
+      << Show(errors);
+  // Unnamed faults have no name to suggest (it used to say "did you mean ''?").
+  EXPECT_TRUE(HasError(errors, 6, 17, "no earlier fault is named 'x' (write previous"))
+      << Show(errors);
+  EXPECT_TRUE(HasError(errors, 6, 20, "faults[2].at.delay: goes with 'after' only"))
+      << Show(errors);
+}
+
 TEST(ScenarioValidationTest, SignalsByNameOrNumber) {
   const Scenario s = MustParse(WithBase(R"(faults:
   - {at: 1s, send: TERM}

@@ -25,6 +25,7 @@ const std::vector<ActionSyntax>& ActionSyntaxes() {
       {"kill_after", {}, ParseKillAfter},
       {"db", {}, ParseDb},
       {"load", {}, ParseLoad},
+      {"http_get", {}, ParseHttpGet},
   };
   return table;
 }

@@ -7,6 +7,7 @@
 //   kill_after.cc  kill_after: D         SIGTERM, SIGKILL to the group after D
 //   db.cc          db: terminate_sessions | cancel_queries | restart | {block: D}
 //   load.cc        load: stop | {rate: R}
+//   http_get.cc    http_get: PATH        a GET to the target (a preStop hook)
 //
 // An alternative's members, defined in its file:
 //   Kind()         the `action` of its fault record (JSON): "send", "db", …
@@ -107,8 +108,16 @@ struct LoadRate {  // load.cc: the open model's new arrival rate
   std::string Fire(FaultContext& context) const;
 };
 
+struct HttpGet {     // http_get.cc
+  std::string path;  // "/prestop"
+  std::string_view Kind() const;
+  std::string DefaultName() const;
+  int SignalOf() const;
+  std::string Fire(FaultContext& context) const;
+};
+
 using FaultAction = std::variant<SendSignal, Pause, KillAfter, DbTerminateSessions, DbCancelQueries,
-                                 DbRestart, DbBlock, LoadStop, LoadRate>;
+                                 DbRestart, DbBlock, LoadStop, LoadRate, HttpGet>;
 
 // ---- what an action acts on
 
@@ -119,6 +128,7 @@ struct FaultHooks {
   // Sends the signal; false if there was nobody to send it to.
   std::function<bool(int signal, bool group)> send;
   std::function<bool()> target_running;
+  int target_port = 0;  // where it listens, on 127.0.0.1
   // Called right after the first fault that signals the target went out.
   std::function<void(Nanos)> first_delivered;
   // The database server as its admin (a libpq connection string), and the
@@ -178,6 +188,7 @@ std::optional<FaultAction> ParsePause(const ActionInput& input);
 std::optional<FaultAction> ParseKillAfter(const ActionInput& input);
 std::optional<FaultAction> ParseDb(const ActionInput& input);
 std::optional<FaultAction> ParseLoad(const ActionInput& input);
+std::optional<FaultAction> ParseHttpGet(const ActionInput& input);
 
 struct ActionSyntax {
   std::string key;                     // in the fault mapping: "send"

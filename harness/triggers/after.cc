@@ -30,50 +30,43 @@ EarliestMoment AfterFault::Earliest(const std::vector<Fault>& faults, int depth)
           fmt::format("{} after {} ({})", FormatDuration(delay), faults[fault].name, before.why)};
 }
 
-std::optional<Trigger> ParseAfter(const TriggerInput& in) {
+std::optional<std::size_t> ReadFaultRef(const TriggerInput& in, const std::string& path) {
   const std::vector<std::string>& names = in.earlier_names;
-  AfterFault result{0, Duration::zero()};
-  bool ok = true;
-  if (std::optional<std::string> ref = in.yaml.ReadText(in.entry, in.path + ".after")) {
-    if (*ref == "previous") {
-      if (names.empty()) {
-        in.yaml.Error(YamlReader::Where(in.entry),
-                      in.path + ".after: the first fault has no previous fault");
-        ok = false;
-      } else {
-        result.fault = names.size() - 1;
-      }
-    } else if (auto it = std::find(names.begin(), names.end(), *ref); it != names.end()) {
-      result.fault = static_cast<std::size_t>(it - names.begin());
-    } else {
-      std::string message = fmt::format(
-          "{}.after: no earlier fault is named '{}' (write previous, or the name "
-          "of a fault above this one)",
-          in.path, *ref);
-      std::vector<std::string> candidates = names;
-      candidates.push_back("previous");
-      if (auto guess = SpellCheck(*ref, candidates)) {
-        message = fmt::format("{}.after: no earlier fault is named '{}' (did you mean '{}'?)",
-                              in.path, *ref, *guess);
-      }
-      in.yaml.Error(YamlReader::Where(in.entry), std::move(message));
-      ok = false;
-    }
-  } else {
-    ok = false;
+  std::optional<std::string> ref = in.yaml.ReadText(in.entry, path);
+  if (!ref) return std::nullopt;
+  if (*ref == "previous") {
+    if (!names.empty()) return names.size() - 1;
+    in.yaml.Error(YamlReader::Where(in.entry), path + ": the first fault has no previous fault");
+    return std::nullopt;
   }
-  if (const Entry* delay = in.trigger.Find("delay")) {
-    if (auto d = in.yaml.ReadDuration(*delay, in.path + ".delay", false)) {
-      result.delay = *d;
-    } else {
-      ok = false;
-    }
+  if (auto it = std::find(names.begin(), names.end(), *ref); it != names.end()) {
+    return static_cast<std::size_t>(it - names.begin());
+  }
+  std::string message = fmt::format(
+      "{}: no earlier fault is named '{}' (write previous, or the name of a fault above this one)",
+      path, *ref);
+  std::vector<std::string> candidates = {"previous"};
+  for (const std::string& n : names) {
+    if (!n.empty()) candidates.push_back(n);  // an unnamed fault has no name to suggest
+  }
+  if (auto guess = SpellCheck(*ref, candidates)) {
+    message =
+        fmt::format("{}: no earlier fault is named '{}' (did you mean '{}'?)", path, *ref, *guess);
+  }
+  in.yaml.Error(YamlReader::Where(in.entry), std::move(message));
+  return std::nullopt;
+}
+
+std::optional<Trigger> ParseAfter(const TriggerInput& in) {
+  std::optional<std::size_t> fault = ReadFaultRef(in, in.path + ".after");
+  std::optional<Duration> delay;
+  if (const Entry* d = in.trigger.Find("delay")) {
+    delay = in.yaml.ReadDuration(*d, in.path + ".delay", false);
   } else {
     in.yaml.Missing(in.outer.key_node.Mark(), in.path, "delay", " (e.g. delay: 2s)");
-    ok = false;
   }
-  if (!ok) return std::nullopt;
-  return result;
+  if (!fault || !delay) return std::nullopt;
+  return AfterFault{*fault, *delay};
 }
 
 }  // namespace gracecheck

@@ -58,6 +58,7 @@ const std::vector<TriggerSyntax>& TriggerSyntaxes() {
   static const std::vector<TriggerSyntax> table = {
       {"time", {"since"}, " (e.g. {time: 1s, since: ready})", ParseTime},
       {"after", {"delay"}, " (after: previous, or the name of an earlier fault)", ParseAfter},
+      {"done", {}, "", ParseDone},
       {"requests", {}, "", ParseRequests},
       {"inflight", {}, "", ParseInflight},
       {"db_active", {}, "", ParseDbActive},

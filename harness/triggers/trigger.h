@@ -4,6 +4,7 @@
 //
 //   time.cc      1.5s, {time: D, since: load | ready}
 //   after.cc     {after: previous | NAME, delay: D}
+//   done.cc      {done: previous | NAME}
 //   state.cc     {requests: N}, {inflight: K}, {db_active: K}
 //   log.cc       {log: REGEX}
 //   between.cc   {between: [A, B]}
@@ -57,6 +58,7 @@ struct TriggerState {
   int inflight = 0;
   int db_active = 0;
   std::vector<Nanos> fault_met;              // per fault: when its trigger was met, or kNever
+  std::vector<Nanos> fault_done;             // per fault: when it finished (faults.h), or kNever
   std::map<std::string, Nanos> log_matched;  // pattern -> first matching line's time
 };
 
@@ -79,6 +81,12 @@ struct AtTime {              // time.cc
 struct AfterFault {   // after.cc
   std::size_t fault;  // index into Scenario::faults, always an earlier one
   Duration delay;     // after that fault's trigger was met (whether or not it was sent)
+  Nanos MetAt(const TriggerState& s, Nanos* next_deadline) const;
+  bool NeedsPolling() const;
+  EarliestMoment Earliest(const std::vector<Fault>& faults, int depth) const;
+};
+struct DoneFault {    // done.cc
+  std::size_t fault;  // index into Scenario::faults, always an earlier one
   Nanos MetAt(const TriggerState& s, Nanos* next_deadline) const;
   bool NeedsPolling() const;
   EarliestMoment Earliest(const std::vector<Fault>& faults, int depth) const;
@@ -126,8 +134,8 @@ struct AnyOf {                    // combine.cc
   EarliestMoment Earliest(const std::vector<Fault>& faults, int depth) const;
 };
 
-struct Trigger : std::variant<AtTime, AfterFault, AfterRequests, AtInflight, AtDbActive, OnLog,
-                              Between, AllOf, AnyOf> {
+struct Trigger : std::variant<AtTime, AfterFault, DoneFault, AfterRequests, AtInflight, AtDbActive,
+                              OnLog, Between, AllOf, AnyOf> {
   using variant::variant;
   Trigger() : variant(AtTime{Duration::zero()}) {}
 };
@@ -170,6 +178,7 @@ struct TriggerInput {
 // One parse function per key, each in its kind's file.
 std::optional<Trigger> ParseTime(const TriggerInput& input);
 std::optional<Trigger> ParseAfter(const TriggerInput& input);
+std::optional<Trigger> ParseDone(const TriggerInput& input);
 std::optional<Trigger> ParseRequests(const TriggerInput& input);
 std::optional<Trigger> ParseInflight(const TriggerInput& input);
 std::optional<Trigger> ParseDbActive(const TriggerInput& input);
@@ -177,6 +186,10 @@ std::optional<Trigger> ParseLog(const TriggerInput& input);
 std::optional<Trigger> ParseBetween(const TriggerInput& input);
 std::optional<Trigger> ParseAll(const TriggerInput& input);
 std::optional<Trigger> ParseAny(const TriggerInput& input);
+
+// The earlier fault input.entry names (previous, or a name), for after and
+// done; nullopt after reporting why not.
+std::optional<std::size_t> ReadFaultRef(const TriggerInput& input, const std::string& path);
 
 struct TriggerSyntax {
   std::string key;                     // in the trigger mapping: "after"
