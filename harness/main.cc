@@ -284,7 +284,9 @@ struct RunCommand {
     app.add_option("--pg-url", pg_url, "external PostgreSQL (default: embedded cluster)")
         ->envname("GRACECHECK_PG_URL");
     std::string names;
-    for (const ReportFormat& f : ReportFormats()) names += f.out_file + ", ";
+    for (const ReportFormat& f : ReportFormats()) {
+      if (!f.out_file.empty()) names += f.out_file + ", ";
+    }
     app.add_option("--out", out_dir,
                    "keep target logs, the cluster's log and every report here (" + names +
                        "requests.jsonl per run)");

@@ -13,6 +13,7 @@
 #include <functional>
 #include <stdexcept>
 
+#include "github.h"
 #include "html.h"
 #include "json.h"
 #include "junit.h"
@@ -78,6 +79,10 @@ const std::vector<ReportFormat>& ReportFormats() {
       {"markdown", "--markdown", "report.md",
        "write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)", "the Markdown report", true,
        [](const nlohmann::json& r) { return MarkdownReport(r); }},
+      {"github-annotations", "--github-annotations", "",
+       "write GitHub Actions annotations here (/dev/stdout in a workflow step)",
+       "the GitHub annotations", true,
+       [](const nlohmann::json& r) { return GithubAnnotations(r); }},
   };
   return table;
 }
@@ -96,7 +101,7 @@ ReportFiles ReportFiles::InDirectory(const std::string& dir) const {
   if (dir.empty()) return out;
   for (const ReportFormat& f : ReportFormats()) {
     std::string& p = out[f.name];
-    if (p.empty()) p = (std::filesystem::path(dir) / f.out_file).string();
+    if (p.empty() && !f.out_file.empty()) p = (std::filesystem::path(dir) / f.out_file).string();
   }
   return out;
 }

@@ -29,7 +29,7 @@ struct OutputPath {
 struct ReportFormat {
   std::string name;      // "html"
   std::string flag;      // "--html"
-  std::string out_file;  // its name in --out DIR: "report.html"
+  std::string out_file;  // its name in --out DIR: "report.html"; empty: not written there
   std::string help;      // the flag's help
   std::string what;      // in messages: "the HTML report"
   // `gracecheck report RESULT.json` renders it (not the JSON: that is its input).
@@ -37,7 +37,8 @@ struct ReportFormat {
   std::string (*render)(const nlohmann::json& report);  // a gracecheck/report/v1 document
 };
 
-// In the order they are written and listed: json, html, junit, markdown.
+// In the order they are written and listed: json, html, junit, markdown,
+// github-annotations.
 const std::vector<ReportFormat>& ReportFormats();
 
 // Paths by format name; an absent or empty one is not written.
