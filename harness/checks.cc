@@ -38,6 +38,7 @@ const std::vector<CheckSpec>& CheckTable() {
       {"writes.lost", WithWrites, CheckWritesLost},
       {"process.exit", nullptr, CheckProcessExit},
       {"process.orphans", nullptr, CheckProcessOrphans},
+      {"process.signal_handled", nullptr, CheckProcessSignalHandled},
       {"threads.growth", WithThreadsGrowth, CheckThreadsGrowth},
       {"threads.at_exit", WithThreadsAtExit, CheckThreadsAtExit},
       {"db.sessions_after_exit", nullptr, CheckDbSessionsAfterExit},

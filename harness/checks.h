@@ -108,6 +108,11 @@ CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& expect
 CheckResult CheckWritesLost(const Timeline& tl, const Expectations& expect);
 CheckResult CheckProcessExit(const Timeline& tl, const Expectations& expect);
 CheckResult CheckProcessOrphans(const Timeline& tl, const Expectations& expect);
+// The first signal sent to the target's process was one it takes: caught by
+// a handler, or blocked for sigwait/signalfd, in the last /proc sample
+// before it went out; not left at its default action (the process dies at
+// once, and as PID 1 of a container it would ignore it) nor ignored.
+CheckResult CheckProcessSignalHandled(const Timeline& tl, const Expectations& expect);
 CheckResult CheckThreadsGrowth(const Timeline& tl, const Expectations& expect);
 CheckResult CheckThreadsAtExit(const Timeline& tl, const Expectations& expect);
 CheckResult CheckDbSessionsAfterExit(const Timeline& tl, const Expectations& expect);

@@ -33,7 +33,7 @@ RequestRecord Request(std::uint32_t id, Outcome outcome, Nanos intended, bool af
   r.written = intended + 100 * kUs;
   r.done = intended + 2 * kMs;
   if (outcome != Outcome::kOk && outcome != Outcome::kHttpError) r.status = 0;
-  if (after_fault) r.flags |= RequestRecord::kAfterFault;
+  if (after_fault) r.flags |= RequestRecord::kAfterSignal;
   return r;
 }
 
@@ -49,7 +49,7 @@ Timeline CorrectRun() {
   tl.ready = 100 * kMs;
   tl.load_start = 200 * kMs;
   tl.load_end = 2200 * kMs;
-  tl.first_fault = 1200 * kMs;
+  tl.first_signal = 1200 * kMs;
   tl.exited = 1500 * kMs;
   tl.exit_code = 0;
   tl.threads_before_load = 9;
@@ -88,6 +88,9 @@ Timeline CorrectRun() {
     ProcSample s;
     s.t = t;
     s.threads = t < 200 * kMs ? 9 : t < 1300 * kMs ? 40 : 2;
+    // SIGINT and SIGTERM blocked, for a signal thread's sigwait (as refapi).
+    s.signals_read = true;
+    s.sig_blocked = (1u << (SIGINT - 1)) | (1u << (SIGTERM - 1));
     tl.proc_samples.push_back(s);
   }
   tl.thread_names_at_exit = {{"refapi", 1}, {"refapi-signals", 1}};
@@ -259,7 +262,7 @@ TEST(RequestsDroppedTest, EvidenceShowsConnectionFlags) {
 
 TEST(RequestsDroppedTest, WithoutFaultTimesAreSinceTheEpoch) {
   Timeline tl = CorrectRun();
-  tl.first_fault = kNever;
+  tl.first_signal = kNever;
   tl.requests.push_back(Request(9001, Outcome::kEof, 1000 * kMs, false));
   const CheckResult c = CheckRequestsDropped(tl, DefaultExpect());
   ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
@@ -334,8 +337,10 @@ TEST(ProcessExitTest, GracefulCodesAreOnlyForSignalsSentThatCanBeHandled) {
   CheckResult c = CheckProcessExit(tl, DefaultExpect());
   EXPECT_TRUE(c.failed()) << Describe(c);
   EXPECT_EQ(c.observed, "exit 130 after 300.0ms") << Describe(c);
-  tl.process_events.push_back({tl.first_fault + 100 * kMs, ProcessEvent::Kind::kSignalSent, 2, "process"});
-  tl.process_events.push_back({tl.first_fault + 150 * kMs, ProcessEvent::Kind::kSignalSent, 9, "group"});
+  tl.process_events.push_back(
+      {tl.first_signal + 100 * kMs, ProcessEvent::Kind::kSignalSent, 2, "process"});
+  tl.process_events.push_back(
+      {tl.first_signal + 150 * kMs, ProcessEvent::Kind::kSignalSent, 9, "group"});
   c = CheckProcessExit(tl, DefaultExpect());
   EXPECT_TRUE(c.passed()) << Describe(c);
   EXPECT_EQ(c.expected, "exit 0, 130 (128+SIGINT) or 143 (128+SIGTERM) within 10s") << Describe(c);
@@ -369,7 +374,7 @@ TEST(ProcessExitTest, ListedCodesAreTheOnlyOnesAccepted) {
 TEST(ProcessExitTest, GracefulWithoutASignalIsExitZero) {
   Timeline tl = CorrectRun();
   tl.faults.clear();
-  tl.first_fault = kNever;
+  tl.first_signal = kNever;
   tl.process_events.erase(
       std::remove_if(tl.process_events.begin(), tl.process_events.end(),
                      [](const ProcessEvent& ev) { return ev.kind == ProcessEvent::Kind::kSignalSent; }),
@@ -413,7 +418,7 @@ TEST(ProcessExitTest, KilledBySignalFailsUnlessExpected) {
 
 TEST(ProcessExitTest, SlowExitFails) {
   Timeline tl = CorrectRun();
-  tl.exited = tl.first_fault + 10 * 1000 * kMs + 1;
+  tl.exited = tl.first_signal + 10 * 1000 * kMs + 1;
   const CheckResult c = CheckProcessExit(tl, DefaultExpect());
   EXPECT_TRUE(c.failed()) << Describe(c);
   EXPECT_EQ(c.observed, "exit 0 after 10.000s") << Describe(c);
@@ -433,7 +438,7 @@ TEST(ProcessExitTest, HangIsReported) {
 
 TEST(ProcessExitTest, WithoutFaultScriptedOnlyTheStatusIsJudged) {
   Timeline tl = CorrectRun();
-  tl.first_fault = kNever;
+  tl.first_signal = kNever;
   tl.faults.clear();
   CheckResult c = CheckProcessExit(tl, DefaultExpect());
   EXPECT_TRUE(c.passed()) << Describe(c);
@@ -449,7 +454,7 @@ TEST(ProcessExitTest, WithoutFaultScriptedOnlyTheStatusIsJudged) {
 TEST(ProcessExitTest, ExitOnItsOwnBeforeTheFirstFaultFails) {
   Timeline tl = CorrectRun();
   ASSERT_FALSE(tl.faults.empty());
-  tl.first_fault = kNever;
+  tl.first_signal = kNever;
   tl.faults[0].delivered = kNever;
   tl.faults[0].scheduled = kNever;
   tl.exited = 564 * kMs;
@@ -462,6 +467,76 @@ TEST(ProcessExitTest, ExitOnItsOwnBeforeTheFirstFaultFails) {
 }
 
 // --- process.orphans -----------------------------------------------------------
+
+// Blocked for sigwait (refapi, a signalfd loop) or caught by a handler (Go,
+// the JVM, Node's process.on, Python's signal.signal): the target takes it.
+TEST(ProcessSignalHandledTest, BlockedOrCaughtPasses) {
+  Timeline tl = CorrectRun();
+  CheckResult c = CheckProcessSignalHandled(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed()) << c.observed;
+  EXPECT_EQ(
+      c.observed,
+      "SIGTERM blocked, for sigwait or signalfd (the /proc sample 50.0ms before it went out)");
+  for (ProcSample& s : tl.proc_samples) {
+    s.sig_blocked = 0;
+    s.sig_caught = 1u << (SIGTERM - 1);
+  }
+  c = CheckProcessSignalHandled(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed()) << c.observed;
+  EXPECT_EQ(c.observed.rfind("SIGTERM caught by a handler", 0), 0u) << c.observed;
+}
+
+// No handler: the process dies at once (a Python server without
+// signal.signal, Node without process.on('SIGTERM')); ignored: it never
+// stops (refapi --bug=ignore-sigterm). Judged by the sample before the
+// signal, not by one after it, when a handler may have changed things.
+TEST(ProcessSignalHandledTest, DefaultOrIgnoredFails) {
+  Timeline tl = CorrectRun();
+  for (ProcSample& s : tl.proc_samples) {
+    s.sig_blocked = s.t < tl.first_signal ? 0 : 1u << (SIGTERM - 1);
+  }
+  CheckResult c = CheckProcessSignalHandled(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed());
+  EXPECT_EQ(c.observed,
+            "SIGTERM at its default action (the /proc sample 50.0ms before it went out)")
+      << c.observed;
+  ASSERT_EQ(c.evidence.size(), 1u);
+  EXPECT_NE(c.evidence[0].find("as PID 1 of a container it would ignore it"), std::string::npos);
+  for (ProcSample& s : tl.proc_samples) s.sig_ignored = 1u << (SIGTERM - 1);
+  c = CheckProcessSignalHandled(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed());
+  EXPECT_EQ(c.observed.rfind("SIGTERM ignored: the process does not stop for it", 0), 0u)
+      << c.observed;
+}
+
+// What the check cannot read, or need not judge, it skips with the reason.
+TEST(ProcessSignalHandledTest, SkippedWhenItCannotTell) {
+  Timeline tl = CorrectRun();
+  for (ProcSample& s : tl.proc_samples) s.sig_blocked = 0;  // at its default: would fail
+  Timeline group = tl;
+  group.faults[0].to_group = true;
+  CheckResult c = CheckProcessSignalHandled(group, DefaultExpect());
+  EXPECT_TRUE(c.skipped());
+  EXPECT_NE(c.observed.find("went to the process group"), std::string::npos) << c.observed;
+
+  Expectations killed;
+  killed.exit.signaled = true;
+  killed.exit.signal = SIGTERM;
+  c = CheckProcessSignalHandled(tl, killed);
+  EXPECT_TRUE(c.skipped()) << c.observed;
+
+  Timeline kill = tl;
+  kill.faults[0].signal = SIGKILL;
+  c = CheckProcessSignalHandled(kill, DefaultExpect());
+  EXPECT_TRUE(c.skipped());
+  EXPECT_EQ(c.observed, "not measurable: no signal a process can take was delivered");
+
+  Timeline unread = tl;
+  for (ProcSample& s : unread.proc_samples) s.signals_read = false;
+  c = CheckProcessSignalHandled(unread, DefaultExpect());
+  EXPECT_TRUE(c.skipped());
+  EXPECT_EQ(c.observed.rfind("not measurable: no /proc sample", 0), 0u) << c.observed;
+}
 
 TEST(ProcessOrphansTest, NoOrphanPasses) {
   const CheckResult c = CheckProcessOrphans(CorrectRun(), DefaultExpect());
@@ -862,7 +937,7 @@ TEST(RequestsLameDuckTest, ExitWithinThePeriodFailsWithoutAnyRefusal) {
   tl.requests.erase(std::remove_if(tl.requests.begin(), tl.requests.end(),
                                    [](const RequestRecord& r) { return r.intended >= 1200 * kMs; }),
                     tl.requests.end());
-  tl.exited = tl.first_fault + 4 * kMs;
+  tl.exited = tl.first_signal + 4 * kMs;
   const CheckResult c = CheckRequestsLameDuck(tl, LameDuck(900 * kMs));
   EXPECT_TRUE(c.failed()) << Describe(c);
   EXPECT_EQ(c.observed, "it exited 4.00ms after the signal, within the 900ms it must keep serving")
@@ -879,7 +954,7 @@ TEST(RequestsLameDuckTest, NoRequestInThePeriodOrNoSignalIsNotMeasurable) {
   EXPECT_EQ(c.observed.rfind("not measurable: no request started within 200ms", 0), 0u)
       << Describe(c);
   tl = CorrectRun();
-  tl.first_fault = kNever;
+  tl.first_signal = kNever;
   c = CheckRequestsLameDuck(tl, LameDuck(200 * kMs));
   EXPECT_TRUE(c.skipped()) << Describe(c);
   EXPECT_EQ(c.observed, "not measurable: no signal was delivered") << Describe(c);
@@ -1118,7 +1193,7 @@ TEST(DbClosedBeforeDrainTest, SessionsThatEndedWithTheProcessWereNotClosedByIt) 
 
 TEST(DbClosedBeforeDrainTest, WithoutSignalIsNotMeasurable) {
   Timeline tl = PoolClosedFirst();
-  tl.first_fault = kNever;
+  tl.first_signal = kNever;
   const CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
   EXPECT_TRUE(c.skipped()) << Describe(c);
   EXPECT_EQ(c.observed, "not measurable: no signal was delivered") << Describe(c);
@@ -1427,12 +1502,12 @@ TEST(RunChecksTest, CorrectRunPassesEveryCheck) {
   e.threads = ThreadExpectation{2, 2};
   e.writes = WritesExpectation{};
   const std::vector<CheckResult> results = RunChecks(tl, e);
-  EXPECT_EQ(
-      Names(results),
-      (std::vector<std::string>{
-          "requests.dropped", "writes.lost", "process.exit", "process.orphans", "threads.growth",
-          "threads.at_exit", "db.sessions_after_exit", "db.abandoned", "db.orphaned_queries",
-          "db.closed_before_drain", "db.idle_in_transaction", "faults.delivered"}))
+  EXPECT_EQ(Names(results),
+            (std::vector<std::string>{"requests.dropped", "writes.lost", "process.exit",
+                                      "process.orphans", "process.signal_handled", "threads.growth",
+                                      "threads.at_exit", "db.sessions_after_exit", "db.abandoned",
+                                      "db.orphaned_queries", "db.closed_before_drain",
+                                      "db.idle_in_transaction", "faults.delivered"}))
       << fmt::format("{}", fmt::join(Names(results), ", "));
   for (const CheckResult& c : results) EXPECT_TRUE(c.passed()) << Describe(c);
 }
@@ -1440,10 +1515,11 @@ TEST(RunChecksTest, CorrectRunPassesEveryCheck) {
 TEST(RunChecksTest, OptionalChecksOnlyWhenExpected) {
   Timeline tl = CorrectRun();
   const std::vector<std::string> names = Names(RunChecks(tl, DefaultExpect()));
-  EXPECT_EQ(names, (std::vector<std::string>{"requests.dropped", "process.exit", "process.orphans",
-                                             "db.sessions_after_exit", "db.abandoned",
-                                             "db.orphaned_queries", "db.closed_before_drain",
-                                             "db.idle_in_transaction", "faults.delivered"}))
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "requests.dropped", "process.exit", "process.orphans", "process.signal_handled",
+                "db.sessions_after_exit", "db.abandoned", "db.orphaned_queries",
+                "db.closed_before_drain", "db.idle_in_transaction", "faults.delivered"}))
       << fmt::format("{}", fmt::join(names, ", "));
 
   // The lame duck and the session limit only when the scenario sets them.
@@ -1453,9 +1529,9 @@ TEST(RunChecksTest, OptionalChecksOnlyWhenExpected) {
   const std::vector<std::string> more = Names(RunChecks(tl, all));
   EXPECT_EQ(more, (std::vector<std::string>{
                       "requests.dropped", "requests.lame_duck", "process.exit", "process.orphans",
-                      "db.sessions_after_exit", "db.abandoned", "db.orphaned_queries",
-                      "db.closed_before_drain", "db.idle_in_transaction", "db.max_sessions",
-                      "faults.delivered"}))
+                      "process.signal_handled", "db.sessions_after_exit", "db.abandoned",
+                      "db.orphaned_queries", "db.closed_before_drain", "db.idle_in_transaction",
+                      "db.max_sessions", "faults.delivered"}))
       << fmt::format("{}", fmt::join(more, ", "));
 
   // With every optional check asked for, RunChecks emits CheckOrder().
@@ -1504,7 +1580,7 @@ TEST(RunChecksTest, AnUnmeasurableCheckIsSkippedWithTheFirstMissingNeed) {
   EXPECT_EQ(c.observed, "not measurable: no pg_stat_activity sample") << Describe(c);
   EXPECT_TRUE(SkipUnmeasurable(&c, tl, {Needs::kExit}));
   EXPECT_EQ(c.observed, "not measurable: the target did not exit (see process.exit)");
-  tl.first_fault = kNever;
+  tl.first_signal = kNever;
   EXPECT_TRUE(SkipUnmeasurable(&c, tl, {Needs::kSignal}));
   EXPECT_EQ(c.observed, "not measurable: no signal was delivered");
 }
@@ -1558,9 +1634,10 @@ TEST(SkippedTest, EveryNotMeasurableResultIsSkipped) {
     EXPECT_FALSE(c.passed() && not_measurable) << Describe(c);
     skipped += c.skipped() ? 1 : 0;
   }
-  // lame_duck, threads.growth, threads.at_exit, sessions_after_exit,
-  // abandoned, orphaned_queries, closed_before_drain, max_sessions.
-  EXPECT_EQ(skipped, 8);
+  // lame_duck, signal_handled, threads.growth, threads.at_exit,
+  // sessions_after_exit, abandoned, orphaned_queries, closed_before_drain,
+  // max_sessions.
+  EXPECT_EQ(skipped, 9);
 }
 
 TEST(SkippedTest, ThreadsAtExitWithoutSampleIsSkipped) {

@@ -464,7 +464,7 @@ class LoadGenerator::Engine {
     // failed write) was attempted just now, which may be long after its
     // intended start if it waited for a free connection.
     const Nanos started = rec.written != kNever ? rec.written : rec.done;
-    if (fault != kNever && started >= fault) rec.flags |= RequestRecord::kAfterFault;
+    if (fault != kNever && started >= fault) rec.flags |= RequestRecord::kAfterSignal;
     owner_.outcome_counts_[static_cast<int>(outcome)].fetch_add(1, std::memory_order_relaxed);
     owner_.completed_.fetch_add(1, std::memory_order_relaxed);
     owner_.inflight_.fetch_sub(1, std::memory_order_relaxed);

@@ -29,7 +29,7 @@
 //
 // Event-driven: one Asio io_context on one thread, no thread per connection.
 //
-// Threading: Start/Stop/Join/MarkFault and the live counters may be called
+// Threading: Start/Stop/Join/MarkFirstSignal and the live counters may be called
 // from any thread; TakeRecords/TakeWriteKeys after Join.
 #pragma once
 
@@ -134,8 +134,8 @@ class LoadGenerator {
   bool SetRate(double per_second);
   // Waits until the load is over: duration elapsed or Stop, and nothing in flight.
   void Join();
-  // Requests started from `t` on are flagged kAfterFault.
-  void MarkFault(Nanos t) { fault_at_.store(t); }
+  // Requests started from `t` on are flagged kAfterSignal.
+  void MarkFirstSignal(Nanos t) { fault_at_.store(t); }
 
   // Live figures.
   int inflight() const { return inflight_.load(std::memory_order_relaxed); }

@@ -137,6 +137,14 @@ bool ProcProbe::SampleOnce() {
     if (line.rfind("State:", 0) == 0 && line.find('Z') != std::string::npos) return false;
     if (line.rfind("Threads:", 0) == 0) s.threads = std::atoi(line.c_str() + 8);
     if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::atoll(line.c_str() + 6);
+    for (auto [name, mask] :
+         {std::pair{"SigBlk:", &s.sig_blocked}, std::pair{"SigIgn:", &s.sig_ignored},
+          std::pair{"SigCgt:", &s.sig_caught}}) {
+      if (line.rfind(name, 0) == 0) {
+        *mask = std::strtoull(line.c_str() + 7, nullptr, 16);
+        s.signals_read = true;
+      }
+    }
   }
   s.fds = CountEntries(base + "/fd");
   // Walking every thread's children list, and reading every thread's name,

@@ -163,7 +163,7 @@ constexpr Nanos kMs = 1'000'000;
 
 Timeline SignalledAt(Nanos t) {
   Timeline tl;
-  tl.first_fault = t;
+  tl.first_signal = t;
   return tl;
 }
 

@@ -236,17 +236,17 @@ Timeline RunScenario(const RunConfig& config) {
     time_zero = load->started_at();
   }
 
-  std::atomic<Nanos> first_fault{kNever};
+  std::atomic<Nanos> first_signal{kNever};
   MainThreadTasks main_thread;
   FaultHooks hooks;
   hooks.send = [&](int sig, bool group) { return process.Signal(sig, group); };
   hooks.target_running = [&] { return !process.exited(); };
   hooks.target_port = values.port;
   hooks.first_delivered = [&](Nanos t) {
-    first_fault = t;
+    first_signal = t;
     proc_probe.SetDense();
     db_probe.SetDense();
-    if (load) load->MarkFault(t);
+    if (load) load->MarkFirstSignal(t);
   };
   std::vector<RestartWindow> restarts;  // written and read on this thread
   hooks.db_admin = config.server->AdminConnString();
@@ -285,7 +285,7 @@ Timeline RunScenario(const RunConfig& config) {
     main_thread.RunPending();
     interrupt::ThrowIfRequested();
     const Nanos t = now();
-    const Nanos ff = first_fault.load();
+    const Nanos ff = first_signal.load();
     if (ff != kNever && t > ff + (within + 1s).count()) {
       hung = true;
       break;
@@ -375,7 +375,7 @@ Timeline RunScenario(const RunConfig& config) {
   tl.faults = faults.TakeRecords();
   for (const FaultRecord& f : tl.faults) {
     if (f.delivered != kNever && f.signal != 0) {
-      tl.first_fault = f.delivered;
+      tl.first_signal = f.delivered;
       break;
     }
   }
@@ -397,8 +397,8 @@ Timeline RunScenario(const RunConfig& config) {
 
   // Idle threads after the load: only measurable if the load ended before
   // the first fault.
-  if (tl.load_end != kNever && (tl.first_fault == kNever || tl.load_end < tl.first_fault)) {
-    const Nanos until = tl.first_fault == kNever ? tl.exited : tl.first_fault;
+  if (tl.load_end != kNever && (tl.first_signal == kNever || tl.load_end < tl.first_signal)) {
+    const Nanos until = tl.first_signal == kNever ? tl.exited : tl.first_signal;
     int lowest = -1;
     for (const ProcSample& s : tl.proc_samples) {
       if (s.t >= tl.load_end && (until == kNever || s.t < until)) {

@@ -1,4 +1,4 @@
-// A Run: one scenario against one target, start to finish. It owns the
+// One run (RunScenario): one scenario against one target, start to finish. It owns the
 // moving parts (run database, target process, load, faults, probes), drives
 // them in order and *records* what happened into a Timeline. It never judges:
 // that is checks.h.

@@ -708,6 +708,12 @@ TEST_F(RunTest, AJvmServerExits143AfterSigtermAndOnlyItsDropsTellAMissingHook) {
   EXPECT_TRUE(exit.value("passed", false)) << Describe(r);
   EXPECT_EQ(exit.value("observed", "").rfind("exit 143 (128+SIGTERM) after ", 0), 0u)
       << exit.dump(2);
+  // The JVM catches SIGTERM itself (its signal dispatcher runs the hooks).
+  EXPECT_EQ(Check(r.report, "process.signal_handled")
+                .value("observed", "")
+                .rfind("SIGTERM caught by a handler", 0),
+            0u)
+      << Describe(r);
   EXPECT_TRUE(Check(r.report, "requests.dropped").value("passed", false)) << Describe(r);
   const nlohmann::json& all = r.report["runs"][0]["outcomes"]["all"];
   EXPECT_GT(all.value("total", 0), 100) << all.dump();
@@ -923,6 +929,53 @@ expect:
   EXPECT_GT(term_met, hook_sent) << "SIGTERM waited for the hook's answer";
   EXPECT_LT(term_met - hook_sent, 200.0) << faults.dump(2);
   EXPECT_NE(faults[1].value("delivered_ms", nlohmann::json()).is_null(), true);
+}
+
+// Another stack: a Python server with no SIGTERM handler dies at the signal
+// (its default action), and process.signal_handled says why; the same server
+// with a handler passes it.
+TEST_F(RunTest, APythonServerWithoutASigtermHandlerFailsSignalHandledWithOneItPasses) {
+  const fs::path scenario = dir_ / "python.yaml";
+  std::ofstream(scenario) << R"(name: python-sigterm
+target:
+  command: ["/usr/bin/python3", "-c", "{script}", "{port}"]
+  ready: {http_get: /}
+faults:
+  - {at: 300ms, send: SIGTERM}
+expect:
+  exit: {code: graceful, within: 3s}
+)";
+  const std::string server =
+      "import http.server, signal, sys, threading\n"
+      "class H(http.server.BaseHTTPRequestHandler):\n"
+      "  def do_GET(self):\n"
+      "    self.send_response(200); self.send_header('Content-Length', '2'); "
+      "self.end_headers(); self.wfile.write(b'ok')\n"
+      "srv = http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), H)\n";
+  const std::string handler =
+      "signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=srv.shutdown).start())\n";
+  for (const bool with_handler : {false, true}) {
+    std::string text = ReadFile(scenario);
+    const std::string script = server + (with_handler ? handler : "") + "srv.serve_forever()\n";
+    // The script as one argv word, in the scenario's YAML string.
+    std::string quoted;
+    for (char ch : script) quoted += ch == '\n' ? std::string("\\n") : std::string(1, ch);
+    text.replace(text.find("{script}"), 8, quoted);
+    const fs::path file = dir_ / (with_handler ? "with.yaml" : "without.yaml");
+    std::ofstream(file) << text;
+    CliResult r = Run({file.string()}, 60s);
+    const nlohmann::json& c = Check(r.report, "process.signal_handled");
+    if (with_handler) {
+      EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+      EXPECT_TRUE(c.value("passed", false)) << c.dump(2);
+      EXPECT_EQ(c.value("observed", "").rfind("SIGTERM caught by a handler", 0), 0u) << c.dump(2);
+    } else {
+      EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+      EXPECT_FALSE(c.value("passed", true)) << c.dump(2);
+      EXPECT_EQ(c.value("observed", "").rfind("SIGTERM at its default action", 0), 0u) << c.dump(2);
+      EXPECT_FALSE(Check(r.report, "process.exit").value("passed", true)) << "killed by it";
+    }
+  }
 }
 
 // Every output problem at once, one line each, before anything starts.

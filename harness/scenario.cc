@@ -343,9 +343,9 @@ bool Parser::ReadStatuses(const Entry& e, const std::string& path, StatusSet* se
     items.push_back(e.value);
   }
   bool ok = true;
-  const std::string what = outcomes ? "a status (503), a class (5xx) or an outcome (reset, eof, "
-                                      "truncated, timeout, http_error)"
-                                    : "a status (200), a class (2xx) or a list of them";
+  const std::string what =
+      outcomes ? "a status (503), a class (5xx) or an outcome (" + JoinNames(kOutcomes) + ")"
+               : "a status (200), a class (2xx) or a list of them";
   for (const YAML::Node& item : items) {
     const YAML::Mark where = item.IsNull() ? Where(e) : item.Mark();
     if (!item.IsScalar()) {

@@ -14,7 +14,7 @@ std::vector<ScenarioError> ScenarioWarnings(const Scenario& s) {
     warnings.push_back({s.file, pos.line, pos.col, "warning: " + std::move(message)});
   };
 
-  // The first fault that signals the target (Timeline::first_fault), as
+  // The first fault that signals the target (Timeline::first_signal), as
   // early as it can come.
   const Fault* first = nullptr;
   EarliestMoment first_at;

@@ -68,7 +68,7 @@ ThreadFigures Threads(const Timeline& tl) {
     // A sample of a process that is gone (or a zombie) shows no thread.
     if (s.threads <= 0) continue;
     f.peak = std::max(f.peak, s.threads);
-    if (tl.first_fault != kNever && s.t <= tl.first_fault) f.at_fault = s.threads;
+    if (tl.first_signal != kNever && s.t <= tl.first_signal) f.at_fault = s.threads;
     if (tl.exited == kNever || s.t < tl.exited) f.last_before_exit = s.threads;
   }
   return f;
@@ -81,7 +81,7 @@ DbFigures Db(const Timeline& tl) {
       f.before_load = s;
       f.known_before_load = true;
     }
-    if (tl.first_fault != kNever && s.t <= tl.first_fault) {
+    if (tl.first_signal != kNever && s.t <= tl.first_signal) {
       f.at_fault = s;
       f.known_at_fault = true;
     }
@@ -123,24 +123,24 @@ LatencySummary Percentiles(std::vector<Nanos>* latencies) {
 Summary Summarize(const Timeline& tl) {
   Summary s;
   for (const RequestRecord& r : tl.requests) {
-    Add(r, r.has(RequestRecord::kAfterFault) ? &s.after : &s.before);
+    Add(r, r.has(RequestRecord::kAfterSignal) ? &s.after : &s.before);
     Add(r, &s.all);
   }
   std::vector<std::uint32_t> idx;
   idx.reserve(static_cast<std::size_t>(s.all.outcomes[static_cast<int>(Outcome::kOk)]));
   s.before.latency = OkLatencies(tl.requests, &idx, [](const RequestRecord& r) {
-    return !r.has(RequestRecord::kAfterFault);
+    return !r.has(RequestRecord::kAfterSignal);
   });
-  s.after.latency = OkLatencies(tl.requests, &idx, [](const RequestRecord& r) {
-    return r.has(RequestRecord::kAfterFault);
-  });
+  s.after.latency = OkLatencies(
+      tl.requests, &idx, [](const RequestRecord& r) { return r.has(RequestRecord::kAfterSignal); });
   s.all.latency = OkLatencies(tl.requests, &idx, [](const RequestRecord&) { return true; });
   if (tl.load_start != kNever && tl.load_end != kNever && tl.load_end > tl.load_start) {
     s.load_duration = tl.load_end - tl.load_start;
     s.requests_per_second =
         static_cast<double>(tl.requests.size()) / (static_cast<double>(s.load_duration) / 1e9);
   }
-  if (tl.first_fault != kNever && tl.exited != kNever) s.fault_to_exit = tl.exited - tl.first_fault;
+  if (tl.first_signal != kNever && tl.exited != kNever)
+    s.fault_to_exit = tl.exited - tl.first_signal;
   s.threads = Threads(tl);
   s.db = Db(tl);
   return s;
@@ -158,8 +158,8 @@ std::string FormatMillis(Nanos d) {
 
 std::string FormatMoment(Nanos t, const Timeline& tl) {
   if (t == kNever) return "never";
-  if (tl.first_fault == kNever) return "t=" + FormatMillis(t);
-  const Nanos d = t - tl.first_fault;
+  if (tl.first_signal == kNever) return "t=" + FormatMillis(t);
+  const Nanos d = t - tl.first_signal;
   return (d < 0 ? "-" : "+") + FormatMillis(std::llabs(d));
 }
 

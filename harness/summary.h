@@ -5,7 +5,7 @@
 // any later report agree to the nanosecond. Also here: how times are written
 // for people in check evidence and reports.
 //
-// "Before" and "after" the first fault follow RequestRecord::kAfterFault (the
+// "Before" and "after" the first fault follow RequestRecord::kAfterSignal (the
 // request's intended start was at or after the first fault's delivery).
 //
 // Threading: pure functions over a read-only Timeline; call from any thread.
@@ -71,7 +71,7 @@ struct Summary {
   // load_end - load_start (0 when the load did not run).
   double requests_per_second = 0;
   Nanos load_duration = kNever;
-  Nanos fault_to_exit = kNever;  // exited - first_fault
+  Nanos fault_to_exit = kNever;  // exited - first_signal
   ThreadFigures threads;
   DbFigures db;
 };

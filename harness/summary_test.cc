@@ -14,7 +14,7 @@ RequestRecord Ok(Nanos intended, Nanos latency, bool after_fault) {
   r.written = intended;
   r.done = intended + latency;
   r.status = 200;
-  if (after_fault) r.flags |= RequestRecord::kAfterFault;
+  if (after_fault) r.flags |= RequestRecord::kAfterSignal;
   return r;
 }
 
@@ -48,7 +48,7 @@ TEST(SummarizeTest, SplitsByFirstFaultAndMeasuresOkLatencyFromIntendedStart) {
   Timeline tl;
   tl.load_start = 0;
   tl.load_end = 2000 * kMs;
-  tl.first_fault = 1000 * kMs;
+  tl.first_signal = 1000 * kMs;
   tl.exited = 1250 * kMs;
   tl.requests.push_back(Ok(0, 2 * kMs, false));
   tl.requests.push_back(Ok(10 * kMs, 4 * kMs, false));
@@ -87,7 +87,7 @@ TEST(SummarizeTest, SplitsByFirstFaultAndMeasuresOkLatencyFromIntendedStart) {
 TEST(SummarizeTest, ThreadAndDbFigures) {
   Timeline tl;
   tl.load_start = 100 * kMs;
-  tl.first_fault = 500 * kMs;
+  tl.first_signal = 500 * kMs;
   tl.exited = 800 * kMs;
   tl.threads_before_load = 5;
   const int threads[] = {5, 20, 30, 25, 2, 0};
@@ -143,7 +143,7 @@ TEST(FormatTest, Millis) {
 TEST(FormatTest, MomentIsRelativeToFirstFault) {
   Timeline tl;
   EXPECT_EQ(FormatMoment(1'500'000'000, tl), "t=1.500s");
-  tl.first_fault = 1'000'000'000;
+  tl.first_signal = 1'000'000'000;
   EXPECT_EQ(FormatMoment(1'012'300'000, tl), "+12.3ms");
   EXPECT_EQ(FormatMoment(990'000'000, tl), "-10.0ms");
   EXPECT_EQ(FormatMoment(kNever, tl), "never");

@@ -2,8 +2,9 @@
 // source of truth between recording (Run, Load, Probes, Faults) and judging
 // (checks) and rendering (reports).
 //
-// Time: every `t`/`*_ns` field is nanoseconds since the run's epoch, a
-// steady_clock instant taken when the run starts (Timeline::epoch). kNever
+// Time: every moment (a `Nanos`: `t`, `spawned`, `exited`, …) is
+// nanoseconds since the run's epoch, a steady_clock instant taken when the
+// run starts (`epoch_unix_ms` is its wall-clock time, for people). kNever
 // marks a moment that did not happen.
 //
 // Threading: recorders fill their own parts while the run goes (each part
@@ -55,7 +56,8 @@ inline bool IsDropped(Outcome o) {
 // One request. Compact on purpose (issue: <= 64 bytes per recorded request).
 struct RequestRecord {
   enum Flags : std::uint8_t {
-    kAfterFault = 1,           // sent (or, if never sent, attempted) at or after the first fault
+    kAfterSignal =
+        1,  // sent (or, if never sent, attempted) at or after first_signal (JSON: after_fault)
     kPrevConnectionClose = 2,  // the previous response on this connection said Connection: close
     kWriteFailed = 4,          // the request could not be written (EPIPE/ECONNRESET)
     kClosedBeforeWrite = 8,    // the connection was seen closed when about to be reused
@@ -128,6 +130,12 @@ struct ProcSample {
   int fds = 0;
   std::int64_t rss_kb = 0;
   int children = 0;  // other live processes in the target's process group
+  // Signal masks of the target's main thread (/proc/PID/status SigBlk,
+  // SigIgn, SigCgt; bit N-1 for signal N), when signals_read.
+  bool signals_read = false;
+  std::uint64_t sig_blocked = 0;
+  std::uint64_t sig_ignored = 0;
+  std::uint64_t sig_caught = 0;
 };
 
 // pg_stat_activity sample of the run's database (client backends only).
@@ -183,7 +191,8 @@ struct Timeline {
   Nanos ready = kNever;
   Nanos load_start = kNever;
   Nanos load_end = kNever;
-  Nanos first_fault = kNever;   // first fault delivered
+  Nanos first_signal =
+      kNever;  // the first fault that signals the target, delivered (JSON: first_fault)
   Nanos exited = kNever;        // target reaped
   bool exit_signaled = false;
   int exit_code = 0;

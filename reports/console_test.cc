@@ -78,7 +78,7 @@ TEST(ConsoleReportTest, SkippedCheckHasADashNotATick) {
             std::string::npos)
       << text;
   EXPECT_EQ(text.find("✓ threads.growth"), std::string::npos) << text;
-  EXPECT_NE(text.find("\nPASS: 11 passed, 1 skipped (threads.growth)\n"), std::string::npos)
+  EXPECT_NE(text.find("\nPASS: 12 passed, 1 skipped (threads.growth)\n"), std::string::npos)
       << text;
   const std::string colored = Render(testing::PassingRun(), true);
   EXPECT_NE(colored.find("\033[33m–\033[0m"), std::string::npos) << colored;
@@ -96,7 +96,7 @@ TEST(ConsoleReportTest, ATargetThatDidNotStartIsAnErrorWithItsReason) {
 
 TEST(ConsoleReportTest, InvalidRunSaysErrorWithItsReasonsNeverPass) {
   const std::string text = Render(testing::InvalidRun(), false);
-  EXPECT_NE(text.find("\nERROR: invalid run: the harness failed, so its checks (11 passed, 1 "
+  EXPECT_NE(text.find("\nERROR: invalid run: the harness failed, so its checks (12 passed, 1 "
                       "skipped) prove nothing:\n"
                       "  - the database monitor connection was lost at +52.0ms: terminating "
                       "connection due to administrator command; reconnected after 10.3ms\n"

@@ -118,7 +118,7 @@ void Run(const RunView& r, std::size_t index, const ChartFrame& frame,
                  r.seed, Esc(r.epoch), r.target_pid, Esc(ExitText(r)));
   if (r.error()) HarnessErrors(r, out);
   fmt::format_to(it, "<figure>\n{}</figure>\n", TimelineSvg(r, frame));
-  if (zoom && r.first_fault != kNever) {
+  if (zoom && r.first_signal != kNever) {
     fmt::format_to(it,
                    "<h3>The shutdown, close up <span class=\"meta\">from {} before the signal; y "
                    "scales fitted to this window</span></h3>\n<figure>\n{}</figure>\n",

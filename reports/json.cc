@@ -167,7 +167,7 @@ Nanos LastResponse(const Timeline& tl) {
 // the pool was closed (or its last connection ended) before it. kNever when
 // sessions remain in the last sample, or there never was one.
 Nanos DbPoolClosed(const Timeline& tl) {
-  const Nanos from = tl.first_fault != kNever ? tl.first_fault : tl.load_end;
+  const Nanos from = tl.first_signal != kNever ? tl.first_signal : tl.load_end;
   if (from == kNever) return kNever;
   bool had_sessions = false;
   Nanos closed = kNever;
@@ -245,7 +245,7 @@ json RunJson(const RunReport& run) {
                      {"ready", Ms(tl.ready)},
                      {"load_start", Ms(tl.load_start)},
                      {"load_end", Ms(tl.load_end)},
-                     {"first_fault", Ms(tl.first_fault)},
+                     {"first_fault", Ms(tl.first_signal)},
                      {"exited", Ms(tl.exited)},
                      {"db_sessions_gone", Ms(tl.db_sessions_gone)},
                      {"first_refused", Ms(FirstRefused(tl))},

@@ -73,9 +73,9 @@ TEST(JunitReportTest, TheXsdRejectsWhatConsumersReject) {
 TEST(JunitReportTest, OneSuitePerRunOneCasePerCheck) {
   const std::string xml = JunitReport(testing::FixtureReport());
   EXPECT_EQ(Occurrences(xml, "<testsuite "), 2u) << xml;
-  EXPECT_EQ(Occurrences(xml, "<testcase "), 24u) << xml;
+  EXPECT_EQ(Occurrences(xml, "<testcase "), 26u) << xml;
   EXPECT_EQ(Occurrences(xml, "<failure "), 7u) << xml;
-  EXPECT_NE(xml.find("<testsuites name=\"gracecheck\" tests=\"24\" failures=\"7\" errors=\"0\""),
+  EXPECT_NE(xml.find("<testsuites name=\"gracecheck\" tests=\"26\" failures=\"7\" errors=\"0\""),
             std::string::npos)
       << xml.substr(0, 300);
   EXPECT_NE(xml.find("<testcase classname=\"sigterm-mid-load.refapi\" name=\"requests.dropped\" "
@@ -136,7 +136,7 @@ TEST(JunitReportTest, EveryTestCaseIsUniqueAcrossTargetsAndRepeats) {
     const std::string id = (*it)[1].str() + " / " + (*it)[2].str();
     EXPECT_TRUE(seen.insert(id).second) << "twice: " << id;
   }
-  EXPECT_EQ(n, 36);
+  EXPECT_EQ(n, 39);
   EXPECT_NE(xml.find("classname=\"sigterm-mid-load.refapi.run2\""), std::string::npos);
   EXPECT_NE(xml.find("classname=\"sigterm-mid-load.refapi-bug-drop\""), std::string::npos);
 }
@@ -149,7 +149,7 @@ TEST(JunitReportTest, SkippedCheckIsASkippedTestCase) {
                "the load (expected &lt;= +2 idle threads after the load)\"/>\n    </testcase>"),
       std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("tests=\"12\" failures=\"0\" errors=\"0\" skipped=\"1\""), std::string::npos)
+  EXPECT_NE(xml.find("tests=\"13\" failures=\"0\" errors=\"0\" skipped=\"1\""), std::string::npos)
       << xml;
 }
 
@@ -171,10 +171,10 @@ TEST(JunitReportTest, ATargetThatDidNotStartHasAnErrorCaseAndItsOutput) {
 TEST(JunitReportTest, InvalidRunHasAnErrorCaseNamedHarness) {
   const std::string xml = JunitReport(testing::InvalidRunReport());
   ExpectValid(xml);
-  EXPECT_NE(xml.find("<testsuites name=\"gracecheck\" tests=\"25\" failures=\"0\" errors=\"1\""),
+  EXPECT_NE(xml.find("<testsuites name=\"gracecheck\" tests=\"27\" failures=\"0\" errors=\"1\""),
             std::string::npos)
       << xml.substr(0, 300);
-  EXPECT_NE(xml.find("id=\"1\" tests=\"13\" failures=\"0\" errors=\"1\" skipped=\"1\""),
+  EXPECT_NE(xml.find("id=\"1\" tests=\"14\" failures=\"0\" errors=\"1\" skipped=\"1\""),
             std::string::npos)
       << xml;
   EXPECT_NE(xml.find("<property name=\"verdict\" value=\"error\"/>"), std::string::npos) << xml;

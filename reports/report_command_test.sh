@@ -22,7 +22,7 @@ render() {
 
 # The initial v1 report predates two of the checks the fixture now runs.
 for report in report.json report_v1_initial.json; do
-  checks=12
+  checks=13
   [ "$report" = report.json ] || checks=10
   out="$tmp/${report%.json}"
   render "$testdata/$report" "$out"
@@ -30,7 +30,7 @@ for report in report.json report_v1_initial.json; do
   grep -q "^FAIL: 7 of $checks checks failed" "$out/console.txt" || fail "$report: no FAIL line"
   if [ "$report" = report.json ]; then
     # threads.growth: the fixture's signal comes during the load.
-    grep -q "^PASS: 11 passed, 1 skipped (threads.growth)" "$out/console.txt" \
+    grep -q "^PASS: 12 passed, 1 skipped (threads.growth)" "$out/console.txt" \
       || fail "$report: no PASS line"
   else
     # Written before "status": a check read back passed or failed.

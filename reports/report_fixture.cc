@@ -39,7 +39,7 @@ RequestRecord Request(std::uint32_t id, std::uint32_t connection, std::uint16_t 
     r.written = kNever;
   }
   r.done = intended + latency;
-  if (after_fault) r.flags |= RequestRecord::kAfterFault;
+  if (after_fault) r.flags |= RequestRecord::kAfterSignal;
   return r;
 }
 
@@ -56,7 +56,7 @@ Timeline Base() {
   tl.ready = 80 * kMs;
   tl.load_start = 100 * kMs;
   tl.load_end = 1100 * kMs;
-  tl.first_fault = 600 * kMs + 150 * kUs;
+  tl.first_signal = 600 * kMs + 150 * kUs;
   tl.threads_before_load = 6;
   tl.sessions_abandoned = 0;
 
@@ -71,13 +71,13 @@ Timeline Base() {
   term.name = "SIGTERM";
   term.signal = 15;
   term.scheduled = 600 * kMs;
-  term.delivered = tl.first_fault;
+  term.delivered = tl.first_signal;
   term.tolerance = std::chrono::milliseconds(100);
   tl.faults.push_back(term);
 
   tl.process_events = {{0, ProcessEvent::Kind::kSpawned, 31337, ""},
                        {80 * kMs, ProcessEvent::Kind::kReady, 0, ""},
-                       {tl.first_fault, ProcessEvent::Kind::kSignalSent, 15, "process"}};
+                       {tl.first_signal, ProcessEvent::Kind::kSignalSent, 15, "process"}};
 
   const int threads[] = {6, 6, 14, 14, 14, 14, 9, 2, 1, 1};
   for (int i = 0; i < 10; ++i) {
@@ -86,6 +86,8 @@ Timeline Base() {
     s.threads = threads[i];
     s.fds = 10 + threads[i];
     s.rss_kb = 8000 + 100 * i;
+    s.signals_read = true;
+    s.sig_blocked = std::uint64_t{1} << (15 - 1);  // SIGTERM, for sigwait
     tl.proc_samples.push_back(s);
   }
   for (int i = 0; i < 10; ++i) {

@@ -219,13 +219,13 @@ Nanos MsToNanos(double ms) { return static_cast<Nanos>(std::llround(ms * 1e6)); 
 
 std::string RunView::Moment(Nanos t) const {
   if (t == kNever) return "never";
-  if (first_fault == kNever) return "t=" + FormatMillis(t);
-  const Nanos d = t - first_fault;
+  if (first_signal == kNever) return "t=" + FormatMillis(t);
+  const Nanos d = t - first_signal;
   return (d < 0 ? "-" : "+") + FormatMillis(std::llabs(d));
 }
 
 // The first fault that signalled the target (database and load faults do
-// not start a shutdown), as Timeline::first_fault.
+// not start a shutdown), as Timeline::first_signal.
 const FaultRecord* RunView::FirstDeliveredFault() const {
   for (const FaultRecord& f : faults) {
     if (f.delivered != kNever && f.signal != 0) return &f;
@@ -250,7 +250,7 @@ int ReportView::Count(RunVerdict v) const {
 
 Nanos RunView::LastMoment() const {
   Nanos last = kNever;
-  for (Nanos t : {spawned, ready, load_start, load_end, first_fault, exited, db_sessions_gone,
+  for (Nanos t : {spawned, ready, load_start, load_end, first_signal, exited, db_sessions_gone,
                   first_refused, last_response, db_pool_closed, db_pool_closing}) {
     last = std::max(last, t);
   }
@@ -281,7 +281,7 @@ RunView ReadRun(const json& run) {
   v.ready = Moment(Get(m, "ready"));
   v.load_start = Moment(Get(m, "load_start"));
   v.load_end = Moment(Get(m, "load_end"));
-  v.first_fault = Moment(Get(m, "first_fault"));
+  v.first_signal = Moment(Get(m, "first_fault"));
   v.exited = Moment(Get(m, "exited"));
   v.db_sessions_gone = Moment(Get(m, "db_sessions_gone"));
   v.first_refused = Moment(Get(m, "first_refused"));

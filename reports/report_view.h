@@ -59,7 +59,7 @@ struct RunView {
   Nanos ready = kNever;
   Nanos load_start = kNever;
   Nanos load_end = kNever;
-  Nanos first_fault = kNever;
+  Nanos first_signal = kNever;
   Nanos exited = kNever;
   Nanos db_sessions_gone = kNever;
   Nanos first_refused = kNever;   // the first refused connection (listener closed)

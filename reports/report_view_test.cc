@@ -46,7 +46,7 @@ TEST(ReportViewTest, EveryFigureSurvivesTheRoundTripToTheNanosecond) {
     EXPECT_EQ(v.summary.threads.last_before_exit, s.threads.last_before_exit);
     EXPECT_EQ(v.summary.db.peak.total(), s.db.peak.total());
     EXPECT_EQ(v.summary.db.known_at_fault, s.db.known_at_fault);
-    EXPECT_EQ(v.first_fault, tl.first_fault);
+    EXPECT_EQ(v.first_signal, tl.first_signal);
     EXPECT_EQ(v.exited, tl.exited);
     ASSERT_EQ(v.faults.size(), tl.faults.size());
     EXPECT_EQ(v.faults[0].lag(), tl.faults[0].lag());

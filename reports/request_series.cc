@@ -38,7 +38,7 @@ RequestSeries BucketRequests(const Timeline& tl) {
   }
   if (first == kNever) return series;
 
-  const Nanos anchor = tl.first_fault != kNever ? tl.first_fault : 0;
+  const Nanos anchor = tl.first_signal != kNever ? tl.first_signal : 0;
   series.bucket = ChooseBucketWidth(last - first);
   const Nanos k0 = FloorDiv(first - anchor, series.bucket);
   const Nanos k1 = FloorDiv(last - anchor, series.bucket);

@@ -33,13 +33,13 @@ std::string Describe(const RequestSeries& s) {
 
 TEST(RequestSeriesTest, BucketsAlignOnTheFirstFault) {
   Timeline tl;
-  tl.first_fault = 503 * kMs;
+  tl.first_signal = 503 * kMs;
   tl.requests = {Req(100 * kMs, 102 * kMs), Req(499 * kMs, 700 * kMs),
                  Req(504 * kMs, 505 * kMs, Outcome::kRefused)};
   const RequestSeries s = BucketRequests(tl);
   ASSERT_EQ(s.bucket, 10 * kMs) << Describe(s);  // span 600ms -> 10ms buckets
   for (const RequestBucket& b : s.buckets) {
-    EXPECT_EQ((b.t - tl.first_fault) % s.bucket, 0) << "bucket at " << b.t << ": " << Describe(s);
+    EXPECT_EQ((b.t - tl.first_signal) % s.bucket, 0) << "bucket at " << b.t << ": " << Describe(s);
   }
   // The request started 4ms before the fault and the one 1ms after it are
   // in neighbouring buckets, split at the fault.
@@ -52,7 +52,7 @@ TEST(RequestSeriesTest, BucketsAlignOnTheFirstFault) {
   };
   EXPECT_EQ(at(499 * kMs).started[static_cast<int>(Outcome::kOk)], 1) << Describe(s);
   EXPECT_EQ(at(504 * kMs).started[static_cast<int>(Outcome::kRefused)], 1) << Describe(s);
-  EXPECT_EQ(at(499 * kMs).t + s.bucket, tl.first_fault) << Describe(s);
+  EXPECT_EQ(at(499 * kMs).t + s.bucket, tl.first_signal) << Describe(s);
   EXPECT_EQ(at(700 * kMs).finished[static_cast<int>(Outcome::kOk)], 1) << Describe(s);
   // Contiguous from the first start to the last outcome.
   EXPECT_LE(s.buckets.front().t, 100 * kMs);

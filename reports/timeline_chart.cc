@@ -179,8 +179,8 @@ class Chart {
     const Panel threads = NextPanel("threads of the target", 56);
     const double panels_bottom = y_ - kPanelGap;
 
-    if (run_.first_fault != kNever) {
-      const double x = X(run_.first_fault);
+    if (run_.first_signal != kNever) {
+      const double x = X(run_.first_signal);
       Add("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>\n", F(x), F(panels_top),
           F(kLeft + kPlotWidth - x), F(panels_bottom - panels_top), kAfterSignalTint);
     }
@@ -608,7 +608,7 @@ const char* OutcomeColor(Outcome o) {
   return "#000";
 }
 
-Nanos ChartAnchor(const RunView& run) { return run.first_fault != kNever ? run.first_fault : 0; }
+Nanos ChartAnchor(const RunView& run) { return run.first_signal != kNever ? run.first_signal : 0; }
 
 namespace {
 

@@ -303,7 +303,7 @@ struct PoolClose {
 
 PoolClose FindPoolClose(const Timeline& tl) {
   PoolClose pc;
-  if (tl.first_fault == kNever) return pc;
+  if (tl.first_signal == kNever) return pc;
   // By the log, a clean close (a client that vanished at its exit, or a
   // session the server ended, was not closed by the target); without it,
   // seen gone before the exit.
@@ -315,10 +315,10 @@ PoolClose FindPoolClose(const Timeline& tl) {
   for (const DbSession& s : tl.db_sessions) {
     auto it = ends.find(s.pid);
     const SessionGone g = WhenGone(s, tl, it == ends.end() ? nullptr : it->second);
-    if (g.upper != kNever && g.upper <= tl.first_fault) continue;
+    if (g.upper != kNever && g.upper <= tl.first_signal) continue;
     if (g.upper == kNever ||
         (g.from_log ? g.unclean : (tl.exited != kNever && g.upper > tl.exited))) {
-      if (s.last_seen > tl.first_fault) {
+      if (s.last_seen > tl.first_signal) {
         pc.kept_open_until =
             std::max(pc.kept_open_until, g.upper == kNever ? s.last_seen : g.lower);
       }

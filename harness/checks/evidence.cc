@@ -48,7 +48,7 @@ bool SkipUnmeasurable(CheckResult* c, const Timeline& tl, std::initializer_list<
         c->Skip("no pg_stat_activity sample");
         return true;
       case Needs::kSignal:
-        if (tl.first_fault != kNever) continue;
+        if (tl.first_signal != kNever) continue;
         c->Skip("no signal was delivered");
         return true;
     }

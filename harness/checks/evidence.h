@@ -30,7 +30,7 @@ std::string Shorten(const std::string& text, std::size_t max);
 enum class Needs {
   kExit,       // the target exited: "the target did not exit (see process.exit)"
   kDbSamples,  // a pg_stat_activity sample: "no pg_stat_activity sample"
-  kSignal,     // a delivered signal (Timeline::first_fault): "no signal was delivered"
+  kSignal,     // a delivered signal (Timeline::first_signal): "no signal was delivered"
 };
 // Skips `c` with the reason of the first of `needs` that `tl` lacks; false
 // (and `c` untouched) when it has them all.

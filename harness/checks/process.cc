@@ -1,5 +1,5 @@
 // The checks of the target's process: process.exit, process.orphans,
-// threads.growth, threads.at_exit (checks.h).
+// process.signal_handled, threads.growth, threads.at_exit (checks.h).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -138,7 +138,7 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
   const std::optional<AcceptedExit> match = MatchingExit(tl, e.exit);
   std::string status = FormatExitStatus(tl.exit_signaled, tl.exit_code, tl.exit_signal);
   if (match && match->signal != 0) status += fmt::format(" (128+{})", SignalName(match->signal));
-  if (tl.first_fault == kNever) {
+  if (tl.first_signal == kNever) {
     if (tl.exited == kNever) {
       c.status = CheckStatus::kFailed;
       c.observed = "still running (no fault was delivered)";
@@ -157,7 +157,7 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
     c.status = CheckStatus::kFailed;
     c.observed = fmt::format("no exit within {} (killed by gracecheck)", FormatDuration(within));
   } else {
-    const Nanos took = tl.exited - tl.first_fault;
+    const Nanos took = tl.exited - tl.first_signal;
     c.Judge(match.has_value() && took <= within.count());
     c.observed = fmt::format("{} after {}", status, FormatMillis(took));
   }
@@ -171,6 +171,71 @@ CheckResult CheckProcessExit(const Timeline& tl, const Expectations& e) {
     lines.erase(lines.begin(), lines.end() - kMaxEvidence);
   }
   AddEvidence(&c.evidence, std::move(lines));
+  return c;
+}
+
+CheckResult CheckProcessSignalHandled(const Timeline& tl, const Expectations& e) {
+  CheckResult c;
+  c.expected = "the first signal to the target caught by a handler, or blocked for sigwait";
+  // (Judged on the main thread's masks: a signal blocked there but not in
+  // another thread goes to that one, at its default action; process.exit
+  // then sees the process die.)
+  // The first signal gracecheck delivered that a process can take (not
+  // SIGKILL, SIGSTOP, SIGCONT), as the fault records have it.
+  const FaultRecord* first = nullptr;
+  for (const FaultRecord& f : tl.faults) {
+    if (f.signal != 0 && AsksToStop(f.signal) && f.delivered != kNever &&
+        (!first || f.delivered < first->delivered)) {
+      first = &f;
+    }
+  }
+  if (!first) {
+    c.Skip("no signal a process can take was delivered");
+    return c;
+  }
+  const int sig = first->signal;
+  const std::string name = SignalName(sig);
+  if (e.exit.signaled && e.exit.signal == sig) {
+    c.Skip(fmt::format("the scenario expects the target killed by {}", name));
+    return c;
+  }
+  if (first->to_group) {
+    // A wrapper (sh -c) may leave it at its default and its child take it:
+    // only the target's own process is read.
+    c.Skip(
+        fmt::format("{} went to the process group, whose members other than the target are "
+                    "not read",
+                    name));
+    return c;
+  }
+  const ProcSample* before = nullptr;
+  for (const ProcSample& s : tl.proc_samples) {
+    if (s.signals_read && s.t < first->delivered) before = &s;
+  }
+  if (!before) {
+    c.Skip(fmt::format("no /proc sample of the target's signal masks before {}", name));
+    return c;
+  }
+  const std::uint64_t bit = std::uint64_t{1} << (sig - 1);
+  const std::string when = fmt::format("(the /proc sample {} before it went out)",
+                                       FormatMillis(first->delivered - before->t));
+  if ((before->sig_caught & bit) != 0) {
+    c.Judge(true);
+    c.observed = fmt::format("{} caught by a handler {}", name, when);
+  } else if ((before->sig_blocked & bit) != 0) {
+    c.Judge(true);
+    c.observed = fmt::format("{} blocked, for sigwait or signalfd {}", name, when);
+  } else if ((before->sig_ignored & bit) != 0) {
+    c.Judge(false);
+    c.observed = fmt::format("{} ignored: the process does not stop for it {}", name, when);
+  } else {
+    c.Judge(false);
+    c.observed = fmt::format("{} at its default action {}", name, when);
+    c.evidence.push_back(fmt::format(
+        "no handler for {}: the process dies the moment it arrives, with its requests in flight; "
+        "as PID 1 of a container it would ignore it until the SIGKILL",
+        name));
+  }
   return c;
 }
 
@@ -222,7 +287,7 @@ CheckResult CheckThreadsGrowth(const Timeline& tl, const Expectations& e) {
   c.evidence.push_back(
       fmt::format("{} threads at the lowest between the end of the load ({}) and {}",
                   tl.threads_idle_after_load, FormatMoment(tl.load_end, tl),
-                  tl.first_fault != kNever ? "the first fault" : "the exit"));
+                  tl.first_signal != kNever ? "the first fault" : "the exit"));
   return c;
 }
 

@@ -75,7 +75,7 @@ CheckResult CheckRequestsDropped(const Timeline& tl, const Expectations& e) {
     if (r.outcome == Outcome::kRefused) ++refused;
     if (r.outcome == Outcome::kIdleClosed) ++idle_closed;
     if (!r.dropped()) continue;
-    const bool is_after = r.has(RequestRecord::kAfterFault);
+    const bool is_after = r.has(RequestRecord::kAfterSignal);
     if (is_after && r.outcome == Outcome::kHttpError && r.status > 0 &&
         e.allow_status_after_signal.Contains(r.status)) {
       ++excused_statuses[r.status];
@@ -133,13 +133,13 @@ CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& e) {
   c.expected =
       fmt::format("no connection refused within {} of the signal", FormatDuration(lame_duck));
   if (SkipUnmeasurable(&c, tl, {Needs::kSignal})) return c;
-  const Nanos until = tl.first_fault + lame_duck.count();
+  const Nanos until = tl.first_signal + lame_duck.count();
   int started = 0;
   Nanos first_refused = kNever;
   std::vector<const RequestRecord*> refused;
   for (const RequestRecord& r : tl.requests) {
-    if (r.intended >= tl.first_fault && r.intended < until) ++started;
-    if (r.outcome != Outcome::kRefused || r.done == kNever || r.done < tl.first_fault) continue;
+    if (r.intended >= tl.first_signal && r.intended < until) ++started;
+    if (r.outcome != Outcome::kRefused || r.done == kNever || r.done < tl.first_signal) continue;
     if (first_refused == kNever || r.done < first_refused) first_refused = r.done;
     // A refusal the client saw before `until` happened at the server before it.
     if (r.done < until) refused.push_back(&r);
@@ -147,13 +147,14 @@ CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& e) {
   const std::string first = first_refused == kNever
                                 ? "none refused at all"
                                 : fmt::format("the first refused {} after the signal",
-                                              FormatMillis(first_refused - tl.first_fault));
+                                              FormatMillis(first_refused - tl.first_signal));
   // A target that exits within the period accepts nothing for the rest of
   // it, whether or not a request happened to try (the load stops with it).
   const bool exited_early = tl.exited != kNever && tl.exited < until;
-  const std::string exit_note = exited_early ? fmt::format("; it exited {} after the signal",
-                                                           FormatMillis(tl.exited - tl.first_fault))
-                                             : "";
+  const std::string exit_note = exited_early
+                                    ? fmt::format("; it exited {} after the signal",
+                                                  FormatMillis(tl.exited - tl.first_signal))
+                                    : "";
   if (!refused.empty()) {
     c.status = CheckStatus::kFailed;
     c.observed = fmt::format("{} refused within {} ({}; {} requests started in it){}",
@@ -162,7 +163,7 @@ CheckResult CheckRequestsLameDuck(const Timeline& tl, const Expectations& e) {
   } else if (exited_early) {
     c.status = CheckStatus::kFailed;
     c.observed = fmt::format("it exited {} after the signal, within the {} it must keep serving",
-                             FormatMillis(tl.exited - tl.first_fault), FormatDuration(lame_duck));
+                             FormatMillis(tl.exited - tl.first_signal), FormatDuration(lame_duck));
   } else if (started == 0) {
     c.Skip(fmt::format("no request started within {} of the signal ({})", FormatDuration(lame_duck),
                        first));
