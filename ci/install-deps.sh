@@ -7,7 +7,7 @@
 #   ci/install-deps.sh --screenshot  also a headless browser for
 #                                    ci/screenshot-report.sh (not needed to test)
 #   ci/install-deps.sh --fuzz        also clang and libFuzzer (ci/fuzz.sh) and
-#                                    clang-tidy (ci/lint.sh)
+#                                    clang-tidy and clang-format (ci/lint.sh)
 #   ci/install-deps.sh --bench       also wrk and nginx (bench/run.sh)
 set -euo pipefail
 
@@ -35,8 +35,9 @@ case "${1:-}" in
     # docs/report.png); DejaVu so that the text looks the same on every machine.
     packages+=(chromium fonts-dejavu-core) ;;
   --fuzz)
-    # clang with libFuzzer and its sanitizer runtimes; clang-tidy for ci/lint.sh.
-    packages+=(clang libclang-rt-14-dev clang-tidy) ;;
+    # clang with libFuzzer and its sanitizer runtimes; clang-tidy and
+    # clang-format for ci/lint.sh.
+    packages+=(clang libclang-rt-14-dev clang-tidy clang-format) ;;
   --bench)
     # wrk: the reference load generator; nginx-light: a static target fast
     # enough that the generators' own cost shows (nginx is run directly with

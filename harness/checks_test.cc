@@ -375,10 +375,11 @@ TEST(ProcessExitTest, GracefulWithoutASignalIsExitZero) {
   Timeline tl = CorrectRun();
   tl.faults.clear();
   tl.first_signal = kNever;
-  tl.process_events.erase(
-      std::remove_if(tl.process_events.begin(), tl.process_events.end(),
-                     [](const ProcessEvent& ev) { return ev.kind == ProcessEvent::Kind::kSignalSent; }),
-      tl.process_events.end());
+  tl.process_events.erase(std::remove_if(tl.process_events.begin(), tl.process_events.end(),
+                                         [](const ProcessEvent& ev) {
+                                           return ev.kind == ProcessEvent::Kind::kSignalSent;
+                                         }),
+                          tl.process_events.end());
   tl.exit_code = 143;
   const CheckResult c = CheckProcessExit(tl, DefaultExpect());
   EXPECT_TRUE(c.failed()) << Describe(c);
@@ -1095,8 +1096,7 @@ TEST(DbClosedBeforeDrainTest, TheGeneratorsOwnStallIsNotTheServersLateness) {
   c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
   EXPECT_FALSE(c.passed()) << Describe(c);
   ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
-  EXPECT_NE(c.evidence[1].find("in flight when the pool closed"), std::string::npos)
-      << Describe(c);
+  EXPECT_NE(c.evidence[1].find("in flight when the pool closed"), std::string::npos) << Describe(c);
 
   // A stall before the close excuses nothing after it.
   tl.generator_stalls = {{1300 * kMs, 1450 * kMs}};

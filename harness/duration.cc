@@ -1,10 +1,10 @@
 #include "duration.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 namespace gracecheck {
 

@@ -4,11 +4,11 @@
 namespace gracecheck {
 
 // A command of several runs exits with the worst of them: 3 over 1 over 0.
-constexpr int kExitPassed = 0;         // every check passed or was skipped
-constexpr int kExitCheckFailed = 1;    // a check failed
-constexpr int kExitUsage = 2;          // usage error or invalid scenario
+constexpr int kExitPassed = 0;          // every check passed or was skipped
+constexpr int kExitCheckFailed = 1;     // a check failed
+constexpr int kExitUsage = 2;           // usage error or invalid scenario
 constexpr int kExitInfrastructure = 3;  // database or target could not start, or the harness
                                         // failed during a run (an invalid run, verdict "error")
-constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM/SIGHUP to gracecheck
+constexpr int kExitInterrupted = 130;   // SIGINT/SIGTERM/SIGHUP to gracecheck
 
 }  // namespace gracecheck

@@ -266,8 +266,8 @@ void FaultScheduler::Loop() {
       if (faults_[i].timeout && state.now > time_zero_ + faults_[i].timeout->count()) {
         done_[i] = true;
         std::lock_guard<std::mutex> lock(mu_);
-        records_[i].error = fmt::format("its trigger was not met within {}",
-                                        FormatDuration(*faults_[i].timeout));
+        records_[i].error =
+            fmt::format("its trigger was not met within {}", FormatDuration(*faults_[i].timeout));
         open_[i] = 1;
         CloseLocked(i);  // given up: done
         continue;

@@ -1,13 +1,12 @@
 #include "faults.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <atomic>
 #include <mutex>
 #include <random>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace gracecheck {
 namespace {

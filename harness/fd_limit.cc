@@ -1,11 +1,10 @@
 #include "fd_limit.h"
 
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <functional>
-
-#include <fmt/format.h>
 
 namespace gracecheck {
 

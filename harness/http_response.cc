@@ -16,8 +16,7 @@ constexpr std::size_t kMaxHead = 64 * 1024;
 constexpr std::size_t kMaxLine = 4 * 1024;
 
 bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -34,7 +33,8 @@ bool IContains(std::string_view haystack, std::string_view needle) {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -43,10 +43,14 @@ bool ParseUnsigned(std::string_view s, int base, std::uint64_t* out) {
   std::uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (base == 16 && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (base == 16 && c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
     v = v * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(d);
   }
   *out = v;
@@ -204,8 +208,10 @@ std::size_t ResponseParser::Feed(const char* data, std::size_t n) {
         if (!nl) break;
         std::string_view line = Trim(std::string_view(line_).substr(0, line_.size() - 1));
         if (state_ == State::kChunkDataCrlf) {
-          if (!line.empty()) Fail("missing CRLF after chunk");
-          else state_ = State::kChunkSize;
+          if (!line.empty())
+            Fail("missing CRLF after chunk");
+          else
+            state_ = State::kChunkSize;
         } else if (state_ == State::kChunkSize) {
           std::uint64_t size;
           if (!ParseUnsigned(line.substr(0, line.find(';')), 16, &size)) {

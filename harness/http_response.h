@@ -48,8 +48,17 @@ class ResponseParser {
   const std::string& error() const { return error_; }
 
  private:
-  enum class State { kHead, kBody, kBodyUntilClose, kChunkSize, kChunkData, kChunkDataCrlf,
-                     kTrailers, kComplete, kError };
+  enum class State {
+    kHead,
+    kBody,
+    kBodyUntilClose,
+    kChunkSize,
+    kChunkData,
+    kChunkDataCrlf,
+    kTrailers,
+    kComplete,
+    kError
+  };
   std::size_t FeedHead(const char* data, std::size_t n);
   bool ParseHead();
   void Fail(std::string why);

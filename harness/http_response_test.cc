@@ -1,9 +1,9 @@
 #include "http_response.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace gracecheck {
 namespace {
@@ -108,7 +108,8 @@ TEST(ResponseParserTest, TwoEarlyHintsWithHeadersThenOkInAnyPieces) {
   const std::string final_response =
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
   const std::string r = hint + hint + final_response;
-  for (std::size_t step : std::vector<std::size_t>{1, 2, 5, 13, hint.size() - 1, hint.size(), 1000}) {
+  for (std::size_t step :
+       std::vector<std::size_t>{1, 2, 5, 13, hint.size() - 1, hint.size(), 1000}) {
     ResponseParser p;
     p.Reset();
     EXPECT_EQ(FeedInPieces(p, r + "NEXT", step), r.size()) << "step " << step;
@@ -194,13 +195,13 @@ TEST(ResponseParserTest, ResetClearsInterimCount) {
 }
 
 TEST(ResponseParserTest, GarbageFails) {
-  for (std::string r : {"garbage\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
-                        "HTTP/1.1 020 OK\r\nContent-Length: 0\r\n\r\n",
-                        "HTTP/1.1 600 OK\r\nContent-Length: 0\r\n\r\n",
-                        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-                        "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
-                        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+  for (std::string r :
+       {"garbage\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
+        "HTTP/1.1 020 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 600 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
     ResponseParser p;
     p.Reset();
     p.Feed(r.data(), r.size());

@@ -21,7 +21,6 @@ class Interrupted : public std::runtime_error {
   Interrupted() : std::runtime_error("interrupted") {}
 };
 
-
 void Install();
 bool Requested();
 // The signal that interrupted, 0 if none.

@@ -175,7 +175,7 @@ class LoadGenerator::Engine {
 
   std::vector<RequestRecord> records_;
   std::vector<WriteKey> write_keys_;
-  std::map<int, std::uint64_t> client_errors_;  // errno -> requests
+  std::map<int, std::uint64_t> client_errors_;       // errno -> requests
   std::vector<std::pair<Nanos, Nanos>> all_stalls_;  // [due, ran] of every late beat, in order
 
  private:
@@ -351,7 +351,8 @@ class LoadGenerator::Engine {
     }
     out += "\r\n";
     out += body_;
-    if (k.write_key) write_keys_.push_back({static_cast<std::uint32_t>(r), k.write_key->Expand(values)});
+    if (k.write_key)
+      write_keys_.push_back({static_cast<std::uint32_t>(r), k.write_key->Expand(values)});
     c->parser.Reset(k.method == "HEAD");
   }
 
@@ -382,73 +383,72 @@ class LoadGenerator::Engine {
   }
 
   void Read(const ConnPtr& c, int r) {
-    c->socket.async_read_some(
-        asio::buffer(c->buf), [this, c, r](boost::system::error_code ec, std::size_t n) {
-          if (c->request != r) return;
-          RequestRecord& rec = records_[r];
-          if (n > 0) {
-            if (rec.first_byte == kNever) rec.first_byte = Now();
-            c->parser.Feed(c->buf.data(), n);
-            if (c->parser.complete()) {
-              const bool expected = o_.kinds[rec.kind].expect_status.Contains(c->parser.status());
-              Finish(c, expected ? Outcome::kOk : Outcome::kHttpError);
-              c->used++;
-              c->prev_close = c->parser.connection_close();
-              if (o_.keep_alive && !c->prev_close) {
-                Release(c);
-              } else {
-                Close(c);
-              }
-              return;
-            }
-            if (c->parser.failed()) {
-              Finish(c, Outcome::kHttpError);  // not HTTP: answered, but not properly
-              Close(c);
-              return;
-            }
-          }
-          if (!ec) {
-            Read(c, r);
-            return;
-          }
-          if (IsClientError(ec)) {
-            ++client_errors_[ec.value()];
-            Finish(c, Outcome::kClientError);
-          } else if (ec == asio::error::eof && c->parser.FinishAtEof()) {
-            const bool expected = o_.kinds[rec.kind].expect_status.Contains(c->parser.status());
-            Finish(c, expected ? Outcome::kOk : Outcome::kHttpError);
-          } else if (c->parser.started()) {
-            Finish(c, Outcome::kTruncated);
+    c->socket.async_read_some(asio::buffer(c->buf), [this, c, r](boost::system::error_code ec,
+                                                                 std::size_t n) {
+      if (c->request != r) return;
+      RequestRecord& rec = records_[r];
+      if (n > 0) {
+        if (rec.first_byte == kNever) rec.first_byte = Now();
+        c->parser.Feed(c->buf.data(), n);
+        if (c->parser.complete()) {
+          const bool expected = o_.kinds[rec.kind].expect_status.Contains(c->parser.status());
+          Finish(c, expected ? Outcome::kOk : Outcome::kHttpError);
+          c->used++;
+          c->prev_close = c->parser.connection_close();
+          if (o_.keep_alive && !c->prev_close) {
+            Release(c);
           } else {
-            // No response byte, and the close came right after the write
-            // ("right after" leaves out the time this loop was stalled: a
-            // starved generator sees a close late, not the server closing
-            // late). On a reused connection the server closed it as idle
-            // while the request was on its way: the keep-alive race. On a new
-            // one, a reset is the listener closing with the connection still
-            // in its accept queue: never taken, like a refused connect.
-            //
-            // Past that window, a close (FIN) whose sender had not
-            // acknowledged the request was sent before the request reached
-            // it: the server cannot have read it, however late the client
-            // noticed. (A reset proves nothing: a server's abortive close
-            // does not acknowledge what it read.)
-            const Nanos now = Now();
-            const bool quick =
-                now - rec.written - StalledBetween(rec.written, now) <= o_.race_window.count();
-            const bool eof = ec == asio::error::eof;
-            // Recorded whatever it is judged: a keep-alive race excused by
-            // the window says which kind of close it was.
-            if (!eof) rec.flags |= RequestRecord::kByReset;
-            if (eof) {
-              const std::optional<std::uint64_t> acked = PeerAckedBytes(c->socket.native_handle());
-              if (acked && *acked < c->bytes_written) rec.flags |= RequestRecord::kNeverAcked;
-            }
-            Finish(c,
-                   NoResponseOutcome(rec.reuse, quick, eof, rec.has(RequestRecord::kNeverAcked)));
+            Close(c);
           }
+          return;
+        }
+        if (c->parser.failed()) {
+          Finish(c, Outcome::kHttpError);  // not HTTP: answered, but not properly
           Close(c);
-        });
+          return;
+        }
+      }
+      if (!ec) {
+        Read(c, r);
+        return;
+      }
+      if (IsClientError(ec)) {
+        ++client_errors_[ec.value()];
+        Finish(c, Outcome::kClientError);
+      } else if (ec == asio::error::eof && c->parser.FinishAtEof()) {
+        const bool expected = o_.kinds[rec.kind].expect_status.Contains(c->parser.status());
+        Finish(c, expected ? Outcome::kOk : Outcome::kHttpError);
+      } else if (c->parser.started()) {
+        Finish(c, Outcome::kTruncated);
+      } else {
+        // No response byte, and the close came right after the write
+        // ("right after" leaves out the time this loop was stalled: a
+        // starved generator sees a close late, not the server closing
+        // late). On a reused connection the server closed it as idle
+        // while the request was on its way: the keep-alive race. On a new
+        // one, a reset is the listener closing with the connection still
+        // in its accept queue: never taken, like a refused connect.
+        //
+        // Past that window, a close (FIN) whose sender had not
+        // acknowledged the request was sent before the request reached
+        // it: the server cannot have read it, however late the client
+        // noticed. (A reset proves nothing: a server's abortive close
+        // does not acknowledge what it read.)
+        const Nanos now = Now();
+        const bool quick =
+            now - rec.written - StalledBetween(rec.written, now) <= o_.race_window.count();
+        const bool eof = ec == asio::error::eof;
+        // Recorded whatever it is judged: a keep-alive race excused by
+        // the window says which kind of close it was.
+        if (!eof) rec.flags |= RequestRecord::kByReset;
+        if (eof) {
+          const std::optional<std::uint64_t> acked = PeerAckedBytes(c->socket.native_handle());
+          if (acked && *acked < c->bytes_written) rec.flags |= RequestRecord::kNeverAcked;
+        }
+        Finish(c, NoResponseOutcome(rec.reuse, quick, eof, rec.has(RequestRecord::kNeverAcked)));
+      }
+      Close(c);
+    });
   }
 
   void Finish(const ConnPtr& c, Outcome outcome) {

@@ -74,7 +74,7 @@ struct LoadOptions {
   std::string host = "127.0.0.1";
   int port = 0;
   std::uint64_t seed = 1;
-  std::string key_prefix = "gc";  // {key} = key_prefix + "-" + request id
+  std::string key_prefix = "gc";                         // {key} = key_prefix + "-" + request id
   Duration race_window = std::chrono::milliseconds(10);  // docs/DESIGN.md: measured
 };
 

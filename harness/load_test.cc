@@ -2,6 +2,9 @@
 // closes, resets, truncates or stalls at chosen moments.
 #include "load.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -9,22 +12,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <csignal>
-#include <fcntl.h>
-#include <dirent.h>
-#include <fstream>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio/error.hpp>
+#include <csignal>
 #include <cstdlib>
-#include <map>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
-
-#include <boost/asio/error.hpp>
-#include <gtest/gtest.h>
 
 #include "tcp_ack.h"
 
@@ -176,48 +174,64 @@ struct Misbehaviour {
 
 TEST(LoadTest, ClassifiesEachWayOfFailing) {
   const std::vector<Misbehaviour> cases = {
-      {"500", [](int fd, int) {
+      {"500",
+       [](int fd, int) {
          TinyServer::Respond(fd, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n");
          return true;
-       }, Outcome::kHttpError},
+       },
+       Outcome::kHttpError},
       // (Later than the race window: a reset right after the write on a new
       // connection is taken for a listener closing with it in its queue.)
-      {"reset", [](int fd, int) {
+      {"reset",
+       [](int fd, int) {
          std::this_thread::sleep_for(30ms);
          TinyServer::Reset(fd);
          return false;
-       }, Outcome::kReset},
-      {"close", [](int fd, int) {
+       },
+       Outcome::kReset},
+      {"close",
+       [](int fd, int) {
          ::close(fd);
          return false;
-       }, Outcome::kEof},
-      {"truncate", [](int fd, int) {
+       },
+       Outcome::kEof},
+      {"truncate",
+       [](int fd, int) {
          TinyServer::Respond(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
          ::close(fd);
          return false;
-       }, Outcome::kTruncated},
-      {"truncate-then-reset", [](int fd, int) {
+       },
+       Outcome::kTruncated},
+      {"truncate-then-reset",
+       [](int fd, int) {
          TinyServer::Respond(fd, "HTTP/1.1 200 OK\r\nContent-Le");
          std::this_thread::sleep_for(20ms);
          TinyServer::Reset(fd);
          return false;
-       }, Outcome::kTruncated},
-      {"garbage", [](int fd, int) {
+       },
+       Outcome::kTruncated},
+      {"garbage",
+       [](int fd, int) {
          TinyServer::Respond(fd, "SSH-2.0-OpenSSH\r\n\r\n");
          return true;
-       }, Outcome::kHttpError},
-      {"stall", [](int fd, int) {
+       },
+       Outcome::kHttpError},
+      {"stall",
+       [](int fd, int) {
          char c;
          ssize_t n = ::recv(fd, &c, 1, 0);  // until the client gives up
          (void)n;
          ::close(fd);
          return false;
-       }, Outcome::kTimeout},
-      {"close-delimited", [](int fd, int) {
+       },
+       Outcome::kTimeout},
+      {"close-delimited",
+       [](int fd, int) {
          TinyServer::Respond(fd, "HTTP/1.1 200 OK\r\n\r\nbody until close");
          ::close(fd);
          return false;
-       }, Outcome::kOk},
+       },
+       Outcome::kOk},
   };
   for (const Misbehaviour& m : cases) {
     TinyServer server(m.behaviour);
@@ -231,7 +245,10 @@ TEST(LoadTest, ClassifiesEachWayOfFailing) {
 
 TEST(LoadTest, NoListenerIsRefused) {
   int port;
-  { TinyServer gone([](int, int) { return false; }); port = gone.port(); }
+  {
+    TinyServer gone([](int, int) { return false; });
+    port = gone.port();
+  }
   Result r = RunLoad(Closed(port, 3));
   ASSERT_EQ(r.records.size(), 3u);
   for (const RequestRecord& rec : r.records) {
@@ -270,7 +287,8 @@ TEST(LoadTest, RunningOutOfFileDescriptorsIsAClientErrorNotADrop) {
       if (fd < 0) ::_exit(0);
       char buf[4096];
       while (::recv(fd, buf, sizeof(buf), 0) > 0) {
-        const std::string close = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        const std::string close =
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
         ssize_t n = ::send(fd, close.data(), close.size(), MSG_NOSIGNAL);
         (void)n;
         break;
@@ -322,7 +340,8 @@ TEST(LoadTest, RunningOutOfFileDescriptorsIsAClientErrorNotADrop) {
   EXPECT_EQ(errors.begin()->second, static_cast<std::uint64_t>(client_errors));
 
   namespace error = boost::asio::error;
-  EXPECT_EQ(ConnectFailureOutcome(boost::system::error_code(EADDRNOTAVAIL, boost::system::system_category())),
+  EXPECT_EQ(ConnectFailureOutcome(
+                boost::system::error_code(EADDRNOTAVAIL, boost::system::system_category())),
             Outcome::kClientError);
   EXPECT_EQ(ConnectFailureOutcome(error::no_buffer_space), Outcome::kClientError);
   EXPECT_FALSE(IsDropped(Outcome::kClientError));
@@ -370,7 +389,8 @@ TEST(LoadTest, ThePeersAcknowledgementTellsAServerThatClosedFirstFromOneThatRead
     const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
     const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
     std::array<char, 256> buf{};
-    ASSERT_EQ(::write(client, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    ASSERT_EQ(::write(client, request.data(), request.size()),
+              static_cast<ssize_t>(request.size()));
     ASSERT_GT(::read(server, buf.data(), buf.size()), 0);
     ASSERT_EQ(::write(server, response.data(), response.size()),
               static_cast<ssize_t>(response.size()));
@@ -378,7 +398,8 @@ TEST(LoadTest, ThePeersAcknowledgementTellsAServerThatClosedFirstFromOneThatRead
     if (shape == Shape::kCloseFirst) ::close(server);
     if (shape == Shape::kHalfCloseFirst) ::shutdown(server, SHUT_WR);
     std::this_thread::sleep_for(10ms);
-    ASSERT_EQ(::write(client, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    ASSERT_EQ(::write(client, request.data(), request.size()),
+              static_cast<ssize_t>(request.size()));
     std::this_thread::sleep_for(10ms);
     if (shape == Shape::kReadThenClose) {
       ASSERT_GT(::read(server, buf.data(), buf.size()), 0);

@@ -8,10 +8,7 @@ namespace gracecheck {
 
 LogWatch::LogWatch(std::vector<std::string> paths, const std::vector<std::string>& patterns,
                    Clock::time_point epoch)
-    : paths_(std::move(paths)),
-      epoch_(epoch),
-      partial_(paths_.size()),
-      offsets_(paths_.size(), 0) {
+    : paths_(std::move(paths)), epoch_(epoch), partial_(paths_.size()), offsets_(paths_.size(), 0) {
   for (const std::string& p : patterns) patterns_.emplace_back(p, std::regex(p));
   if (!patterns_.empty()) {
     thread_ = std::thread([this] {

@@ -93,8 +93,8 @@ struct Observed {
   std::string error;   // why there is no usable report, if there is none
   std::vector<std::set<std::string>> failed;
   std::vector<std::set<std::string>> present;  // checks each run reported
-  std::vector<std::string> failures;            // "run N: check: observed" of each failed check
-  std::vector<std::string> skipped;             // "run N: check skipped: why" likewise
+  std::vector<std::string> failures;           // "run N: check: observed" of each failed check
+  std::vector<std::string> skipped;            // "run N: check skipped: why" likewise
   std::string stderr_tail;
 };
 
@@ -178,8 +178,8 @@ class GracecheckRunner {
           failed.insert(name);
           // With its evidence: a rare false alarm must be diagnosable from
           // the one run that showed it.
-          std::string line = fmt::format("run {}: {}: {}", o.failed.size() + 1, name,
-                                         check.value("observed", ""));
+          std::string line =
+              fmt::format("run {}: {}: {}", o.failed.size() + 1, name, check.value("observed", ""));
           for (const auto& e : check.value("evidence", nlohmann::json::array())) {
             line += "\n      " + e.get<std::string>();
           }

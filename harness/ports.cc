@@ -1,5 +1,6 @@
 #include "ports.h"
 
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,8 +11,6 @@
 #include <deque>
 #include <mutex>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace gracecheck {
 

@@ -2,16 +2,15 @@
 // (ctest label "pg").
 #include "postgres.h"
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
-#include <thread>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "subprocess.h"
 
@@ -121,8 +120,7 @@ TEST_F(PostgresTest, ServerLogRecordsConnectionsAsJsonLines) {
     std::ifstream in(pg->log_path());
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  EXPECT_NE(text.find("\"message\":\"connection authorized: user=" + db->name()),
-            std::string::npos)
+  EXPECT_NE(text.find("\"message\":\"connection authorized: user=" + db->name()), std::string::npos)
       << text.substr(0, 2000);
   EXPECT_NE(text.find("disconnection: session time"), std::string::npos);
   EXPECT_EQ(text.find(db->password()), std::string::npos) << "password in the server log";
@@ -178,9 +176,9 @@ TEST_F(PostgresTest, DropSucceedsWhileSessionsLinger) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
   pqxx::connection c(pg->AdminConnString());
   pqxx::nontransaction tx(c);
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_database WHERE datname = " + tx.quote(name))[0]
-                .as<int>(),
-            0);
+  EXPECT_EQ(
+      tx.exec1("SELECT count(*) FROM pg_database WHERE datname = " + tx.quote(name))[0].as<int>(),
+      0);
   EXPECT_EQ(
       tx.exec1("SELECT count(*) FROM pg_roles WHERE rolname = " + tx.quote(name))[0].as<int>(), 0);
 }
@@ -237,12 +235,12 @@ std::string Gracecheck() { return GRACECHECK_BIN; }
 
 TEST_F(PostgresTest, WithDbRunsACommandAndCleansUp) {
   const std::string out = (root_.path() / "out").string();
-  auto p = Subprocess::Start(
-      {.argv = {Gracecheck(), "with-db", "--", "sh", "-c",
-                "psql -XAtqc 'SELECT current_user = current_database()' \"$1\"", "sh",
-                "{database_url}"},
-       .env = {"GRACECHECK_TMPDIR=" + root_.path().string()},
-       .stdout_path = out});
+  auto p =
+      Subprocess::Start({.argv = {Gracecheck(), "with-db", "--", "sh", "-c",
+                                  "psql -XAtqc 'SELECT current_user = current_database()' \"$1\"",
+                                  "sh", "{database_url}"},
+                         .env = {"GRACECHECK_TMPDIR=" + root_.path().string()},
+                         .stdout_path = out});
   std::optional<ExitStatus> s = p->WaitFor(60s);
   ASSERT_TRUE(s);
   std::ifstream in(out);
@@ -255,10 +253,11 @@ TEST_F(PostgresTest, WithDbRunsACommandAndCleansUp) {
 
 TEST_F(PostgresTest, WithDbRunsAsAnUnprivilegedUserToo) {
   if (::geteuid() != 0) GTEST_SKIP() << "this test switches to user nobody; run it as root";
-  auto p = Subprocess::Start({.argv = {Gracecheck(), "with-db", "--", "true"},
-                              .env = {"GRACECHECK_TMPDIR=" + root_.path().string(), "HOME=/nonexistent"},
-                              .uid = 65534,
-                              .gid = 65534});
+  auto p =
+      Subprocess::Start({.argv = {Gracecheck(), "with-db", "--", "true"},
+                         .env = {"GRACECHECK_TMPDIR=" + root_.path().string(), "HOME=/nonexistent"},
+                         .uid = 65534,
+                         .gid = 65534});
   std::optional<ExitStatus> s = p->WaitFor(60s);
   ASSERT_TRUE(s);
   EXPECT_EQ(s->ToString(), "exit 0");
@@ -289,11 +288,10 @@ TEST_F(PostgresTest, WatchdogCleansUpAfterAKilledGracecheck) {
   const fs::path marker = root_.path() / "started";
   const fs::path pidfile = root_.path() / "grandchild";
   // A grandchild: the parent-death signal reaches only the direct child.
-  auto p = Subprocess::Start(
-      {.argv = {Gracecheck(), "with-db", "--", "sh", "-c",
-                "sleep 30 & echo $! > " + pidfile.string() + "; touch " + marker.string() +
-                    "; wait"},
-       .env = {"GRACECHECK_TMPDIR=" + root_.path().string()}});
+  auto p = Subprocess::Start({.argv = {Gracecheck(), "with-db", "--", "sh", "-c",
+                                       "sleep 30 & echo $! > " + pidfile.string() + "; touch " +
+                                           marker.string() + "; wait"},
+                              .env = {"GRACECHECK_TMPDIR=" + root_.path().string()}});
   for (int i = 0; i < 3000 && !fs::exists(marker); ++i) std::this_thread::sleep_for(10ms);
   ASSERT_TRUE(fs::exists(marker));
   pid_t grandchild = 0;
@@ -314,10 +312,10 @@ TEST_F(PostgresTest, WatchdogCleansUpAfterAKilledGracecheck) {
 TEST_F(PostgresTest, StaleClusterOfAKilledGracecheckIsRemoved) {
   const fs::path marker = root_.path() / "started";
   // exec: the command itself gets with-db's parent-death signal.
-  auto p = Subprocess::Start({.argv = {Gracecheck(), "with-db", "--", "sh", "-c",
-                                       "touch " + marker.string() + "; exec sleep 30"},
-                              .env = {"GRACECHECK_TMPDIR=" + root_.path().string(),
-                                      "GRACECHECK_NO_WATCHDOG=1"}});
+  auto p = Subprocess::Start(
+      {.argv = {Gracecheck(), "with-db", "--", "sh", "-c",
+                "touch " + marker.string() + "; exec sleep 30"},
+       .env = {"GRACECHECK_TMPDIR=" + root_.path().string(), "GRACECHECK_NO_WATCHDOG=1"}});
   for (int i = 0; i < 3000 && !fs::exists(marker); ++i) std::this_thread::sleep_for(10ms);
   ASSERT_TRUE(fs::exists(marker));
   fs::remove(marker);

@@ -10,10 +10,10 @@
 // so that processes that escaped the group can be found after the exit.
 //
 // DbProbe samples pg_stat_activity for the run's database (every 10 ms, and
-// every 4 ms once SetDense() is called) from its own monitor connection (autocommit, so each sample is a fresh snapshot):
-// sessions by state, and each session's identity (pid, backend_start) so
-// that its first and last sighting are known. Sessions of the harness's own
-// role (a db: {block: D} fault's) are not counted.
+// every 4 ms once SetDense() is called) from its own monitor connection (autocommit, so each sample
+// is a fresh snapshot): sessions by state, and each session's identity (pid, backend_start) so that
+// its first and last sighting are known. Sessions of the harness's own role (a db: {block: D}
+// fault's) are not counted.
 //
 // A probe never throws from its thread: what stops it (an exception while
 // sampling) is kept as its error(), and DbProbe keeps each loss of its
@@ -145,7 +145,7 @@ class ProcProbe {
   std::condition_variable cv_;
   mutable std::condition_variable sampled_;  // a sample was added, or the probe ended
   bool ended_ = false;                       // under mu_
-  ProbeSchedule schedule_;  // under mu_
+  ProbeSchedule schedule_;                   // under mu_
   Clock::time_point last_walk_{};
   Clock::time_point last_named_{};
   std::vector<ProcSample> samples_;

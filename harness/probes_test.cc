@@ -3,10 +3,10 @@
 // PostgreSQL 15's jsonlog writes them, copied from a run's log).
 #include "probes.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "subprocess.h"
 

@@ -205,9 +205,9 @@ Timeline RunScenario(const RunConfig& config) {
     return tl;
   }
   TargetProcess& process = *started;
-  Say(config, fmt::format("{} ready after {} (pid {}, port {})", config.target_name,
-                          FormatDuration(ToDuration(tl.ready - tl.spawned)), process.pid(),
-                          values.port));
+  Say(config,
+      fmt::format("{} ready after {} (pid {}, port {})", config.target_name,
+                  FormatDuration(ToDuration(tl.ready - tl.spawned)), process.pid(), values.port));
 
   DbProbe db_probe(config.server->AdminConnString(), db->name(), epoch);
   db_probe.Start();
@@ -310,7 +310,8 @@ Timeline RunScenario(const RunConfig& config) {
   std::map<std::string, int> names = proc_probe.ThreadNames();
   tl.thread_names_at_exit.assign(names.begin(), names.end());
   if (process.exited()) {
-    Say(config, fmt::format("{} exited: {}", config.target_name, process.exit_status()->ToString()));
+    Say(config,
+        fmt::format("{} exited: {}", config.target_name, process.exit_status()->ToString()));
   } else if (hung) {
     Say(config, fmt::format("{} did not exit within {} of the first fault: killing it",
                             config.target_name, FormatDuration(within)));
@@ -338,8 +339,7 @@ Timeline RunScenario(const RunConfig& config) {
   // Database sessions of a correct target are gone within milliseconds of
   // its exit; give them `settle`, then count what is left.
   const Nanos exit_or_now = process.exited() ? process.exit_time() : now();
-  tl.db_sessions_gone =
-      db_probe.WaitSessionsGone(exit_or_now, scenario.expect.db_sessions.settle);
+  tl.db_sessions_gone = db_probe.WaitSessionsGone(exit_or_now, scenario.expect.db_sessions.settle);
   if (tl.db_sessions_gone == kNever) {
     // Sessions linger: make sure a sample at exit + settle shows them before
     // the leftovers (which may hold them) are killed.
@@ -410,7 +410,8 @@ Timeline RunScenario(const RunConfig& config) {
 
   if (scenario.expect.writes) {
     std::optional<std::string> sql = scenario.expect.writes->verify_sql.Expand(values, &error);
-    if (!sql) throw UsageError(fmt::format("{}: expect.writes.verify_sql: {}", scenario.file, error));
+    if (!sql)
+      throw UsageError(fmt::format("{}: expect.writes.verify_sql: {}", scenario.file, error));
     // A query that cannot run leaves the writes unverified: the run is an
     // error that says why, its report written (it used to end gracecheck
     // with exit 2 and no report at all, the run's other checks lost).

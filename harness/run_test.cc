@@ -9,10 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <atomic>
+#include <climits>
 #include <cstdlib>
-#include <set>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -220,9 +220,9 @@ TEST_F(RunTest, JobsRunScenariosAtOnceWithoutCrossTalk) {
   // one cluster: each run must see only its own database's sessions, so the
   // correct one still passes db.max_sessions (4) while the leak fails it.
   const std::string base = "{refapi} --listen 127.0.0.1:{port} --db {database_url} --pool 4";
-  CliResult r = Run({"scenarios/sigterm-after-load.yaml", "scenarios/sigterm-after-load.yaml",
-                     "--jobs", "2", "--target", "good=" + base, "--target",
-                     "leaky=" + base + " --bug=leak-sessions"});
+  CliResult r =
+      Run({"scenarios/sigterm-after-load.yaml", "scenarios/sigterm-after-load.yaml", "--jobs", "2",
+           "--target", "good=" + base, "--target", "leaky=" + base + " --bug=leak-sessions"});
   EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
   ASSERT_EQ(r.report["runs"].size(), 4u) << Describe(r);
   for (std::size_t i = 0; i < 4; ++i) {
@@ -242,13 +242,13 @@ TEST_F(RunTest, JobsRunScenariosAtOnceWithoutCrossTalk) {
     const nlohmann::json& run = r.report["runs"][i];
     const double epoch = run["epoch_unix_ms"].get<double>();
     return std::pair<double, double>{epoch + run["moments_ms"]["spawned"].get<double>(),
-                                      epoch + run["moments_ms"]["exited"].get<double>()};
+                                     epoch + run["moments_ms"]["exited"].get<double>()};
   };
   for (std::size_t i = 0; i < 4; i += 2) {
     const auto [a0, a1] = span(i);
     const auto [b0, b1] = span(i + 1);
-    EXPECT_LT(std::max(a0, b0), std::min(a1, b1)) << "runs " << i << " and " << i + 1
-                                                  << " did not overlap";
+    EXPECT_LT(std::max(a0, b0), std::min(a1, b1))
+        << "runs " << i << " and " << i + 1 << " did not overlap";
   }
   EXPECT_NE(r.err.find("finished sigterm-after-load against leaky"), std::string::npos) << r.err;
 }
@@ -360,8 +360,8 @@ TEST_F(RunTest, ProcessesItStartsHoldNothingOfItsOwnUnderJobsAndARestart) {
   // while that load runs); then the restart, alone, under its own load.
   auto p = Start({"run", "scenarios/sigterm-mid-load.yaml", "scenarios/sigterm-idle.yaml",
                   "scenarios/sigterm-idle.yaml", "scenarios/sigterm-idle.yaml",
-                  "scenarios/db-restart-under-load.yaml", "--jobs", "2",
-                  "--target", node_like, "--json", json.string()});
+                  "scenarios/db-restart-under-load.yaml", "--jobs", "2", "--target", node_like,
+                  "--json", json.string()});
   FdLeakWatcher watcher(p->pid(), marker_, dir_);
   std::optional<ExitStatus> s = p->WaitFor(180s);
   watcher.Stop();
@@ -781,8 +781,7 @@ TEST_F(RunTest, SessionsAbandonedAtTheExitAreEachNamedFromTheServerLog) {
   ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
   const nlohmann::json& abandoned = Check(r.report, "db.abandoned");
   EXPECT_FALSE(abandoned.value("passed", true)) << Describe(r);
-  const std::vector<std::string> evidence =
-      abandoned.value("evidence", std::vector<std::string>{});
+  const std::vector<std::string> evidence = abandoned.value("evidence", std::vector<std::string>{});
   EXPECT_EQ(evidence.size(), 8u) << "refapi's pool is 8 sessions: " << abandoned.dump(2);
   for (const std::string& line : evidence) {
     EXPECT_EQ(line.rfind("session pid ", 0), 0u) << line;

@@ -152,8 +152,9 @@ struct LoadSpec {
 struct Fault {
   std::string name;  // unique within the scenario
   Trigger trigger;   // when it fires (triggers/trigger.h)
-  std::optional<Duration> timeout;  // fail faults.delivered if the trigger is not met by then (after time 0)
-  FaultAction action;               // what it does (faults/action.h)
+  std::optional<Duration>
+      timeout;         // fail faults.delivered if the trigger is not met by then (after time 0)
+  FaultAction action;  // what it does (faults/action.h)
   SignalTarget to = SignalTarget::kProcess;
   bool if_running = false;  // true: skip, without failing, if the target already exited
   Duration tolerance = std::chrono::milliseconds(100);
@@ -183,7 +184,7 @@ struct DbSessionExpectation {
   int after_exit = 0;
   int abandoned = 0;
   int closed_before_drain = 0;  // requests served or in flight once the pool began closing
-  int orphaned_queries = 0;  // sessions allowed to stay active after the exit (a forced exit)
+  int orphaned_queries = 0;     // sessions allowed to stay active after the exit (a forced exit)
   int idle_in_transaction = 0;  // transactions allowed to be left open at the exit
   std::optional<int> max;       // sessions of the run's database at once; unset: not checked
   Duration settle = std::chrono::seconds(1);  // wait this long for sessions to go

@@ -513,8 +513,8 @@ expect:
 // signal N sent), alone or in a list.
 TEST(ScenarioValidationTest, ExitCodesAsOneAListOrGraceful) {
   auto exit_of = [](const std::string& code) {
-    return MustParse(WithBase("faults: [{at: 1s, send: SIGTERM}]\nexpect:\n  exit: {code: " +
-                              code + "}\n"))
+    return MustParse(WithBase("faults: [{at: 1s, send: SIGTERM}]\nexpect:\n  exit: {code: " + code +
+                              "}\n"))
         .expect.exit;
   };
   ExitExpectation e = exit_of("0");
@@ -546,7 +546,8 @@ TEST(ScenarioValidationTest, BadExitCodesAreReportedAtEachValue) {
   ASSERT_EQ(errors.size(), 4u) << Show(errors);
   EXPECT_TRUE(HasError(errors, 5, 20, "expect.exit.code: must be at most 255, got 256"))
       << Show(errors);
-  EXPECT_TRUE(HasError(errors, 5, 25, "got 'gracefull' (did you mean 'graceful'?)")) << Show(errors);
+  EXPECT_TRUE(HasError(errors, 5, 25, "got 'gracefull' (did you mean 'graceful'?)"))
+      << Show(errors);
   EXPECT_TRUE(HasError(errors, 5, 36, "got the string \"143\"")) << Show(errors);
   EXPECT_TRUE(HasError(errors, 5, 43, "expect.exit.code: 0 is listed twice")) << Show(errors);
   errors = MustFail(base + "  exit: {code: []}\n");

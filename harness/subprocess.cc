@@ -11,20 +11,20 @@
 #include <unistd.h>
 
 #include <array>
-#include <cerrno>
-#include <cstring>
-#include <cstdlib>
-#include <fstream>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/process/v2/environment.hpp>
 #include <boost/process/v2/process.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 // Boost 1.81's header-only mode forgets this definition (process_environment::
 // on_setup); it is inline there, so including it here is enough.
+#include <fmt/format.h>
+
 #include <boost/process/v2/impl/environment.ipp>
 #include <boost/process/v2/start_dir.hpp>
 #include <boost/process/v2/stdio.hpp>
-#include <fmt/format.h>
 
 #include "procfs.h"
 extern char** environ;
@@ -91,8 +91,8 @@ struct ChildSetup {
 int OpenOutput(const std::string& path) {
   // O_APPEND: whoever caps the file (TargetProcess) may truncate it under the
   // writer. O_NOFOLLOW: a symlink planted in a shared dir is refused.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-                  0644);
+  int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     throw SpawnError(fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
   }
@@ -183,10 +183,11 @@ std::unique_ptr<Subprocess> Subprocess::Start(const SpawnOptions& options) {
 
   boost::asio::io_context ctx;
   std::vector<std::string> args(options.argv.begin() + 1, options.argv.end());
-  ChildSetup setup{options.new_process_group, options.uid, options.gid,
-                   options.parent_death_signal, ::getpid()};
-  bp2::process_stdio stdio{nullptr, out.fd >= 0 ? bp2::detail::process_output_binding(out.fd)
-                                                : bp2::detail::process_output_binding(STDOUT_FILENO),
+  ChildSetup setup{options.new_process_group, options.uid, options.gid, options.parent_death_signal,
+                   ::getpid()};
+  bp2::process_stdio stdio{nullptr,
+                           out.fd >= 0 ? bp2::detail::process_output_binding(out.fd)
+                                       : bp2::detail::process_output_binding(STDOUT_FILENO),
                            err.fd >= 0 ? bp2::detail::process_error_binding(err.fd)
                                        : bp2::detail::process_error_binding(STDERR_FILENO)};
   boost::system::error_code ec;
@@ -284,8 +285,8 @@ CommandResult RunCommand(SpawnOptions options, Duration timeout) {
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       child->Kill();
-      throw SpawnError(fmt::format("'{}' did not finish within {}", options.argv[0],
-                                   FormatDuration(timeout)));
+      throw SpawnError(
+          fmt::format("'{}' did not finish within {}", options.argv[0], FormatDuration(timeout)));
     }
     pollfd p{read_end.fd, POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -297,11 +298,12 @@ CommandResult RunCommand(SpawnOptions options, Duration timeout) {
     result.output.append(buf.data(), static_cast<std::size_t>(n));
   }
   auto left = deadline - std::chrono::steady_clock::now();
-  std::optional<ExitStatus> status = child->WaitFor(left > Duration::zero() ? left : Duration::zero());
+  std::optional<ExitStatus> status =
+      child->WaitFor(left > Duration::zero() ? left : Duration::zero());
   if (!status) {
     child->Kill();
-    throw SpawnError(fmt::format("'{}' did not exit within {}", options.argv[0],
-                                 FormatDuration(timeout)));
+    throw SpawnError(
+        fmt::format("'{}' did not exit within {}", options.argv[0], FormatDuration(timeout)));
   }
   result.status = *status;
   return result;
@@ -315,14 +317,14 @@ struct NamedSignal {
 };
 
 constexpr NamedSignal kSignals[] = {
-    {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},     {"SIGQUIT", SIGQUIT}, {"SIGILL", SIGILL},
-    {"SIGTRAP", SIGTRAP}, {"SIGABRT", SIGABRT},   {"SIGBUS", SIGBUS},   {"SIGFPE", SIGFPE},
-    {"SIGKILL", SIGKILL}, {"SIGUSR1", SIGUSR1},   {"SIGSEGV", SIGSEGV}, {"SIGUSR2", SIGUSR2},
-    {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},   {"SIGTERM", SIGTERM}, {"SIGCHLD", SIGCHLD},
-    {"SIGCONT", SIGCONT}, {"SIGSTOP", SIGSTOP},   {"SIGTSTP", SIGTSTP}, {"SIGTTIN", SIGTTIN},
-    {"SIGTTOU", SIGTTOU}, {"SIGURG", SIGURG},     {"SIGXCPU", SIGXCPU}, {"SIGXFSZ", SIGXFSZ},
+    {"SIGHUP", SIGHUP},       {"SIGINT", SIGINT},   {"SIGQUIT", SIGQUIT},   {"SIGILL", SIGILL},
+    {"SIGTRAP", SIGTRAP},     {"SIGABRT", SIGABRT}, {"SIGBUS", SIGBUS},     {"SIGFPE", SIGFPE},
+    {"SIGKILL", SIGKILL},     {"SIGUSR1", SIGUSR1}, {"SIGSEGV", SIGSEGV},   {"SIGUSR2", SIGUSR2},
+    {"SIGPIPE", SIGPIPE},     {"SIGALRM", SIGALRM}, {"SIGTERM", SIGTERM},   {"SIGCHLD", SIGCHLD},
+    {"SIGCONT", SIGCONT},     {"SIGSTOP", SIGSTOP}, {"SIGTSTP", SIGTSTP},   {"SIGTTIN", SIGTTIN},
+    {"SIGTTOU", SIGTTOU},     {"SIGURG", SIGURG},   {"SIGXCPU", SIGXCPU},   {"SIGXFSZ", SIGXFSZ},
     {"SIGVTALRM", SIGVTALRM}, {"SIGPROF", SIGPROF}, {"SIGWINCH", SIGWINCH}, {"SIGIO", SIGIO},
-    {"SIGPWR", SIGPWR},   {"SIGSYS", SIGSYS},
+    {"SIGPWR", SIGPWR},       {"SIGSYS", SIGSYS},
 };
 
 }  // namespace

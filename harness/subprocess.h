@@ -22,17 +22,17 @@
 namespace gracecheck {
 
 struct SpawnOptions {
-  std::vector<std::string> argv;          // argv[0] is resolved on PATH if not absolute
-  std::vector<std::string> env;           // "K=V" entries; the child sees only these
-  bool inherit_env = true;                // start from the harness's environment, then `env`
-  std::string working_dir;                // empty: the harness's
-  std::string stdout_path;                // empty: inherit; else created/truncated
-  std::string stderr_path;                // empty: inherit; "=stdout": same file as stdout
-  int stdout_fd = -1;                     // if >= 0: used instead of stdout_path (not taken over)
-  bool new_process_group = true;          // setpgid(0, 0): signals to the group reach only it
-  std::optional<uid_t> uid;               // drop to this user (and its groups) before exec
+  std::vector<std::string> argv;  // argv[0] is resolved on PATH if not absolute
+  std::vector<std::string> env;   // "K=V" entries; the child sees only these
+  bool inherit_env = true;        // start from the harness's environment, then `env`
+  std::string working_dir;        // empty: the harness's
+  std::string stdout_path;        // empty: inherit; else created/truncated
+  std::string stderr_path;        // empty: inherit; "=stdout": same file as stdout
+  int stdout_fd = -1;             // if >= 0: used instead of stdout_path (not taken over)
+  bool new_process_group = true;  // setpgid(0, 0): signals to the group reach only it
+  std::optional<uid_t> uid;       // drop to this user (and its groups) before exec
   std::optional<gid_t> gid;
-  int parent_death_signal = 9;            // sent to the child if the harness dies; 0: none
+  int parent_death_signal = 9;  // sent to the child if the harness dies; 0: none
 };
 
 // How a process ended, from waitpid's status.

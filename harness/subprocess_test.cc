@@ -1,8 +1,7 @@
 #include "subprocess.h"
 
-#include "procfs.h"
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include <gtest/gtest.h>
+#include "procfs.h"
 
 namespace gracecheck {
 namespace {
@@ -76,8 +75,7 @@ TEST(SubprocessTest, OutputGoesToFiles) {
 
 TEST(SubprocessTest, EnvironmentIsWhatWasGiven) {
   CommandResult r = RunCommand(
-      {.argv = {"sh", "-c", "echo \"$GC_A|$HOME\""}, .env = {"GC_A=1"}, .inherit_env = false},
-      10s);
+      {.argv = {"sh", "-c", "echo \"$GC_A|$HOME\""}, .env = {"GC_A=1"}, .inherit_env = false}, 10s);
   EXPECT_EQ(r.output, "1|\n");
   ::setenv("GC_B", "old", 1);
   r = RunCommand({.argv = {"sh", "-c", "echo $GC_B"}, .env = {"GC_B=new"}}, 10s);
@@ -89,8 +87,8 @@ TEST(SubprocessTest, RunsInItsOwnGroupAndTheGroupCanBeKilled) {
   char dir[] = "/tmp/gc-subprocess-XXXXXX";
   ASSERT_TRUE(::mkdtemp(dir));
   const std::string out = std::string(dir) + "/pid";
-  auto p = Subprocess::Start(
-      {.argv = {"sh", "-c", "sleep 30 & echo $!; wait"}, .stdout_path = out});
+  auto p =
+      Subprocess::Start({.argv = {"sh", "-c", "sleep 30 & echo $!; wait"}, .stdout_path = out});
   EXPECT_EQ(::getpgid(p->pid()), p->pid());
   pid_t grandchild = 0;
   for (int i = 0; i < 1000 && grandchild == 0; ++i) {

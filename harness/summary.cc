@@ -48,8 +48,7 @@ LatencySummary OkLatencies(const std::vector<RequestRecord>& requests,
     const auto k = std::clamp<std::size_t>(
                        static_cast<std::size_t>(std::ceil(p * static_cast<double>(n))), 1, n) -
                    1;
-    std::nth_element(idx->begin(), idx->begin() + static_cast<std::ptrdiff_t>(k), idx->end(),
-                     less);
+    std::nth_element(idx->begin(), idx->begin() + static_cast<std::ptrdiff_t>(k), idx->end(), less);
     return requests[(*idx)[k]].latency();
   };
   l.count = static_cast<int>(n);

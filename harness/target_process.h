@@ -35,7 +35,7 @@ struct TargetOptions {
   std::vector<std::string> env;  // added to the harness's environment
   std::string stdout_path;
   std::string stderr_path;
-  int port = 0;                  // for the readiness probe, on 127.0.0.1
+  int port = 0;  // for the readiness probe, on 127.0.0.1
   std::string ready_path = "/healthz";
   Duration ready_timeout = std::chrono::seconds(10);
   Duration ready_interval = std::chrono::milliseconds(50);
@@ -94,7 +94,7 @@ class TargetProcess {
   Nanos exit_time_ = kNever;
   std::vector<ProcessEvent> events_;
   std::thread reaper_;
-  int wake_fd_ = -1;  // eventfd: tells the reaper to give up
+  int wake_fd_ = -1;               // eventfd: tells the reaper to give up
   long long dropped_[2] = {0, 0};  // by the output cap; under mu_
 };
 

@@ -72,12 +72,12 @@ struct RequestRecord {
   std::int16_t status = 0;       // HTTP status, 0 if none
   Outcome outcome = Outcome::kOk;
   std::uint8_t flags = 0;
-  std::uint32_t bytes = 0;       // response bytes received
-  Nanos intended = kNever;       // when the open model meant it to start (closed: = start)
-  Nanos written = kNever;        // request fully written
-  Nanos first_byte = kNever;     // first response byte (an interim 1xx response's too)
-  Nanos done = kNever;           // outcome known
-  Nanos connected = kNever;      // connection established (for a new connection), else kNever
+  std::uint32_t bytes = 0;    // response bytes received
+  Nanos intended = kNever;    // when the open model meant it to start (closed: = start)
+  Nanos written = kNever;     // request fully written
+  Nanos first_byte = kNever;  // first response byte (an interim 1xx response's too)
+  Nanos done = kNever;        // outcome known
+  Nanos connected = kNever;   // connection established (for a new connection), else kNever
 
   bool has(Flags f) const { return (flags & f) != 0; }
   bool dropped() const { return IsDropped(outcome); }
@@ -95,10 +95,10 @@ struct ProcessEvent {
   enum class Kind : std::uint8_t {
     kSpawned,
     kReady,
-    kSignalSent,   // value: signal number
-    kExited,       // value: exit code
-    kKilled,       // terminated by a signal; value: signal number
-    kOrphanKilled, // value: pid of a leftover process of the group, SIGKILLed after the run
+    kSignalSent,    // value: signal number
+    kExited,        // value: exit code
+    kKilled,        // terminated by a signal; value: signal number
+    kOrphanKilled,  // value: pid of a leftover process of the group, SIGKILLed after the run
   };
   Nanos t = 0;
   Kind kind = Kind::kSpawned;
@@ -111,16 +111,18 @@ const char* ProcessEventName(ProcessEvent::Kind k);
 struct FaultRecord {
   std::string name;
   std::string action = "send";  // send, pause, kill_after, db, load
-  int signal = 0;             // the signal its action sends first; 0 for db and load faults
+  int signal = 0;               // the signal its action sends first; 0 for db and load faults
   bool to_group = false;
-  Nanos scheduled = kNever;   // when its trigger was met (for a time trigger: the exact time)
-  Nanos delivered = kNever;   // when the action went out; kNever if it did not
-  int deliveries = 0;         // signals sent (repeat, pause's SIGCONT, kill_after's SIGKILL)
-  bool skipped = false;       // if_running and the target had already exited
+  Nanos scheduled = kNever;  // when its trigger was met (for a time trigger: the exact time)
+  Nanos delivered = kNever;  // when the action went out; kNever if it did not
+  int deliveries = 0;        // signals sent (repeat, pause's SIGCONT, kill_after's SIGKILL)
+  bool skipped = false;      // if_running and the target had already exited
   Duration tolerance{};
-  std::string error;          // why it could not be delivered, if it was not
-  std::string detail;         // what happened, e.g. "exited 1.2s after SIGTERM, no SIGKILL needed"
-  Nanos lag() const { return delivered == kNever || scheduled == kNever ? kNever : delivered - scheduled; }
+  std::string error;   // why it could not be delivered, if it was not
+  std::string detail;  // what happened, e.g. "exited 1.2s after SIGTERM, no SIGKILL needed"
+  Nanos lag() const {
+    return delivered == kNever || scheduled == kNever ? kNever : delivered - scheduled;
+  }
 };
 
 // /proc sample of the target process.
@@ -160,9 +162,9 @@ struct DbSession {
   Nanos first_seen = kNever;
   Nanos last_seen = kNever;
   Nanos last_seen_sent = kNever;  // the `sent` of the sample that last showed it
-  std::string last_state;     // state in the last sample that showed it
-  Nanos state_since = kNever;  // first sample of the unbroken run of samples showing last_state
-  std::string last_query;     // truncated
+  std::string last_state;         // state in the last sample that showed it
+  Nanos state_since = kNever;     // first sample of the unbroken run of samples showing last_state
+  std::string last_query;         // truncated
 };
 
 // How one session of the run's database ended, in the embedded cluster's own
@@ -192,12 +194,12 @@ struct Timeline {
   Nanos load_start = kNever;
   Nanos load_end = kNever;
   Nanos first_signal =
-      kNever;  // the first fault that signals the target, delivered (JSON: first_fault)
-  Nanos exited = kNever;        // target reaped
+      kNever;             // the first fault that signals the target, delivered (JSON: first_fault)
+  Nanos exited = kNever;  // target reaped
   bool exit_signaled = false;
   int exit_code = 0;
   int exit_signal = 0;
-  std::vector<int> orphans;     // pids of the group still alive after the target exited
+  std::vector<int> orphans;  // pids of the group still alive after the target exited
 
   std::vector<RequestRecord> requests;
   // When the load generator's loop ran late (LoadGenerator::TakeStalls), in

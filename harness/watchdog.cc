@@ -59,15 +59,23 @@ void Tell(const std::string& line) {
       if (line.size() < 2) continue;
       const std::string arg = line.substr(2);
       switch (line[0]) {
-        case 'G': groups.insert(static_cast<pid_t>(std::atol(arg.c_str()))); break;
-        case 'g': groups.erase(static_cast<pid_t>(std::atol(arg.c_str()))); break;
+        case 'G':
+          groups.insert(static_cast<pid_t>(std::atol(arg.c_str())));
+          break;
+        case 'g':
+          groups.erase(static_cast<pid_t>(std::atol(arg.c_str())));
+          break;
         case 'D': {
           const std::size_t sp = arg.find(' ');
           dirs[arg.substr(sp + 1)] = static_cast<pid_t>(std::atol(arg.substr(0, sp).c_str()));
           break;
         }
-        case 'd': dirs.erase(arg); break;
-        case 'B': goodbye = true; break;
+        case 'd':
+          dirs.erase(arg);
+          break;
+        case 'B':
+          goodbye = true;
+          break;
       }
     }
   }

@@ -12,8 +12,9 @@
 // a watchdog (tests, or Start not called) ignores them.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 namespace gracecheck::watchdog {
 

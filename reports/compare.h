@@ -7,10 +7,9 @@
 // Pure functions; safe from any thread.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "report_view.h"
 

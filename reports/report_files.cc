@@ -39,7 +39,8 @@ int OpenOutputFile(const std::string& path) {
         "cannot write to {}: it is a symlink in a directory others can write to (not followed)",
         path));
   }
-  if (fd < 0) throw std::runtime_error(fmt::format("cannot write to {}: {}", path, std::strerror(errno)));
+  if (fd < 0)
+    throw std::runtime_error(fmt::format("cannot write to {}: {}", path, std::strerror(errno)));
   return fd;
 }
 

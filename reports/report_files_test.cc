@@ -2,14 +2,13 @@
 // have planted in a shared directory (issue: output files in /tmp-like dirs).
 #include "report_files.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "report_fixture.h"
 #include "requests_out.h"

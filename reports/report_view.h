@@ -33,7 +33,6 @@ class ReportError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-
 struct WritesView {
   bool verified = false;
   int keys = 0;
@@ -50,8 +49,8 @@ struct RunView {
   int target_pid = 0;
   RunVerdict verdict = RunVerdict::kFail;
   std::vector<std::string> harness_errors;  // why the run is invalid (verdict kError)
-  std::string start_error;  // why the target never became ready (verdict kError, no checks)
-  std::vector<CheckResult> checks;          // in CheckOrder()
+  std::string start_error;          // why the target never became ready (verdict kError, no checks)
+  std::vector<CheckResult> checks;  // in CheckOrder()
 
   // Moments since the run's epoch; kNever when it did not happen (or the
   // report does not say).
@@ -62,9 +61,9 @@ struct RunView {
   Nanos first_signal = kNever;
   Nanos exited = kNever;
   Nanos db_sessions_gone = kNever;
-  Nanos first_refused = kNever;   // the first refused connection (listener closed)
-  Nanos last_response = kNever;   // the last complete response
-  Nanos db_pool_closed = kNever;  // the first sample with no session left, for good
+  Nanos first_refused = kNever;    // the first refused connection (listener closed)
+  Nanos last_response = kNever;    // the last complete response
+  Nanos db_pool_closed = kNever;   // the first sample with no session left, for good
   Nanos db_pool_closing = kNever;  // its first session closed by the target (DbPoolClosingBegan)
 
   std::string exit_status;  // "exit 0", "signal SIGKILL"; empty when it did not exit

@@ -82,18 +82,16 @@ RequestSeries BucketRequests(const Timeline& tl) {
     });
   }
   std::vector<std::uint32_t> ends;
-  ends.reserve(static_cast<std::size_t>(
-      std::count_if(requests.begin(), requests.end(), [](const RequestRecord& r) {
-        return r.intended != kNever && r.done != kNever;
-      })));
+  ends.reserve(static_cast<std::size_t>(std::count_if(
+      requests.begin(), requests.end(),
+      [](const RequestRecord& r) { return r.intended != kNever && r.done != kNever; })));
   for (std::size_t i = 0; i < requests.size(); ++i) {
     if (requests[i].intended != kNever && requests[i].done != kNever) {
       ends.push_back(static_cast<std::uint32_t>(i));
     }
   }
-  std::sort(ends.begin(), ends.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return requests[a].done < requests[b].done;
-  });
+  std::sort(ends.begin(), ends.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return requests[a].done < requests[b].done; });
   // The next start: by index when sorted above, else the next record with
   // an intended start.
   std::size_t s = 0;

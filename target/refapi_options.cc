@@ -93,9 +93,9 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    constexpr std::string_view kKnown[] = {"--listen",    "--db",        "--pool",
-                                           "--workers",   "--drain-timeout", "--lame-duck",
-                                           "--exit-code", "--drain",     "--bug"};
+    constexpr std::string_view kKnown[] = {
+        "--listen",    "--db",        "--pool",  "--workers", "--drain-timeout",
+        "--lame-duck", "--exit-code", "--drain", "--bug"};
     bool known = false;
     for (std::string_view k : kKnown) known = known || name == k;
     if (!known) {
