@@ -36,6 +36,7 @@
 #include "run.h"
 #include "scenario.h"
 #include "scenario_warnings.h"
+#include "signal_names.h"
 #include "subprocess.h"
 #include "target_process.h"
 #include "watchdog.h"

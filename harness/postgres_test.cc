@@ -12,6 +12,7 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "signal_names.h"
 #include "subprocess.h"
 
 namespace gracecheck {

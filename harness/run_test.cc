@@ -26,6 +26,7 @@
 #include "postgres.h"
 #include "probes.h"
 #include "procfs.h"
+#include "signal_names.h"
 #include "subprocess.h"
 
 namespace gracecheck {

@@ -20,7 +20,6 @@
 #include "command_line.h"
 #include "scenario_warnings.h"
 #include "spellcheck.h"
-#include "subprocess.h"
 #include "yaml_reader.h"
 
 namespace gracecheck {

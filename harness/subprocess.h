@@ -95,10 +95,6 @@ struct CommandResult {
 };
 CommandResult RunCommand(SpawnOptions options, Duration timeout);
 
-// Signal names: "SIGTERM", "TERM", "term", "15" -> 15; nullopt if unknown.
-std::optional<int> ParseSignal(const std::string& name);
-std::string SignalName(int sig);  // 15 -> "SIGTERM"
-
 // True if `pid` exists and has not ended (a zombie counts as ended).
 bool ProcessAlive(pid_t pid);
 

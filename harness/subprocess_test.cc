@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "procfs.h"
+#include "signal_names.h"
 
 namespace gracecheck {
 namespace {

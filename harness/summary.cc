@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "signal_names.h"
 #include "subprocess.h"
 
 namespace gracecheck {

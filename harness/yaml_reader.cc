@@ -9,8 +9,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "signal_names.h"
 #include "spellcheck.h"
-#include "subprocess.h"
 
 namespace gracecheck {
 

@@ -7,6 +7,7 @@
 
 #include "report_files.h"
 #include "request_series.h"
+#include "signal_names.h"
 #include "subprocess.h"
 #include "summary.h"
 

@@ -10,6 +10,7 @@
 
 #include "checks.h"
 #include "checks/evidence.h"
+#include "signal_names.h"
 #include "subprocess.h"
 #include "summary.h"
 

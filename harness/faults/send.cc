@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "faults/action.h"
-#include "subprocess.h"
+#include "signal_names.h"
 #include "yaml_reader.h"
 
 namespace gracecheck {
