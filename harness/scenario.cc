@@ -152,10 +152,8 @@ const std::vector<std::string> kRequestKeys = {"weight",  "method",    "path",  
 const std::vector<std::string>& FaultKeys() {
   static const std::vector<std::string> keys = [] {
     std::vector<std::string> k = {"name", "at", "timeout"};
-    for (const ActionSyntax& a : ActionSyntaxes()) {
-      k.push_back(a.key);
-      k.insert(k.end(), a.with_keys.begin(), a.with_keys.end());
-    }
+    const std::vector<std::string> actions = KindKeys(ActionSyntaxes());
+    k.insert(k.end(), actions.begin(), actions.end());
     k.insert(k.end(), {"to", "if_running", "tolerance"});
     return k;
   }();
@@ -609,10 +607,7 @@ void Parser::ReadRequest(const YAML::Node& node, const std::string& path, Reques
 // by its own file under faults/.
 void Parser::ReadAction(const Map& m, const YAML::Node& item, const std::string& path,
                         Fault* fault) {
-  std::vector<std::pair<const Entry*, const ActionSyntax*>> actions;
-  for (const ActionSyntax& syntax : ActionSyntaxes()) {
-    if (const Entry* x = m.Find(syntax.key)) actions.push_back({x, &syntax});
-  }
+  const auto actions = KindsGiven(m, ActionSyntaxes());
   if (actions.empty()) {
     Missing(item.Mark(), path, "send",
             " (e.g. send: SIGTERM; or pause: D, kill_after: D, db: ..., load: ...)");
@@ -626,14 +621,7 @@ void Parser::ReadAction(const Map& m, const YAML::Node& item, const std::string&
     return;
   }
   const auto [entry, syntax] = actions[0];
-  for (const ActionSyntax& other : ActionSyntaxes()) {
-    if (&other == syntax) continue;
-    for (const std::string& only : other.with_keys) {
-      if (const Entry* x = m.Find(only)) {
-        Error(x->key_node.Mark(), fmt::format("{}.{}: goes with '{}' only", path, only, other.key));
-      }
-    }
-  }
+  OthersKeys(m, path, syntax, ActionSyntaxes());
   if (std::optional<FaultAction> action = syntax->parse({*this, *entry, m, path})) {
     fault->action = std::move(*action);
   }

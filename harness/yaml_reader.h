@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "duration.h"
@@ -59,6 +60,31 @@ std::string JoinNames(const std::vector<std::string>& names);
 bool Contains(const std::vector<std::string>& list, std::string_view s);
 // A decimal integer, optionally signed, nothing else; nullopt on overflow.
 std::optional<std::int64_t> ParseInteger(std::string_view s);
+
+// Grammars with one of several kinds per mapping (a fault's action, a
+// trigger kind) keep a table of rows, each with its `key` and the
+// `with_keys` that go with it alone. These read any such table.
+//
+// Every row's key followed by its with_keys, in table order.
+template <class Row>
+std::vector<std::string> KindKeys(const std::vector<Row>& table) {
+  std::vector<std::string> keys;
+  for (const Row& row : table) {
+    keys.push_back(row.key);
+    keys.insert(keys.end(), row.with_keys.begin(), row.with_keys.end());
+  }
+  return keys;
+}
+// The rows whose key `m` holds, with its entry, in table order.
+template <class Row>
+std::vector<std::pair<const Entry*, const Row*>> KindsGiven(const Map& m,
+                                                            const std::vector<Row>& table) {
+  std::vector<std::pair<const Entry*, const Row*>> given;
+  for (const Row& row : table) {
+    if (const Entry* e = m.Find(row.key)) given.push_back({e, &row});
+  }
+  return given;
+}
 
 class YamlReader {
  public:
@@ -122,6 +148,20 @@ class YamlReader {
                    std::int64_t max, int* out);
   void ReadDurationInto(const Map& m, std::string_view key, const std::string& path, bool positive,
                         Duration* out);
+  // Reports each key of `m` that goes with a row of `table` other than
+  // `chosen`: "PATH.KEY: goes with 'OTHER' only".
+  template <class Row>
+  void OthersKeys(const Map& m, const std::string& path, const Row* chosen,
+                  const std::vector<Row>& table) {
+    for (const Row& other : table) {
+      if (&other == chosen) continue;
+      for (const std::string& with : other.with_keys) {
+        if (const Entry* x = m.Find(with)) {
+          Error(x->key_node.Mark(), path + "." + with + ": goes with '" + other.key + "' only");
+        }
+      }
+    }
+  }
 
  protected:
   std::string file_;

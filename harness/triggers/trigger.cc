@@ -85,20 +85,10 @@ std::optional<Trigger> ReadTrigger(YamlReader& yaml, const Entry& e, const std::
                            path, YamlReader::Describe(e.value)));
     return std::nullopt;
   }
-  static const std::vector<std::string> keys = [] {
-    std::vector<std::string> k;
-    for (const TriggerSyntax& t : TriggerSyntaxes()) {
-      k.push_back(t.key);
-      k.insert(k.end(), t.with_keys.begin(), t.with_keys.end());
-    }
-    return k;
-  }();
+  static const std::vector<std::string> keys = KindKeys(TriggerSyntaxes());
   std::optional<Map> m = yaml.ReadMap(e.value, YamlReader::Where(e), path, keys);
   if (!m) return std::nullopt;
-  std::vector<std::pair<const Entry*, const TriggerSyntax*>> kinds;
-  for (const TriggerSyntax& t : TriggerSyntaxes()) {
-    if (const Entry* x = m->Find(t.key)) kinds.push_back({x, &t});
-  }
+  const auto kinds = KindsGiven(*m, TriggerSyntaxes());
   if (kinds.empty()) {
     if (e.value.size() == 0) {
       yaml.Error(YamlReader::Where(e),
@@ -126,15 +116,7 @@ std::optional<Trigger> ReadTrigger(YamlReader& yaml, const Entry& e, const std::
     return std::nullopt;
   }
   const auto [entry, syntax] = kinds[0];
-  for (const TriggerSyntax& other : TriggerSyntaxes()) {
-    if (&other == syntax) continue;
-    for (const std::string& with : other.with_keys) {
-      if (const Entry* x = m->Find(with)) {
-        yaml.Error(x->key_node.Mark(),
-                   fmt::format("{}.{}: goes with '{}' only", path, with, other.key));
-      }
-    }
-  }
+  yaml.OthersKeys(*m, path, syntax, TriggerSyntaxes());
   return syntax->parse({yaml, e, *entry, *m, path, earlier_names});
 }
 
