@@ -69,6 +69,31 @@ Outcome WriteFailureOutcome(std::uint16_t reuse) {
   return NoResponseOutcome(reuse, /*quick=*/true, /*eof=*/false, /*never_acked=*/false);
 }
 
+int ExcuseServerCpuWaits(std::vector<RequestRecord>* records,
+                         const std::vector<std::pair<Nanos, Nanos>>& stalls, const CpuWaits& waits,
+                         Duration race_window, std::map<std::uint32_t, Nanos>* left_out) {
+  int changed = 0;
+  for (std::size_t id = 0; id < records->size(); ++id) {
+    RequestRecord& r = (*records)[id];
+    const bool eof = r.outcome == Outcome::kEof;
+    if ((!eof && r.outcome != Outcome::kReset) || r.first_byte != kNever || r.written == kNever ||
+        r.done == kNever) {
+      continue;
+    }
+    const Nanos wait = waits.LongestWait(r.written, r.done);
+    const Nanos stalled = OverlapWith(stalls, r.written, r.done);
+    if (wait <= stalled) continue;  // the generator's judgement left out as much already
+    const bool quick = r.done - r.written - wait <= race_window.count();
+    const Outcome now = NoResponseOutcome(r.reuse, quick, eof, r.has(RequestRecord::kNeverAcked));
+    if (now == r.outcome) continue;
+    r.outcome = now;
+    r.flags |= RequestRecord::kServerCpuWait;
+    (*left_out)[static_cast<std::uint32_t>(id)] = wait;
+    ++changed;
+  }
+  return changed;
+}
+
 std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,
                                            std::string* error) {
   LoadOptions o;

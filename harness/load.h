@@ -22,7 +22,9 @@
 // reset within the window is a listener that closed with the connection in
 // its accept queue: kRefused (NoResponseOutcome). The window does not
 // count time the generator's own loop was stalled (a heartbeat measures it),
-// so a starved generator does not turn the race into a drop. Past the
+// so a starved generator does not turn the race into a drop; nor, after the
+// run, the time the server's threads waited for a CPU (ExcuseServerCpuWaits:
+// a starved server closes late). Past the
 // window, an EOF on a reused connection whose bytes the server's TCP never
 // acknowledged is the race too (RequestRecord::kNeverAcked): the server's
 // FIN left before the request arrived.
@@ -45,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "cpu_wait.h"
 #include "placeholders.h"
 #include "scenario.h"
 #include "timeline.h"
@@ -111,6 +114,20 @@ Outcome WriteFailureOutcome(std::uint16_t reuse);
 // on a reused connection that is the race whatever the timing.
 Outcome NoResponseOutcome(std::uint16_t reuse, bool quick, bool eof, bool never_acked = false);
 
+// After the load: the requests that got no response byte and were judged
+// with the close past the race window (a drop; on a new connection, a reset
+// not taken for a refusal) are judged again with the window leaving out the
+// longest wait for a CPU of any one of the server's threads over their
+// write-to-close (`waits`), when that is longer than the generator's own
+// stalls there (`stalls`). Not both added: when the whole machine is
+// starved both happen at once, and counting the same wait twice would
+// excuse a drop. A request whose outcome changes gains
+// RequestRecord::kServerCpuWait and an entry in `left_out` (request id ->
+// the wait). Returns how many changed.
+int ExcuseServerCpuWaits(std::vector<RequestRecord>* records,
+                         const std::vector<std::pair<Nanos, Nanos>>& stalls, const CpuWaits& waits,
+                         Duration race_window, std::map<std::uint32_t, Nanos>* left_out);
+
 // Binds a scenario's load section for one run.
 std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,
                                            std::string* error);
@@ -125,6 +142,8 @@ class LoadGenerator {
 
   LoadGenerator(const LoadGenerator&) = delete;
   LoadGenerator& operator=(const LoadGenerator&) = delete;
+
+  const LoadOptions& options() const { return options_; }
 
   // Begins now, on the generator's own thread.
   void Start();

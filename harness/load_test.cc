@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -536,6 +537,17 @@ void WaitUntilStopped(pid_t pid) {
   }
 }
 
+// Reads one body-less request's bytes from `fd`, byte by byte (so that
+// nothing of the next one is taken); false at EOF or an error first.
+bool ReadOneRequest(int fd) {
+  char c;
+  int matched = 0;  // of "\r\n\r\n"
+  while (matched < 4 && ::recv(fd, &c, 1, 0) == 1) {
+    matched = c == "\r\n\r\n"[matched] ? matched + 1 : (c == '\r' ? 1 : 0);
+  }
+  return matched == 4;
+}
+
 // A server in a child process that answers request 0 on its one
 // connection, and once request 1 is in, waits `close_after`, then stops the
 // test process (the load generator starved: not scheduled at all) for
@@ -551,14 +563,7 @@ struct StallingServer {
       return;
     }
     const int fd = ::accept(listener, nullptr, nullptr);
-    auto read_request = [fd] {
-      char c;
-      int matched = 0;  // of "\r\n\r\n"
-      while (matched < 4 && ::recv(fd, &c, 1, 0) == 1) {
-        matched = c == "\r\n\r\n"[matched] ? matched + 1 : (c == '\r' ? 1 : 0);
-      }
-      return matched == 4;
-    };
+    auto read_request = [fd] { return ReadOneRequest(fd); };
     if (fd < 0 || !read_request()) ::_exit(1);
     TinyServer::Respond(fd, kOk);
     if (!read_request()) ::_exit(1);
@@ -607,6 +612,176 @@ TEST(LoadTest, AStarvedGeneratorStillTellsTheKeepAliveRaceFromADrop) {
   Result r = RunLoad(Closed(late.port, 2));
   ASSERT_EQ(r.records.size(), 2u);
   EXPECT_TRUE(r.records[1].dropped()) << OutcomeName(r.records[1].outcome);
+}
+
+// A server in a child process pinned to one CPU, with a hog pinned to the
+// same CPU at SCHED_FIFO: it answers request 0 on its one connection, and
+// once request 1 has arrived it either
+//   kStarved: wakes the hog, which takes the CPU from it for `hold`, and
+//             then closes the connection with request 1 unread (a reset: the
+//             close of a server that judged the connection idle and was kept
+//             off the CPU before it closed it), or
+//   kHeld:    reads request 1, sleeps `hold` (on no run queue: it simply
+//             took its time) and resets the connection (SO_LINGER 0): a drop.
+// Needs two CPUs and the right to SCHED_FIFO (root); `skip` says why not.
+struct StarvedServer {
+  enum Mode { kStarved, kHeld };
+  StarvedServer(Mode mode, std::chrono::milliseconds hold) {
+    cpu_set_t mine;
+    CPU_ZERO(&mine);
+    if (::sched_getaffinity(0, sizeof(mine), &mine) != 0 || CPU_COUNT(&mine) < 2) {
+      skip = "needs two CPUs";
+      return;
+    }
+    int cpus[2], found = 0;
+    for (int c = 0; c < CPU_SETSIZE && found < 2; ++c) {
+      if (CPU_ISSET(c, &mine)) cpus[found++] = c;
+    }
+    client_cpu = cpus[0];
+    server_cpu = cpus[1];
+    int wake[2];
+    int ready[2];
+    if (::pipe2(wake, O_CLOEXEC) != 0 || ::pipe2(ready, O_CLOEXEC) != 0) {
+      skip = "no pipe";
+      return;
+    }
+    const int listener = LoopbackListener(&port);
+    // Forked while this process has one thread (no load or probe thread yet).
+    pid = ::fork();
+    if (pid != 0) {
+      ::close(listener);
+      ::close(wake[0]);
+      ::close(wake[1]);
+      ::close(ready[1]);
+      char verdict = 0;
+      if (::read(ready[0], &verdict, 1) != 1 || verdict != 'y') skip = "no SCHED_FIFO here";
+      ::close(ready[0]);
+      return;
+    }
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(server_cpu, &one);
+    ::sched_setaffinity(0, sizeof(one), &one);
+    const pid_t hog = ::fork();
+    if (hog == 0) {
+      ::close(wake[1]);
+      sched_param rt{};
+      rt.sched_priority = 1;
+      const bool fifo = ::sched_setscheduler(0, SCHED_FIFO, &rt) == 0;
+      if (::write(ready[1], fifo ? "y" : "n", 1) != 1 || !fifo) ::_exit(0);
+      char c;
+      if (::read(wake[0], &c, 1) != 1) ::_exit(0);
+      const auto until = std::chrono::steady_clock::now() + hold;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      ::_exit(0);
+    }
+    ::close(wake[0]);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    const int fd = ::accept(listener, nullptr, nullptr);
+    auto read_request = [fd] { return ReadOneRequest(fd); };
+    if (fd < 0 || !read_request()) ::_exit(1);
+    TinyServer::Respond(fd, kOk);
+    pollfd in{fd, POLLIN, 0};
+    if (::poll(&in, 1, 5000) != 1) ::_exit(1);
+    int status = 0;
+    if (mode == kStarved) {
+      if (::write(wake[1], "x", 1) != 1) ::_exit(1);  // the hog runs from here
+      ::close(fd);                                    // unread: a reset
+    } else {
+      if (!read_request()) ::_exit(1);
+      ::usleep(static_cast<useconds_t>(hold.count() * 1000));
+      TinyServer::Reset(fd);
+      ::close(wake[1]);  // the hog ends unwoken
+    }
+    ::waitpid(hog, &status, 0);
+    // A thread's last wait shows in its run delay once it ran again, and is
+    // lost with the thread: live on until the probe has seen it, as a
+    // server that closes its idle connections first and exits later does.
+    ::usleep(100'000);
+    ::_exit(0);
+  }
+  ~StarvedServer() {
+    if (pid <= 0) return;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the starved server failed";
+  }
+  // Runs two requests on one keep-alive connection from `client_cpu`, the
+  // server's threads' CPU waits sampled meanwhile, and re-judges them.
+  struct Run {
+    std::vector<RequestRecord> records;
+    Outcome generator_said = Outcome::kOk;  // request 1, before the re-judging
+    std::map<std::uint32_t, Nanos> left_out;
+  };
+  Run Go() {
+    cpu_set_t before, one;
+    ::sched_getaffinity(0, sizeof(before), &before);
+    CPU_ZERO(&one);
+    CPU_SET(client_cpu, &one);
+    ::sched_setaffinity(0, sizeof(one), &one);  // the threads made now inherit it
+    const auto epoch = std::chrono::steady_clock::now();
+    CpuWaitProbe probe(pid, epoch, 1ms, 1ms);
+    probe.Start();
+    LoadOptions o = Closed(port, 2);
+    o.kinds.push_back(Kind("/"));
+    LoadGenerator load(o, epoch);
+    load.Start();
+    load.Join();
+    // The server's wait shows in the first sample after it ran again, which
+    // may come after the load saw the close (as in a run, the probe goes on
+    // until the target is gone).
+    std::this_thread::sleep_for(20ms);
+    ::sched_setaffinity(0, sizeof(before), &before);
+    probe.Stop();
+    Run run;
+    run.records = load.TakeRecords();
+    if (run.records.size() == 2) run.generator_said = run.records[1].outcome;
+    ExcuseServerCpuWaits(&run.records, load.TakeStalls(), probe.TakeWaits(), o.race_window,
+                         &run.left_out);
+    return run;
+  }
+  int port = 0;
+  pid_t pid = -1;
+  int client_cpu = 0;
+  int server_cpu = 0;
+  std::string skip;
+};
+
+TEST(LoadTest, AServerKeptOffTheCpuBeforeItsIdleCloseIsTheRaceNotADrop) {
+  // The reset comes 30 ms after the write, past the 10 ms window, but the
+  // server's thread spent those 30 ms waiting for its CPU: the race.
+  StarvedServer starved(StarvedServer::kStarved, 30ms);
+  if (!starved.skip.empty()) GTEST_SKIP() << starved.skip;
+  StarvedServer::Run run = starved.Go();
+  ASSERT_EQ(run.records.size(), 2u);
+  const RequestRecord& rec = run.records[1];
+  EXPECT_EQ(rec.reuse, 1);
+  EXPECT_GE(ToDuration(rec.done - rec.written), 25ms) << "the hog did not delay the close";
+  EXPECT_EQ(OutcomeName(run.generator_said), std::string("reset"))
+      << "without the server's waits it is a drop";
+  EXPECT_EQ(OutcomeName(rec.outcome), std::string("idle_closed"));
+  EXPECT_TRUE(rec.has(RequestRecord::kServerCpuWait));
+  EXPECT_TRUE(rec.has(RequestRecord::kByReset));
+  ASSERT_EQ(run.left_out.count(1), 1u);
+  EXPECT_GE(ToDuration(run.left_out[1]), 20ms);
+  EXPECT_LE(run.left_out[1], rec.done - rec.written) << "more left out than the write-to-close";
+}
+
+TEST(LoadTest, AServerThatReadTheRequestAndTookItsTimeToResetStillDropped) {
+  // The same 30 ms, spent asleep after reading the request: no wait for a
+  // CPU to leave out, so still a drop.
+  StarvedServer held(StarvedServer::kHeld, 30ms);
+  if (!held.skip.empty()) GTEST_SKIP() << held.skip;
+  StarvedServer::Run run = held.Go();
+  ASSERT_EQ(run.records.size(), 2u);
+  const RequestRecord& rec = run.records[1];
+  EXPECT_GE(ToDuration(rec.done - rec.written), 25ms);
+  EXPECT_EQ(OutcomeName(rec.outcome), std::string("reset"));
+  EXPECT_TRUE(rec.dropped());
+  EXPECT_FALSE(rec.has(RequestRecord::kServerCpuWait));
+  EXPECT_TRUE(run.left_out.empty());
 }
 
 TEST(LoadTest, OpenModelMeasuresFromTheIntendedStart) {

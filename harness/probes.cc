@@ -30,32 +30,6 @@ std::string OneLine(std::string text) {
   return text;
 }
 
-int CountEntries(const std::string& dir, std::vector<std::string>* names = nullptr) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return -1;
-  int n = 0;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    ++n;
-    if (names) names->push_back(e->d_name);
-  }
-  ::closedir(d);
-  return n;
-}
-
-// Children of every thread of `pid`, recursively.
-void CollectDescendants(int pid, std::set<int>* out, int depth = 0) {
-  if (depth > 16) return;
-  std::vector<std::string> tasks;
-  if (CountEntries(fmt::format("/proc/{}/task", pid), &tasks) < 0) return;
-  for (const std::string& tid : tasks) {
-    std::istringstream children(ReadProcFile(fmt::format("/proc/{}/task/{}/children", pid, tid)));
-    for (int child; children >> child;) {
-      if (out->insert(child).second) CollectDescendants(child, out, depth + 1);
-    }
-  }
-}
-
 }  // namespace
 
 bool ProbeSchedule::WaitNext(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,

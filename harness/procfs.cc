@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <sstream>
 
 namespace gracecheck {
 
@@ -25,6 +26,38 @@ std::string ReadProcFile(const std::string& path, std::size_t max) {
   if (out.size() > max) out.resize(max);
   return out;
 }
+
+int CountEntries(const std::string& dir, std::vector<std::string>* names) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return -1;
+  int n = 0;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    ++n;
+    if (names) names->push_back(e->d_name);
+  }
+  ::closedir(d);
+  return n;
+}
+
+namespace {
+
+void CollectDescendantsFrom(int pid, std::set<int>* out, int depth) {
+  if (depth > 16) return;
+  std::vector<std::string> tasks;
+  const std::string base = "/proc/" + std::to_string(pid) + "/task/";
+  if (CountEntries(base, &tasks) < 0) return;
+  for (const std::string& tid : tasks) {
+    std::istringstream children(ReadProcFile(base + tid + "/children"));
+    for (int child; children >> child;) {
+      if (out->insert(child).second) CollectDescendantsFrom(child, out, depth + 1);
+    }
+  }
+}
+
+}  // namespace
+
+void CollectDescendants(int pid, std::set<int>* out) { CollectDescendantsFrom(pid, out, 0); }
 
 int KillProcessesWorkingIn(const std::string& dir) {
   if (dir.empty() || dir == "/") return 0;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,14 @@ namespace gracecheck {
 
 // The file's contents (at most `max` bytes); empty if it cannot be read.
 std::string ReadProcFile(const std::string& path, std::size_t max = 1 << 20);
+
+// The entries of a directory other than . and .. (their names in `names`
+// if given); -1 if it cannot be opened.
+int CountEntries(const std::string& dir, std::vector<std::string>* names = nullptr);
+
+// Every live descendant of `pid` (children of each of its threads,
+// recursively, at most 16 deep), added to `out`.
+void CollectDescendants(int pid, std::set<int>* out);
 
 // SIGKILLs every process whose working directory is `dir` or below it, and
 // returns how many there were. PostgreSQL's processes all run in their data

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "cpu_wait.h"
 #include "faults.h"
 #include "interrupt.h"
 #include "load.h"
@@ -228,8 +229,12 @@ Timeline RunScenario(const RunConfig& config) {
   }
 
   std::unique_ptr<LoadGenerator> load;
+  // The target's waits for a CPU judge only the load's late closes.
+  std::unique_ptr<CpuWaitProbe> cpu_probe;
   Nanos time_zero = tl.ready;
   if (load_options) {
+    cpu_probe = std::make_unique<CpuWaitProbe>(process.pid(), epoch);
+    cpu_probe->Start();
     load = std::make_unique<LoadGenerator>(*load_options, epoch);
     load->Start();
     while (load->started_at() == kNever) std::this_thread::sleep_for(100us);
@@ -246,6 +251,7 @@ Timeline RunScenario(const RunConfig& config) {
     first_signal = t;
     proc_probe.SetDense();
     db_probe.SetDense();
+    if (cpu_probe) cpu_probe->SetDense();
     if (load) load->MarkFirstSignal(t);
   };
   std::vector<RestartWindow> restarts;  // written and read on this thread
@@ -351,6 +357,7 @@ Timeline RunScenario(const RunConfig& config) {
   tl.orphans = process.KillLeftovers(proc_probe.Descendants());
 
   proc_probe.Stop();
+  if (cpu_probe) cpu_probe->Stop();
   if (!tl.orphans.empty()) {
     // Orphans may have held sessions; let the database see them go.
     db_probe.WaitSessionsGone(now(), 2s);
@@ -382,6 +389,8 @@ Timeline RunScenario(const RunConfig& config) {
   if (load) {
     tl.requests = load->TakeRecords();
     tl.write_keys = load->TakeWriteKeys();
+    ExcuseServerCpuWaits(&tl.requests, tl.generator_stalls, cpu_probe->TakeWaits(),
+                         load->options().race_window, &tl.server_cpu_waits);
   }
   tl.proc_samples = proc_probe.TakeSamples();
   tl.db_samples = db_probe.TakeSamples();

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -63,6 +64,7 @@ struct RequestRecord {
     kClosedBeforeWrite = 8,    // the connection was seen closed when about to be reused
     kNeverAcked = 16,          // closed (FIN) by a server whose TCP had not acknowledged it
     kByReset = 32,             // no response byte, and the connection ended in a reset, not a FIN
+    kServerCpuWait = 64,       // judged once the server's wait for a CPU was left out (load.h)
   };
   // A request's id is its index in Timeline::requests (not stored: 4 bytes
   // of every record, which is what the load generator's memory is made of).
@@ -205,6 +207,9 @@ struct Timeline {
   // When the load generator's loop ran late (LoadGenerator::TakeStalls), in
   // order: the request stamps it took inside one may be late by the overlap.
   std::vector<std::pair<Nanos, Nanos>> generator_stalls;
+  // Requests re-judged by ExcuseServerCpuWaits: request id -> how long of
+  // their write-to-close was left out as the target's wait for a CPU.
+  std::map<std::uint32_t, Nanos> server_cpu_waits;
   // What each RequestRecord::kind is: "METHOD path-template" per entry of
   // the scenario's load.requests, for evidence lines.
   std::vector<std::string> request_kinds;

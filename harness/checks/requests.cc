@@ -59,6 +59,11 @@ std::string DropLine(const RequestRecord& r, const Timeline& tl) {
     line += " [sent on a new connection: the reused one was closed]";
   if (r.has(RequestRecord::kNeverAcked)) line += " [the server's TCP never acknowledged it]";
   if (r.has(RequestRecord::kByReset) && r.outcome == Outcome::kIdleClosed) line += " [by a reset]";
+  if (auto it = tl.server_cpu_waits.find(RequestId(tl, r)); it != tl.server_cpu_waits.end()) {
+    line +=
+        fmt::format(" [the target's threads waited {} for a CPU meanwhile: left out of the window]",
+                    FormatMillis(it->second));
+  }
   return line;
 }
 
@@ -70,8 +75,9 @@ CheckResult CheckRequestsDropped(const Timeline& tl, const Expectations& e) {
   OutcomeCounts before{}, after{}, excused_outcomes{};
   std::map<int, int> excused_statuses;  // status -> count
   int refused = 0, idle_closed = 0;
-  std::vector<const RequestRecord*> drops;
+  std::vector<const RequestRecord*> drops, waited;  // waited: excused by the target's CPU wait
   for (const RequestRecord& r : tl.requests) {
+    if (r.has(RequestRecord::kServerCpuWait) && !r.dropped()) waited.push_back(&r);
     if (r.outcome == Outcome::kRefused) ++refused;
     if (r.outcome == Outcome::kIdleClosed) ++idle_closed;
     if (!r.dropped()) continue;
@@ -112,6 +118,10 @@ CheckResult CheckRequestsDropped(const Timeline& tl, const Expectations& e) {
   if (refused > 0) not_drops.push_back(fmt::format("{} refused", refused));
   if (idle_closed > 0)
     not_drops.push_back(fmt::format("{} idle_closed (keep-alive race)", idle_closed));
+  if (!waited.empty()) {
+    not_drops.push_back(fmt::format("{} of them only once the target's wait for a CPU was left out",
+                                    waited.size()));
+  }
   for (const auto& [status, n] : excused_statuses) {
     not_drops.push_back(fmt::format("{} with status {} after the signal", n, status));
   }
@@ -123,6 +133,8 @@ CheckResult CheckRequestsDropped(const Timeline& tl, const Expectations& e) {
 
   std::vector<std::string> lines;
   for (const RequestRecord* r : drops) lines.push_back(DropLine(*r, tl));
+  // What the target's CPU wait excused is shown, as the drops are.
+  for (const RequestRecord* r : waited) lines.push_back("not a drop: " + DropLine(*r, tl));
   AddEvidence(&c.evidence, std::move(lines));
   return c;
 }
