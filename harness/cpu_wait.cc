@@ -55,6 +55,12 @@ Nanos CpuWaits::LongestWait(Nanos from, Nanos to) const {
   return longest;
 }
 
+std::size_t CpuWaits::SamplesWithin(Nanos from, Nanos to) const {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < began_.size(); ++i) n += began_[i] >= from && ended_[i] <= to;
+  return n;
+}
+
 CpuWaitProbe::CpuWaitProbe(int pid, Clock::time_point epoch, Duration interval,
                            Duration dense_interval)
     : pid_(pid), epoch_(epoch), schedule_(interval, dense_interval) {}
@@ -103,6 +109,7 @@ void CpuWaitProbe::Sweep() {
       for (const std::string& name : tids) {
         const int tid = std::atoi(name.c_str());
         if (tid <= 0 || files_.count(tid)) continue;
+        if (files_.size() >= static_cast<std::size_t>(kCpuWaitFiles)) break;
         const int fd = ::open((base + name + "/schedstat").c_str(), O_RDONLY | O_CLOEXEC);
         if (fd >= 0) files_.emplace(tid, fd);
       }

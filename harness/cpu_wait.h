@@ -16,7 +16,10 @@
 // close their idle connections). It keeps each file open and rereads it; a
 // sweep costs about 1.2 us a thread (160 us for 131 threads, measured here),
 // which is why it is not as dense as ProcProbe. Threads and descendants are
-// listed again every 20 ms.
+// listed again every 20 ms. At most kCpuWaitFiles files are held (they are
+// fds of gracecheck's, counted in fd_limit.h's kFdsPerRun); a thread beyond
+// them is not sampled, so its waits excuse nothing (a false alarm may stay
+// there, never a silent pass).
 //
 // Threading: the probe samples on its own thread; Start/SetDense/Stop from
 // any other; TakeWaits after Stop.
@@ -59,6 +62,9 @@ class CpuWaits {
   Nanos LongestWait(Nanos from, Nanos to) const;
 
   std::size_t samples() const { return began_.size(); }
+  // How many samples were read wholly within [from, to]. With none, no
+  // wait can be placed inside (the probe itself was starved meanwhile).
+  std::size_t SamplesWithin(Nanos from, Nanos to) const;
 
  private:
   struct Thread {
@@ -68,6 +74,8 @@ class CpuWaits {
   std::vector<Nanos> began_, ended_;
   std::map<int, Thread> threads_;
 };
+
+constexpr int kCpuWaitFiles = 64;
 
 class CpuWaitProbe {
  public:

@@ -37,6 +37,7 @@ TEST(CpuWaitsTest, AWaitIsCountedForWhatMustLieWithinTheStretch) {
   // between 37 and 38.1; within [8, 38], at least 29 ms of it.
   const CpuWaits w = Sampled(45, {{7, Wait(30 * kMs, 37 * kMs + kMs / 2)}});
   EXPECT_EQ(w.samples(), 46u);
+  EXPECT_EQ(w.SamplesWithin(8 * kMs, 38 * kMs), 30u);  // 8 .. 37 (38's read ends at 38.1)
   EXPECT_EQ(w.LongestWait(8 * kMs, 38 * kMs), 29 * kMs);
   // Seen only after the stretch, it still lay (partly) within it.
   EXPECT_EQ(w.LongestWait(8 * kMs, 30 * kMs), 22 * kMs - kMs / 10);

@@ -29,9 +29,10 @@ FdLimit RaiseFdLimit();
 
 // What one run holds besides its load connections: the cluster's and the
 // probes' connections, the io_context's fds, the target's log files and
-// pidfd, /proc files being read, and room to spare. Measured at 21 for a
-// run with no load (docs/DESIGN.md).
-constexpr int kFdsPerRun = 64;
+// pidfd, /proc files being read, and room to spare (measured at 21 for a
+// run with no load, docs/DESIGN.md), plus the target's threads' schedstat
+// files CpuWaitProbe keeps open (at most kCpuWaitFiles, 64).
+constexpr int kFdsPerRun = 128;
 // What gracecheck holds before any run: stdio, the watchdog pipe, the
 // cluster's lock and log, the interrupt thread.
 constexpr int kFdsBase = 32;

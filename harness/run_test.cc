@@ -505,7 +505,7 @@ TEST_F(RunTest, TheFdLimitIsRaisedAndWhatCannotFitIsRefusedBeforeAnythingStarts)
   prefix_ = {"prlimit", "--nofile=1024:1024", "--"};
   r = Run({scenario.string()});
   EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
-  EXPECT_NE(r.err.find("gracecheck: error: the runs need about 2096 file descriptors at once "
+  EXPECT_NE(r.err.find("gracecheck: error: the runs need about 2160 file descriptors at once "
                        "(2000 load connections"),
             std::string::npos)
       << r.err;
@@ -672,7 +672,18 @@ TEST_F(RunTest, AServerKeptOffItsCpuBeforeItsIdleCloseIsNotBlamedButOneThatTookI
   if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs two CPUs";
   if (::geteuid() != 0) GTEST_SKIP() << "needs the right to SCHED_FIFO (root)";
   prefix_ = {"taskset", "-c", "0"};
-  CliResult r = Run({"target/examples/starved-close.yaml"}, 60s);
+  // If gracecheck's probe got no CPU itself while the server waited (CPU 0
+  // busy with other work), nothing places the wait and the reset stays a
+  // drop, as designed (never a silent pass): tried again then, up to 3 times.
+  CliResult r;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    r = Run({"target/examples/starved-close.yaml"}, 60s);
+    if (Check(r.report, "requests.dropped").value("passed", false)) break;
+    EXPECT_EQ(
+        Check(r.report, "requests.dropped").value("observed", "").rfind("1 dropped (1 reset)", 0),
+        0u)
+        << Describe(r);
+  }
   EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
   const nlohmann::json& dropped = Check(r.report, "requests.dropped");
   EXPECT_TRUE(dropped.value("passed", false)) << dropped.dump(2);
