@@ -293,12 +293,15 @@ struct RunCommand {
                        "requests.jsonl per run)");
     for (const ReportFormat& f : ReportFormats()) {
       app.add_option(f.flag, report_files[f.name], f.help);
+      if (!f.append_flag.empty())
+        app.add_flag(f.append_flag, report_files.append(f.name), f.append_help);
     }
     app.add_option("--requests-out", requests_out, "write every request record here (JSON lines)");
   }
 
   // With --out, every report goes there unless its own flag names a file.
-  ReportFiles OutputFiles() const { return report_files.InDirectory(out_dir); }
+  // GITHUB_ACTIONS=true: the annotations on stdout unless named.
+  ReportFiles OutputFiles() const { return report_files.InDirectory(out_dir).WithEnvironment(); }
 
   int Run() {
     std::map<std::string, std::string> binaries;
@@ -679,7 +682,9 @@ struct ReportCommand {
                    "a JSON report (gracecheck run --json F, or --out DIR's report.json)")
         ->required();
     for (const ReportFormat& f : ReportFormats()) {
-      if (f.from_saved_report) app.add_option(f.flag, files[f.name], f.help);
+      if (!f.from_saved_report) continue;
+      app.add_option(f.flag, files[f.name], f.help);
+      if (!f.append_flag.empty()) app.add_flag(f.append_flag, files.append(f.name), f.append_help);
     }
     app.add_flag("--console", console,
                  "print the console report (the default without other outputs)");
@@ -693,10 +698,12 @@ struct ReportCommand {
       Error(e.what());
       return kExitUsage;
     }
+    const bool named_any = files.any();
+    files = files.WithEnvironment();  // GITHUB_ACTIONS=true: the annotations on stdout
     const std::vector<std::string> problems = OutputProblems(files.Outputs(files));
     for (const std::string& p : problems) Error(p);
     if (!problems.empty()) return kExitUsage;
-    if (console || !files.any()) {
+    if (console || !named_any) {
       const bool color = UseColor();
       for (const nlohmann::json& run : report["runs"]) PrintConsoleReport(stdout, run, color);
       std::fflush(stdout);

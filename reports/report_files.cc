@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +23,7 @@
 
 namespace gracecheck {
 
-int OpenOutputFile(const std::string& path) {
+int OpenOutputFile(const std::string& path, bool append) {
   // In a directory others may write to (/tmp, a shared CI workspace), the
   // name may be a symlink someone planted to make gracecheck overwrite a
   // file of theirs choosing: there the last component is never followed.
@@ -31,7 +33,8 @@ int OpenOutputFile(const std::string& path) {
       slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   struct stat st {};
   const bool shared = ::stat(dir.c_str(), &st) == 0 && (st.st_mode & (S_IWOTH | S_IWGRP)) != 0;
-  int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  if (path.rfind("/dev/", 0) == 0 || path.rfind("/proc/self/fd/", 0) == 0) append = true;
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
   if (shared) flags |= O_NOFOLLOW;
   const int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0 && errno == ELOOP) {
@@ -44,10 +47,11 @@ int OpenOutputFile(const std::string& path) {
   return fd;
 }
 
-void WriteReportFile(const std::string& path, const std::string& text, const std::string& what) {
+void WriteReportFile(const std::string& path, const std::string& text, const std::string& what,
+                     bool append) {
   int fd;
   try {
-    fd = OpenOutputFile(path);
+    fd = OpenOutputFile(path, append);
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(fmt::format("cannot write {}: {}", what, e.what()));
   }
@@ -78,15 +82,46 @@ const std::vector<ReportFormat>& ReportFormats() {
       {"junit", "--junit", "junit.xml", "write JUnit XML here (one test case per check)",
        "the JUnit report", true, [](const nlohmann::json& r) { return JunitReport(r); }},
       {"markdown", "--markdown", "report.md",
-       "write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)", "the Markdown report", true,
-       [](const nlohmann::json& r) { return MarkdownReport(r); }},
+       "write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY, which is appended to)",
+       "the Markdown report", true, [](const nlohmann::json& r) { return MarkdownReport(r); },
+       "--markdown-append", "append the Markdown summary to its file instead of replacing it",
+       "GITHUB_STEP_SUMMARY"},
       {"github-annotations", "--github-annotations", "",
-       "write GitHub Actions annotations here (/dev/stdout in a workflow step)",
-       "the GitHub annotations", true,
-       [](const nlohmann::json& r) { return GithubAnnotations(r); }},
+       "write GitHub Actions annotations here (default when GITHUB_ACTIONS=true: stdout)",
+       "the GitHub annotations", true, [](const nlohmann::json& r) { return GithubAnnotations(r); },
+       "", "", nullptr, "GITHUB_ACTIONS"},
   };
   return table;
 }
+
+bool ReportFiles::appends(const std::string& format) const {
+  auto it = appends_.find(format);
+  return it != appends_.end() && it->second;
+}
+
+ReportFiles ReportFiles::WithEnvironment() const {
+  ReportFiles out = *this;
+  for (const ReportFormat& f : ReportFormats()) {
+    const char* on = f.stdout_when_env ? std::getenv(f.stdout_when_env) : nullptr;
+    std::string& p = out[f.name];
+    if (p.empty() && on && std::string(on) == "true") p = "/dev/stdout";
+  }
+  return out;
+}
+
+namespace {
+
+// Whether `path` is the file `env` names (both resolved).
+bool IsEnvFile(const std::string& path, const char* env) {
+  const char* named = env ? std::getenv(env) : nullptr;
+  if (!named || !*named) return false;
+  std::error_code ec1, ec2;
+  const std::filesystem::path a = std::filesystem::weakly_canonical(path, ec1);
+  const std::filesystem::path b = std::filesystem::weakly_canonical(named, ec2);
+  return !ec1 && !ec2 && a == b;
+}
+
+}  // namespace
 
 std::string ReportFiles::path(const std::string& format) const {
   auto it = paths_.find(format);
@@ -120,11 +155,13 @@ std::vector<OutputPath> ReportFiles::Outputs(const ReportFiles& given) const {
 std::vector<std::string> WriteReportFiles(const nlohmann::json& report, const ReportFiles& files,
                                           std::vector<std::string>* written) {
   std::vector<std::string> errors;
+  std::fflush(stdout);  // what the console printed comes before a report sent to stdout
   for (const ReportFormat& f : ReportFormats()) {
     const std::string path = files.path(f.name);
     if (path.empty()) continue;
     try {
-      WriteReportFile(path, f.render(report), f.what);
+      WriteReportFile(path, f.render(report), f.what,
+                      files.appends(f.name) || IsEnvFile(path, f.append_env));
       if (written) written->push_back(path);
     } catch (const std::exception& e) {
       errors.push_back(e.what());
@@ -169,6 +206,15 @@ std::vector<std::string> OutputProblems(const std::vector<OutputPath>& outputs) 
     // Written in: an existing --out DIR itself; a new one (created with its
     // missing parents) in the nearest directory that exists; a file in its
     // parent directory.
+    // A file that exists is written in place: the file itself must be
+    // writable (/dev/stdout is, in a directory only root may write to).
+    if (!o.directory && fs::exists(st)) {
+      if (::access(o.path.c_str(), W_OK) != 0) {
+        problems.push_back(
+            fmt::format("{} {}: cannot write to it: {}", o.flag, o.path, std::strerror(errno)));
+      }
+      continue;
+    }
     fs::path parent = fs::path(o.path).parent_path();
     if (o.directory && fs::exists(st)) parent = o.path;
     if (o.directory && !fs::exists(st)) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -68,6 +69,59 @@ TEST_F(ReportFilesTest, PlainFilesAndTheUsersOwnSymlinksAreWritten) {
   EXPECT_EQ(Read(victim_), "through the link\n");
   WriteRequestRecords((shared_ / "requests.jsonl").string(), testing::PassingRun());
   EXPECT_FALSE(Read(shared_ / "requests.jsonl").empty());
+}
+
+// GitHub's job summary is one file every step appends to: a --markdown
+// that names it appends, as does --markdown-append; any other file is
+// replaced.
+TEST_F(ReportFilesTest, TheStepSummaryAndAnAppendingFormatKeepWhatTheFileHeld) {
+  const fs::path summary = dir_ / "step_summary";
+  std::ofstream(summary) << "# an earlier step\n";
+  ReportFiles files;
+  files["markdown"] = summary.string();
+  ::setenv("GITHUB_STEP_SUMMARY", summary.c_str(), 1);
+  EXPECT_TRUE(WriteReportFiles(testing::FixtureReport(), files).empty());
+  const std::string appended = Read(summary);
+  EXPECT_EQ(appended.rfind("# an earlier step\n", 0), 0u) << appended;
+  EXPECT_GT(appended.size(), std::string("# an earlier step\n").size() + 20) << appended;
+  ::unsetenv("GITHUB_STEP_SUMMARY");
+  EXPECT_TRUE(WriteReportFiles(testing::FixtureReport(), files).empty());
+  const std::string replaced = Read(summary);
+  EXPECT_EQ(replaced.find("an earlier step"), std::string::npos) << "not replaced";
+  files.append("markdown") = true;
+  EXPECT_TRUE(WriteReportFiles(testing::FixtureReport(), files).empty());
+  EXPECT_EQ(Read(summary), replaced + replaced) << "--markdown-append";
+}
+
+TEST_F(ReportFilesTest, InAGithubWorkflowTheAnnotationsGoToStdoutUnlessNamed) {
+  ReportFiles files;
+  ::setenv("GITHUB_ACTIONS", "true", 1);
+  EXPECT_EQ(files.WithEnvironment().path("github-annotations"), "/dev/stdout");
+  EXPECT_EQ(files.WithEnvironment().path("markdown"), "") << "only the annotations";
+  files["github-annotations"] = (dir_ / "ann.txt").string();
+  EXPECT_EQ(files.WithEnvironment().path("github-annotations"), (dir_ / "ann.txt").string());
+  ::setenv("GITHUB_ACTIONS", "false", 1);
+  EXPECT_EQ(ReportFiles{}.WithEnvironment().path("github-annotations"), "");
+  ::unsetenv("GITHUB_ACTIONS");
+  EXPECT_EQ(ReportFiles{}.WithEnvironment().path("github-annotations"), "");
+}
+
+// A file that exists is written in place: it is the file that must be
+// writable, not its directory (/dev is root's; /dev/stdout is anyone's).
+TEST_F(ReportFilesTest, AnExistingWritableFileInADirectoryNotOursIsNoProblem) {
+  EXPECT_TRUE(OutputProblems({{"--github-annotations", "/dev/null"}}).empty());
+  const fs::path locked = dir_ / "locked";
+  fs::create_directory(locked);
+  std::ofstream(locked / "mine.md") << "x";
+  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
+  fs::permissions(locked / "mine.md", fs::perms::owner_read);
+  if (::access((locked / "mine.md").c_str(), W_OK) != 0) {  // not root
+    const std::vector<std::string> p =
+        OutputProblems({{"--markdown", (locked / "mine.md").string()}});
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_NE(p[0].find("cannot write to it"), std::string::npos) << p[0];
+  }
+  fs::permissions(locked, fs::perms::owner_all);
 }
 
 // Every output is checked before anything runs, each problem one line:
