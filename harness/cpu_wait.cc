@@ -9,6 +9,7 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "procfs.h"
 
@@ -62,8 +63,11 @@ std::size_t CpuWaits::SamplesWithin(Nanos from, Nanos to) const {
 }
 
 CpuWaitProbe::CpuWaitProbe(int pid, Clock::time_point epoch, Duration interval,
-                           Duration dense_interval)
-    : pid_(pid), epoch_(epoch), schedule_(interval, dense_interval) {}
+                           Duration dense_interval, std::function<std::set<int>()> descendants)
+    : pid_(pid),
+      epoch_(epoch),
+      descendants_(std::move(descendants)),
+      schedule_(interval, dense_interval) {}
 
 CpuWaitProbe::~CpuWaitProbe() {
   Stop();
@@ -100,8 +104,8 @@ void CpuWaitProbe::Sweep() {
   const Nanos began = (at - epoch_).count();
   if (at - last_listed_ >= std::chrono::milliseconds(20)) {
     last_listed_ = at;
-    std::set<int> processes{pid_};
-    CollectDescendants(pid_, &processes);
+    std::set<int> processes = descendants_ ? descendants_() : std::set<int>{};
+    processes.insert(pid_);
     for (int pid : processes) {
       const std::string base = "/proc/" + std::to_string(pid) + "/task/";
       std::vector<std::string> tids;

@@ -15,8 +15,8 @@
 // every `dense_interval` after SetDense (the first signal: when servers
 // close their idle connections). It keeps each file open and rereads it; a
 // sweep costs about 1.2 us a thread (160 us for 131 threads, measured here),
-// which is why it is not as dense as ProcProbe. Threads and descendants are
-// listed again every 20 ms. At most kCpuWaitFiles files are held (they are
+// which is why it is not as dense as ProcProbe. Threads are listed again
+// every 20 ms. At most kCpuWaitFiles files are held (they are
 // fds of gracecheck's, counted in fd_limit.h's kFdsPerRun); a thread beyond
 // them is not sampled, so its waits excuse nothing (a false alarm may stay
 // there, never a silent pass).
@@ -29,8 +29,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -80,8 +82,13 @@ constexpr int kCpuWaitFiles = 64;
 class CpuWaitProbe {
  public:
   using Clock = std::chrono::steady_clock;
+  // `descendants`: the processes besides `pid` whose threads count, asked
+  // at each listing (ProcProbe::Descendants: its walk of the tree already
+  // costs a file per thread; a second one here cost as much as the
+  // sampling); none: the target's own threads only.
   CpuWaitProbe(int pid, Clock::time_point epoch, Duration interval = std::chrono::milliseconds(10),
-               Duration dense_interval = std::chrono::milliseconds(2));
+               Duration dense_interval = std::chrono::milliseconds(2),
+               std::function<std::set<int>()> descendants = {});
   ~CpuWaitProbe();  // stops
 
   CpuWaitProbe(const CpuWaitProbe&) = delete;
@@ -98,6 +105,7 @@ class CpuWaitProbe {
 
   int pid_;
   Clock::time_point epoch_;
+  std::function<std::set<int>()> descendants_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::mutex mu_;

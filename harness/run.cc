@@ -233,7 +233,8 @@ Timeline RunScenario(const RunConfig& config) {
   std::unique_ptr<CpuWaitProbe> cpu_probe;
   Nanos time_zero = tl.ready;
   if (load_options) {
-    cpu_probe = std::make_unique<CpuWaitProbe>(process.pid(), epoch);
+    cpu_probe = std::make_unique<CpuWaitProbe>(process.pid(), epoch, 10ms, 2ms,
+                                               [&proc_probe] { return proc_probe.Descendants(); });
     cpu_probe->Start();
     load = std::make_unique<LoadGenerator>(*load_options, epoch);
     load->Start();
