@@ -16,7 +16,7 @@
 namespace gracecheck {
 
 void CpuWaits::AddSample(Nanos began, Nanos ended,
-                         const std::vector<std::pair<int, std::uint64_t>>& threads) {
+                         const std::vector<std::pair<std::int64_t, std::uint64_t>>& threads) {
   const std::size_t index = began_.size();
   began_.push_back(began);
   ended_.push_back(ended);
@@ -48,6 +48,7 @@ Nanos CpuWaits::LongestWait(Nanos from, Nanos to) const {
     for (std::size_t k = 1; k < th.changes.size(); ++k) {
       const std::size_t at = th.changes[k].first;  // risen since sample at - 1
       if (ended_[at] < from) continue;             // ended before: none of it within
+      if (th.changes[k].second <= th.changes[k - 1].second) continue;  // another thread
       const Nanos w = static_cast<Nanos>(th.changes[k].second - th.changes[k - 1].second);
       total += LeastOverlap(w, began_[at - 1], ended_[at], from, to);
     }
@@ -119,7 +120,7 @@ void CpuWaitProbe::Sweep() {
       }
     }
   }
-  std::vector<std::pair<int, std::uint64_t>> threads;
+  std::vector<std::pair<std::int64_t, std::uint64_t>> threads;
   threads.reserve(files_.size());
   char buf[96];
   for (auto it = files_.begin(); it != files_.end();) {
@@ -132,10 +133,12 @@ void CpuWaitProbe::Sweep() {
     }
     if (!space) {
       ::close(it->second);
+      ++generations_[it->first];  // a thread with this tid later is another one
       it = files_.erase(it);
       continue;
     }
-    threads.emplace_back(it->first, std::strtoull(space + 1, nullptr, 10));
+    const std::int64_t key = (static_cast<std::int64_t>(generations_[it->first]) << 32) | it->first;
+    threads.emplace_back(key, std::strtoull(space + 1, nullptr, 10));
     ++it;
   }
   waits_.AddSample(began, (Clock::now() - epoch_).count(), threads);

@@ -47,9 +47,13 @@ namespace gracecheck {
 class CpuWaits {
  public:
   // One sweep, read between `began` and `ended` (after the last one): every
-  // thread seen, tid -> its cumulative run delay in ns.
+  // thread seen, its key -> its cumulative run delay in ns. A key is one
+  // thread: a tid that comes back after its thread was gone (pid_max is
+  // 32768 here, so tids are reused) needs another key (CpuWaitProbe adds a
+  // generation above the tid); a run delay that falls is taken for a new
+  // thread all the same and counts nothing.
   void AddSample(Nanos began, Nanos ended,
-                 const std::vector<std::pair<int, std::uint64_t>>& threads);
+                 const std::vector<std::pair<std::int64_t, std::uint64_t>>& threads);
 
   // How long at least one thread (the one that waited longest) spent
   // waiting for a CPU within [from, to]; 0 if no sample shows it. Never
@@ -74,7 +78,7 @@ class CpuWaits {
     std::vector<std::pair<std::size_t, std::uint64_t>> changes;  // (sample, delay), ascending
   };
   std::vector<Nanos> began_, ended_;
-  std::map<int, Thread> threads_;
+  std::map<std::int64_t, Thread> threads_;
 };
 
 constexpr int kCpuWaitFiles = 64;
@@ -112,7 +116,8 @@ class CpuWaitProbe {
   std::condition_variable cv_;
   ProbeSchedule schedule_;  // under mu_
   Clock::time_point last_listed_{};
-  std::map<int, int> files_;  // tid -> its open schedstat
+  std::map<int, int> files_;        // tid -> its open schedstat
+  std::map<int, int> generations_;  // tid -> how many of its threads were lost so far
   CpuWaits waits_;
 };
 

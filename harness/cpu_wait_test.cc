@@ -17,7 +17,7 @@ constexpr Nanos kMs = 1'000'000;
 CpuWaits Sampled(int until, const std::map<int, std::function<Nanos(Nanos)>>& threads) {
   CpuWaits w;
   for (Nanos t = 0; t <= until * kMs; t += kMs) {
-    std::vector<std::pair<int, std::uint64_t>> values;
+    std::vector<std::pair<std::int64_t, std::uint64_t>> values;
     for (const auto& [tid, delay] : threads) {
       const Nanos v = delay(t);
       if (v >= 0) values.emplace_back(tid, static_cast<std::uint64_t>(v));  // < 0: not yet born
@@ -62,6 +62,13 @@ TEST(CpuWaitsTest, TheLongestOfOneThreadNotTheSumOfAll) {
                       return (t >= 20 * kMs ? 10 * kMs : 0) + (t >= 35 * kMs ? 10 * kMs : 0);
                     }}});
   EXPECT_EQ(both.LongestWait(0, 45 * kMs), 20 * kMs);
+  // A key whose run delay falls (another thread): the fall is no wait, and
+  // what it waits after counts from its own value. (CpuWaitProbe gives a
+  // tid that comes back another key, so a new thread whose delay is already
+  // larger is no rise either.)
+  const CpuWaits reused = Sampled(
+      45, {{1, [](Nanos t) { return t < 20 * kMs ? 40 * kMs : (t < 30 * kMs ? kMs : 3 * kMs); }}});
+  EXPECT_EQ(reused.LongestWait(0, 45 * kMs), 2 * kMs);
 }
 
 RequestRecord NoResponse(std::uint16_t reuse, Outcome outcome, Nanos written, Nanos done) {
