@@ -53,6 +53,18 @@ Outcome ConnectFailureOutcome(const boost::system::error_code& ec) {
   return Outcome::kReset;
 }
 
+namespace {
+
+// Whether a close seen at `done` came within the race window of the write
+// at `written`, once `left_out` (time no one could act: the generator's
+// stalls, or the server's wait for a CPU) is left out. The generator asks
+// as it sees the close; ExcuseServerCpuWaits again after the run.
+bool WithinRaceWindow(Nanos written, Nanos done, Nanos left_out, Duration window) {
+  return done - written - left_out <= window.count();
+}
+
+}  // namespace
+
 Outcome NoResponseOutcome(std::uint16_t reuse, bool quick, bool eof, bool never_acked) {
   if (reuse > 0 && (quick || (eof && never_acked))) return Outcome::kIdleClosed;
   // Measured on a new connection: request 60 of sigterm-then-sigkill written
@@ -83,7 +95,7 @@ int ExcuseServerCpuWaits(std::vector<RequestRecord>* records,
     const Nanos wait = waits.LongestWait(r.written, r.done);
     const Nanos stalled = OverlapWith(stalls, r.written, r.done);
     if (wait <= stalled) continue;  // the generator's judgement left out as much already
-    const bool quick = r.done - r.written - wait <= race_window.count();
+    const bool quick = WithinRaceWindow(r.written, r.done, wait, race_window);
     const Outcome now = NoResponseOutcome(r.reuse, quick, eof, r.has(RequestRecord::kNeverAcked));
     if (now == r.outcome) continue;
     r.outcome = now;
@@ -461,7 +473,7 @@ class LoadGenerator::Engine {
         // does not acknowledge what it read.)
         const Nanos now = Now();
         const bool quick =
-            now - rec.written - StalledBetween(rec.written, now) <= o_.race_window.count();
+            WithinRaceWindow(rec.written, now, StalledBetween(rec.written, now), o_.race_window);
         const bool eof = ec == asio::error::eof;
         // Recorded whatever it is judged: a keep-alive race excused by
         // the window says which kind of close it was.
