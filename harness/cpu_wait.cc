@@ -71,7 +71,7 @@ CpuWaitProbe::CpuWaitProbe(int pid, Clock::time_point epoch, Duration interval,
       schedule_(interval, dense_interval) {}
 
 CpuWaitProbe::~CpuWaitProbe() {
-  Stop();
+  CpuWaitProbe::Stop();
   for (const auto& [tid, fd] : files_) ::close(fd);
 }
 

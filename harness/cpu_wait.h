@@ -83,7 +83,17 @@ class CpuWaits {
 
 constexpr int kCpuWaitFiles = 64;
 
-class CpuWaitProbe {
+// The probe as a run drives it (run.h); a unit test's fake stands in for it.
+class CpuWatch {
+ public:
+  virtual ~CpuWatch() = default;
+  virtual void Start() = 0;
+  virtual void SetDense() = 0;
+  virtual void Stop() = 0;
+  virtual CpuWaits TakeWaits() = 0;
+};
+
+class CpuWaitProbe : public CpuWatch {
  public:
   using Clock = std::chrono::steady_clock;
   // `descendants`: the processes besides `pid` whose threads count, asked
@@ -93,15 +103,15 @@ class CpuWaitProbe {
   CpuWaitProbe(int pid, Clock::time_point epoch, Duration interval = std::chrono::milliseconds(10),
                Duration dense_interval = std::chrono::milliseconds(2),
                std::function<std::set<int>()> descendants = {});
-  ~CpuWaitProbe();  // stops
+  ~CpuWaitProbe() override;  // stops
 
   CpuWaitProbe(const CpuWaitProbe&) = delete;
   CpuWaitProbe& operator=(const CpuWaitProbe&) = delete;
 
-  void Start();
-  void SetDense();
-  void Stop();
-  CpuWaits TakeWaits();
+  void Start() override;
+  void SetDense() override;
+  void Stop() override;
+  CpuWaits TakeWaits() override;
 
  private:
   void Loop();

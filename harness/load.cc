@@ -630,7 +630,7 @@ LoadGenerator::LoadGenerator(LoadOptions options, Clock::time_point epoch)
 
 LoadGenerator::~LoadGenerator() {
   if (thread_.joinable()) {
-    Stop();
+    LoadGenerator::Stop();
     thread_.join();
   }
 }

@@ -132,48 +132,71 @@ int ExcuseServerCpuWaits(std::vector<RequestRecord>* records,
 std::optional<LoadOptions> MakeLoadOptions(const LoadSpec& spec, const RunValues& values,
                                            std::string* error);
 
-class LoadGenerator {
+// The load as a run drives it (run.h); LoadGenerator is the real one, a unit
+// test's fake stands in for it (run_seams_test.cc).
+class Load {
+ public:
+  virtual ~Load() = default;
+  virtual const LoadOptions& options() const = 0;
+  // Begins now, on the generator's own thread.
+  virtual void Start() = 0;
+  // No new requests from now on; those in flight finish (or time out).
+  virtual void Stop() = 0;
+  // Open model only: arrivals from now on at this rate (false otherwise).
+  virtual bool SetRate(double per_second) = 0;
+  // Waits until the load is over: duration elapsed or Stop, and nothing in flight.
+  virtual void Join() = 0;
+  // Requests started from `t` on are flagged kAfterSignal.
+  virtual void MarkFirstSignal(Nanos t) = 0;
+
+  // Live figures.
+  virtual int inflight() const = 0;
+  virtual std::uint64_t completed() const = 0;
+  virtual std::uint64_t count(Outcome o) const = 0;
+  virtual Nanos started_at() const = 0;
+  virtual Nanos ended_at() const = 0;
+
+  virtual std::vector<RequestRecord> TakeRecords() = 0;
+  virtual std::vector<WriteKey> TakeWriteKeys() = 0;
+  // After Join: how many requests failed with each client error (errno ->
+  // count); empty when the generator never ran out of anything.
+  virtual std::map<int, std::uint64_t> ClientErrors() const = 0;
+  // After Join: every stretch [from, to] the generator's loop ran late by
+  // more than 0.2 ms (not scheduled, stopped, or busy with other handlers),
+  // in order: a moment it stamped within one may be late by its overlap.
+  virtual std::vector<std::pair<Nanos, Nanos>> TakeStalls() = 0;
+};
+
+class LoadGenerator : public Load {
  public:
   using Clock = std::chrono::steady_clock;
 
   // `epoch` is the run's time zero (Timeline).
   LoadGenerator(LoadOptions options, Clock::time_point epoch);
-  ~LoadGenerator();  // stops and joins
+  ~LoadGenerator() override;  // stops and joins
 
   LoadGenerator(const LoadGenerator&) = delete;
   LoadGenerator& operator=(const LoadGenerator&) = delete;
 
-  const LoadOptions& options() const { return options_; }
+  const LoadOptions& options() const override { return options_; }
+  void Start() override;
+  void Stop() override;
+  bool SetRate(double per_second) override;
+  void Join() override;
+  void MarkFirstSignal(Nanos t) override { fault_at_.store(t); }
 
-  // Begins now, on the generator's own thread.
-  void Start();
-  // No new requests from now on; those in flight finish (or time out).
-  void Stop();
-  // Open model only: arrivals from now on at this rate (false otherwise).
-  bool SetRate(double per_second);
-  // Waits until the load is over: duration elapsed or Stop, and nothing in flight.
-  void Join();
-  // Requests started from `t` on are flagged kAfterSignal.
-  void MarkFirstSignal(Nanos t) { fault_at_.store(t); }
-
-  // Live figures.
-  int inflight() const { return inflight_.load(std::memory_order_relaxed); }
-  std::uint64_t completed() const { return completed_.load(std::memory_order_relaxed); }
-  std::uint64_t count(Outcome o) const {
+  int inflight() const override { return inflight_.load(std::memory_order_relaxed); }
+  std::uint64_t completed() const override { return completed_.load(std::memory_order_relaxed); }
+  std::uint64_t count(Outcome o) const override {
     return outcome_counts_[static_cast<int>(o)].load(std::memory_order_relaxed);
   }
-  Nanos started_at() const { return started_at_.load(); }
-  Nanos ended_at() const { return ended_at_.load(); }
+  Nanos started_at() const override { return started_at_.load(); }
+  Nanos ended_at() const override { return ended_at_.load(); }
 
-  std::vector<RequestRecord> TakeRecords();
-  std::vector<WriteKey> TakeWriteKeys();
-  // After Join: how many requests failed with each client error (errno ->
-  // count); empty when the generator never ran out of anything.
-  std::map<int, std::uint64_t> ClientErrors() const;
-  // After Join: every stretch [from, to] the generator's loop ran late by
-  // more than 0.2 ms (not scheduled, stopped, or busy with other handlers),
-  // in order: a moment it stamped within one may be late by its overlap.
-  std::vector<std::pair<Nanos, Nanos>> TakeStalls();
+  std::vector<RequestRecord> TakeRecords() override;
+  std::vector<WriteKey> TakeWriteKeys() override;
+  std::map<int, std::uint64_t> ClientErrors() const override;
+  std::vector<std::pair<Nanos, Nanos>> TakeStalls() override;
 
   class Engine;  // the Asio side, in load.cc
 

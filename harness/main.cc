@@ -17,7 +17,6 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,12 +27,15 @@
 #include "exit_codes.h"
 #include "fd_limit.h"
 #include "interrupt.h"
+#include "job_pool.h"
 #include "json.h"
+#include "out_dir.h"
 #include "postgres.h"
 #include "report_files.h"
 #include "report_view.h"
 #include "requests_out.h"
 #include "run.h"
+#include "run_plan.h"
 #include "scenario.h"
 #include "scenario_warnings.h"
 #include "signal_names.h"
@@ -66,12 +68,8 @@ struct WithDb {
 
   int Run() {
     std::unique_ptr<PostgresServer> server = OpenPostgres(pg_url);
-    if (auto* embedded = dynamic_cast<EmbeddedPostgres*>(server.get())) {
-      fmt::print(stderr, "gracecheck: {} ready in {} ({} {}, start {})\n", server->Describe(),
-                 FormatDuration(embedded->timings().prepare + embedded->timings().start),
-                 embedded->timings().from_template ? "template copy" : "initdb",
-                 FormatDuration(embedded->timings().prepare),
-                 FormatDuration(embedded->timings().start));
+    if (const std::string details = server->StartDetails(); !details.empty()) {
+      fmt::print(stderr, "gracecheck: {} {}\n", server->Describe(), details);
     }
     interrupt::ThrowIfRequested();
     std::unique_ptr<RunDatabase> db = RunDatabase::Create(*server, label);
@@ -219,26 +217,8 @@ struct List {
   }
 };
 
-// One run to make: a scenario (with its target override applied) and a
-// repetition, at its place in the report.
 // RLIMIT_NOFILE once raised to its hard limit, at start (fd_limit.h).
 FdLimit fd_limit_at_start;
-
-struct PlannedRun {
-  const Scenario* scenario = nullptr;
-  std::string target_name;
-  int index = 0;       // in report order
-  int repetition = 0;  // from 0
-  std::uint64_t seed = 0;
-  fs::path dir;  // the run's target logs
-};
-
-// A scenario that restarts the embedded cluster takes every other run's
-// sessions down with it: with --jobs it runs alone.
-bool RunsAlone(const Scenario& s) {
-  return std::any_of(s.faults.begin(), s.faults.end(),
-                     [](const Fault& f) { return std::holds_alternative<DbRestart>(f.action); });
-}
 
 // The judged runs, in report order, leaving out those never judged.
 nlohmann::json JudgedInOrder(std::vector<nlohmann::json>* judged) {
@@ -336,20 +316,9 @@ struct RunCommand {
       overrides.push_back(std::move(*o));
     }
     // What cannot work with --pg-url is said now, not found by the run.
-    // (db: restart used to run the whole scenario, then fail faults.delivered
-    // as if the server were at fault.)
     if (pg_url) {
-      for (const Scenario& s : scenarios) {
-        for (std::size_t i = 0; i < s.faults.size(); ++i) {
-          const Fault& f = s.faults[i];
-          if (!std::holds_alternative<DbRestart>(f.action)) continue;
-          errors.push_back({s.file, f.pos.line, f.pos.col,
-                            fmt::format("faults[{}]: db: restart restarts the embedded cluster; "
-                                        "with --pg-url gracecheck does not restart your server "
-                                        "(run this scenario without --pg-url)",
-                                        i)});
-        }
-      }
+      std::vector<ScenarioError> problems = ExternalServerProblems(scenarios);
+      errors.insert(errors.end(), problems.begin(), problems.end());
     }
     if (!errors.empty()) {
       PrintErrors(errors);
@@ -371,62 +340,22 @@ struct RunCommand {
       for (const std::string& p : problems) Error(p);
       if (!problems.empty()) return kExitUsage;
     }
-    // The load's sockets are gracecheck's own fds: a suite that cannot fit
-    // under the (raised) limit is refused now, not counted as drops later.
-    {
-      std::vector<int> needs;
-      int connections = 0;
-      for (const Scenario& s : scenarios) {
-        const std::size_t copies = (overrides.empty() ? 1 : overrides.size()) *
-                                   static_cast<std::size_t>(std::max(repeat, 1));
-        needs.insert(needs.end(), copies, FdsNeeded(s));
-        if (s.load) connections = std::max(connections, s.load->connections);
-      }
-      const long long needed = FdsNeededAtOnce(needs, jobs);
-      if (std::optional<std::string> why = FdShortage(needed, connections, fd_limit_at_start)) {
-        Error(*why);
-        return kExitInfrastructure;
-      }
+    const std::size_t copies =
+        (overrides.empty() ? 1 : overrides.size()) * static_cast<std::size_t>(std::max(repeat, 1));
+    if (std::optional<std::string> why =
+            SuiteFdShortage(scenarios, copies, jobs, fd_limit_at_start)) {
+      Error(*why);
+      return kExitInfrastructure;
     }
     const std::uint64_t base_seed = seed ? *seed : std::random_device{}();
     TempOrKeptDir out(out_dir);
     std::unique_ptr<PostgresServer> server = OpenPostgres(pg_url);
     fmt::print(stderr, "gracecheck: {}\n", server->Describe());
-    if (auto* embedded = dynamic_cast<EmbeddedPostgres*>(server.get());
-        embedded && !out_dir.empty()) {
-      // The cluster's JSON-lines log (every connection and disconnection).
-      embedded->set_keep_log_as(out.path() / "postgresql.json");
-    }
+    // The cluster's JSON-lines log (every connection and disconnection).
+    if (!out_dir.empty()) server->KeepLogAs(out.path() / "postgresql.json");
 
-    // The runs, in report order: scenario, then target, then repetition.
-    std::vector<PlannedRun> plans;
-    std::vector<std::shared_ptr<const Scenario>> prepared;
-    // Every run its own directory, also for two scenarios of one name.
-    std::map<std::string, int> dir_uses;
-    for (const Scenario& original : scenarios) {
-      const std::size_t n_targets = overrides.empty() ? 1 : overrides.size();
-      for (std::size_t t = 0; t < n_targets; ++t) {
-        auto scenario = std::make_shared<Scenario>(original);
-        std::string target_name = "target";
-        if (!overrides.empty()) {
-          ApplyTargetOverride(overrides[t], scenario.get());
-          target_name = overrides[t].name;
-        }
-        prepared.push_back(scenario);
-        for (int r = 0; r < repeat; ++r) {
-          PlannedRun p;
-          p.scenario = scenario.get();
-          p.target_name = target_name;
-          p.index = static_cast<int>(plans.size());
-          p.repetition = r;
-          p.seed = base_seed + static_cast<std::uint64_t>(p.index);
-          const std::string dir = fmt::format("{}-{}-{}", scenario->name, target_name, r + 1);
-          const int uses = ++dir_uses[dir];
-          p.dir = out.path() / (uses == 1 ? dir : fmt::format("{}~{}", dir, uses));
-          plans.push_back(std::move(p));
-        }
-      }
-    }
+    const RunPlan plan = PlanRuns(scenarios, overrides, repeat, base_seed, out.path());
+    const std::vector<PlannedRun>& plans = plan.runs;
 
     // Each run becomes its part of the JSON report as soon as it is judged;
     // everything shown (console now, the report files at the end) is
@@ -522,150 +451,73 @@ struct RunCommand {
     judged(p, std::move(run), verdict);
   }
 
-  // "sigterm-mid-load against target (seed 7), run 2 of 5"
-  std::string RunLabel(const PlannedRun& p) const {
-    return fmt::format("{} against {} (seed {}){}", p.scenario->name, p.target_name, p.seed,
-                       repeat > 1 ? fmt::format(", run {} of {}", p.repetition + 1, repeat) : "");
-  }
+  std::string RunLabel(const PlannedRun& p) const { return gracecheck::RunLabel(p, repeat); }
 
   std::string RunningLine(const PlannedRun& p) const {
     return fmt::format("gracecheck: running {}\n", RunLabel(p));
   }
 
-  // Makes every run, `jobs` at a time, and hands each to `judged` (under a
-  // lock) once judged. The first error (or an interrupt) stops new runs from
-  // starting; it is rethrown once the runs in flight have ended.
+  // Makes every run, `jobs` at a time (job_pool.h), and hands each to
+  // `judged` (under a lock) once judged.
   void RunAll(const std::vector<PlannedRun>& plans, PostgresServer& server,
               const std::map<std::string, std::string>& binaries, const Judged& judged) const {
+    auto alone = [&](std::size_t i) { return RunsAlone(*plans[i].scenario); };
     if (jobs <= 1) {
       // On a terminal, a live status line; otherwise (CI logs) plain phase lines.
       const bool tty = LiveStatus();
-      for (const PlannedRun& p : plans) {
-        interrupt::ThrowIfRequested();
-        fmt::print(stderr, "{}", RunningLine(p));
-        auto progress = [tty](const std::string& line) {
-          if (tty) fmt::print(stderr, "\r\033[K");
-          fmt::print(stderr, "  {}\n", line);
-        };
-        std::function<void(const std::string&)> status;
-        if (tty) status = [](const std::string& line) { fmt::print(stderr, "\r\033[K  {}", line); };
-        Execute(p, server, binaries, stdout, progress, status,
+      auto progress = [tty](const std::string& line) {
+        if (tty) fmt::print(stderr, "\r\033[K");
+        fmt::print(stderr, "  {}\n", line);
+      };
+      std::function<void(const std::string&)> status;
+      if (tty) status = [](const std::string& line) { fmt::print(stderr, "\r\033[K  {}", line); };
+      RunJobs(plans.size(), 1, alone, [&](std::size_t i) {
+        fmt::print(stderr, "{}", RunningLine(plans[i]));
+        Execute(plans[i], server, binaries, stdout, progress, status,
                 [&](const PlannedRun& done, nlohmann::json run, RunVerdict verdict) {
                   if (tty) fmt::print(stderr, "\r\033[K");
                   judged(done, std::move(run), verdict);
                 });
-      }
+      });
       return;
     }
-    // Each worker forks its runs' targets, and the parent-death signal
-    // fires when the forking *thread* exits: every worker stays until all
-    // are done. A run that restarts the cluster holds `alone` exclusively.
-    std::mutex mu;  // next, error, finished, printing, judged
-    std::condition_variable all_done;
-    std::size_t next = 0;
-    int finished = 0;
-    std::exception_ptr error;
-    std::shared_mutex alone;
-    auto worker = [&] {
-      for (;;) {
-        const PlannedRun* p = nullptr;
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          if (error || interrupt::Requested() || next == plans.size()) break;
-          p = &plans[next++];
-        }
-        try {
-          std::unique_lock<std::shared_mutex> exclusive(alone, std::defer_lock);
-          std::shared_lock<std::shared_mutex> shared(alone, std::defer_lock);
-          if (RunsAlone(*p->scenario)) {
-            exclusive.lock();
-          } else {
-            shared.lock();
-          }
-          {
-            std::lock_guard<std::mutex> lock(mu);
-            fmt::print(stderr, "{}", RunningLine(*p));
-          }
-          // Phase lines and the report are printed together when it ends.
-          std::string lines;
-          char* buffer = nullptr;
-          std::size_t size = 0;
-          FILE* console = ::open_memstream(&buffer, &size);
-          if (console == nullptr) throw std::runtime_error("open_memstream failed");
-          nlohmann::json run;
-          RunVerdict verdict = RunVerdict::kError;
-          try {
-            Execute(
-                *p, server, binaries, console,
-                [&lines](const std::string& line) { lines += fmt::format("  {}\n", line); },
-                nullptr,
-                [&](const PlannedRun&, nlohmann::json j, RunVerdict v) {
-                  run = std::move(j);
-                  verdict = v;
-                });
-          } catch (...) {
-            std::fclose(console);
-            std::free(buffer);
-            throw;
-          }
-          std::fclose(console);
-          std::unique_ptr<char, void (*)(void*)> text(buffer, &std::free);
-          std::lock_guard<std::mutex> lock(mu);
-          fmt::print(stderr, "gracecheck: finished {}:\n{}", RunLabel(*p), lines);
-          std::fwrite(text.get(), 1, size, stdout);
-          std::fflush(stdout);
-          judged(*p, std::move(run), verdict);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (!error) error = std::current_exception();
-        }
+    std::mutex mu;  // printing, judged
+    RunJobs(plans.size(), jobs, alone, [&](std::size_t i) {
+      const PlannedRun& p = plans[i];
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        fmt::print(stderr, "{}", RunningLine(p));
       }
-      std::unique_lock<std::mutex> lock(mu);
-      ++finished;
-      all_done.notify_all();
-      all_done.wait(lock, [&] { return finished == jobs; });
-    };
-    std::vector<std::thread> workers;
-    for (int i = 0; i < jobs; ++i) workers.emplace_back(worker);
-    for (std::thread& t : workers) t.join();
-    if (error) std::rethrow_exception(error);
-    interrupt::ThrowIfRequested();
+      // Phase lines and the report are printed together when it ends.
+      std::string lines;
+      char* buffer = nullptr;
+      std::size_t size = 0;
+      FILE* console = ::open_memstream(&buffer, &size);
+      if (console == nullptr) throw std::runtime_error("open_memstream failed");
+      nlohmann::json run;
+      RunVerdict verdict = RunVerdict::kError;
+      try {
+        Execute(
+            p, server, binaries, console,
+            [&lines](const std::string& line) { lines += fmt::format("  {}\n", line); }, nullptr,
+            [&](const PlannedRun&, nlohmann::json j, RunVerdict v) {
+              run = std::move(j);
+              verdict = v;
+            });
+      } catch (...) {
+        std::fclose(console);
+        std::free(buffer);
+        throw;
+      }
+      std::fclose(console);
+      std::unique_ptr<char, void (*)(void*)> text(buffer, &std::free);
+      std::lock_guard<std::mutex> lock(mu);
+      fmt::print(stderr, "gracecheck: finished {}:\n{}", RunLabel(p), lines);
+      std::fwrite(text.get(), 1, size, stdout);
+      std::fflush(stdout);
+      judged(p, std::move(run), verdict);
+    });
   }
-
-  // --out DIR is kept; without it, a private temp dir removed at the end.
-  class TempOrKeptDir {
-   public:
-    explicit TempOrKeptDir(const std::string& kept) {
-      if (!kept.empty()) {
-        path_ = kept;
-        std::error_code ec;
-        fs::create_directories(path_, ec);
-        if (ec || ::access(path_.c_str(), W_OK) != 0) {
-          throw UsageError(fmt::format("--out {}: cannot write there ({})", kept,
-                                       ec ? ec.message() : "permission denied"));
-        }
-        return;
-      }
-      std::string pattern = (fs::temp_directory_path() / "gracecheck-out-XXXXXX").string();
-      if (::mkdtemp(pattern.data()) == nullptr)
-        throw std::runtime_error("cannot create a temp dir");
-      path_ = pattern;
-      remove_ = true;
-      // If gracecheck is SIGKILLed, the watchdog removes it.
-      watchdog::WatchDir(path_.string(), 0);
-    }
-    ~TempOrKeptDir() {
-      if (!remove_) return;
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-      watchdog::ForgetDir(path_.string());
-    }
-    const fs::path& path() const { return path_; }
-
-   private:
-    fs::path path_;
-    bool remove_ = false;
-  };
 };
 
 // gracecheck report RESULT.json [--html F] [--junit F] [--markdown F] [--console]

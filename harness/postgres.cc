@@ -499,6 +499,13 @@ std::string EmbeddedPostgres::Describe() const {
   return fmt::format("embedded PostgreSQL {} on 127.0.0.1:{}", version_, port_);
 }
 
+std::string EmbeddedPostgres::StartDetails() const {
+  return fmt::format("ready in {} ({} {}, start {})",
+                     FormatDuration(timings_.prepare + timings_.start),
+                     timings_.from_template ? "template copy" : "initdb",
+                     FormatDuration(timings_.prepare), FormatDuration(timings_.start));
+}
+
 pid_t EmbeddedPostgres::postmaster_pid() const { return postmaster_ ? postmaster_->pid() : 0; }
 
 std::unique_ptr<ExternalPostgres> ExternalPostgres::Connect(const std::string& url) {

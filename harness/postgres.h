@@ -54,12 +54,31 @@ class PostgresServer {
   virtual int port() const = 0;
   // Query string appended to run URLs (e.g. "sslmode=disable").
   virtual std::string url_options() const = 0;
-  virtual bool embedded() const = 0;
   // Extra clause for CREATE DATABASE (the embedded cluster copies files: no
   // WAL to write, and fsync is off).
   virtual std::string create_database_clause() const { return ""; }
   // For people and logs: "embedded PostgreSQL 15.18 on 127.0.0.1:41237", no secrets.
   virtual std::string Describe() const = 0;
+  // How long it took to start, for people ("ready in 95ms (template copy
+  // 12ms, start 83ms)"); "" for a server gracecheck did not start.
+  virtual std::string StartDetails() const { return ""; }
+
+  // What only a server gracecheck runs itself can do (the embedded
+  // cluster); the defaults are an external server's.
+  //
+  // The server's JSON-lines log, which has a line for every session's end
+  // (log_disconnections), when gracecheck can read it.
+  virtual std::optional<std::filesystem::path> session_log() const { return std::nullopt; }
+  // Whether Restart works (a db: restart fault).
+  virtual bool can_restart() const { return false; }
+  // Fast shutdown and start again on the same port and data. Call it from
+  // the thread that started the server: the new postmaster's parent-death
+  // signal follows that thread.
+  virtual void Restart() {
+    throw PostgresError("gracecheck does not restart a server it did not start");
+  }
+  // Copies the server's log to `path` when it stops (--out DIR).
+  virtual void KeepLogAs(const std::filesystem::path& path) { (void)path; }
 };
 
 class EmbeddedPostgres : public PostgresServer {
@@ -89,17 +108,16 @@ class EmbeddedPostgres : public PostgresServer {
   // Fast shutdown (SIGINT), SIGKILL if that takes over 10 s, then removes the
   // temp dir. Idempotent. Copies the server log to `keep_log_as` first, if set.
   void Stop();
-  // Fast shutdown and start again on the same port and data (a `db: restart`
-  // fault). Call it from the thread that started the cluster: the new
-  // postmaster's parent-death signal follows that thread.
-  void Restart();
-  void set_keep_log_as(std::filesystem::path path) { keep_log_as_ = std::move(path); }
+  void Restart() override;
+  bool can_restart() const override { return true; }
+  void KeepLogAs(const std::filesystem::path& path) override { keep_log_as_ = path; }
+  std::optional<std::filesystem::path> session_log() const override { return log_path(); }
+  std::string StartDetails() const override;
 
   std::string AdminConnString() const override;
   std::string host() const override { return "127.0.0.1"; }
   int port() const override { return port_; }
   std::string url_options() const override { return "sslmode=disable"; }
-  bool embedded() const override { return true; }
   std::string create_database_clause() const override;
   std::string Describe() const override;
 
@@ -151,7 +169,6 @@ class ExternalPostgres : public PostgresServer {
   std::string host() const override { return host_; }
   int port() const override { return port_; }
   std::string url_options() const override { return url_options_; }
-  bool embedded() const override { return false; }
   std::string Describe() const override;
 
  private:

@@ -113,6 +113,11 @@ TEST_F(PostgresTest, InitdbAndTemplateCopyGiveTheSameCluster) {
 
 TEST_F(PostgresTest, ServerLogRecordsConnectionsAsJsonLines) {
   auto pg = Start();
+  // The log a run reads its sessions' ends from, through PostgresServer.
+  const PostgresServer& server = *pg;
+  ASSERT_TRUE(server.session_log());
+  EXPECT_EQ(*server.session_log(), pg->log_path());
+  EXPECT_TRUE(server.can_restart());
   auto db = RunDatabase::Create(*pg, "log");
   { pqxx::connection c(db->url()); }
   std::string text;
@@ -209,7 +214,10 @@ TEST_F(PostgresTest, ExternalServerNeedsCreatedbAndCreaterole) {
     EXPECT_EQ(std::string(e.what()).find("wrongpw"), std::string::npos) << "password in error";
   }
   auto ext = ExternalPostgres::Connect("postgresql://ops:opspw" + base);
-  EXPECT_FALSE(ext->embedded());
+  // Not gracecheck's to restart, and its log is not gracecheck's to read.
+  EXPECT_FALSE(ext->can_restart());
+  EXPECT_FALSE(ext->session_log());
+  EXPECT_THROW(ext->Restart(), PostgresError);
   EXPECT_EQ(ext->Describe().find("opspw"), std::string::npos) << ext->Describe();
   auto db = RunDatabase::Create(*ext, "ext");
   {

@@ -47,7 +47,7 @@ bool ProbeSchedule::WaitNext(std::unique_lock<std::mutex>& lock, std::condition_
 ProcProbe::ProcProbe(int pid, Clock::time_point epoch, Duration interval, Duration dense_interval)
     : pid_(pid), epoch_(epoch), schedule_(interval, dense_interval) {}
 
-ProcProbe::~ProcProbe() { Stop(); }
+ProcProbe::~ProcProbe() { ProcProbe::Stop(); }
 
 void ProcProbe::Start() {
   thread_ = std::thread([this] {
@@ -193,7 +193,7 @@ DbProbe::DbProbe(std::string conninfo, std::string database, Clock::time_point e
       epoch_(epoch),
       schedule_(interval, dense_interval) {}
 
-DbProbe::~DbProbe() { Stop(); }
+DbProbe::~DbProbe() { DbProbe::Stop(); }
 
 void DbProbe::Connect() {
   auto conn = std::make_unique<Connection>(conninfo_);
@@ -381,8 +381,8 @@ std::vector<DbSession> DbProbe::TakeSessions() {
   return out;
 }
 
-DbProbe::DatabaseCounters DbProbe::Counters() {
-  DatabaseCounters out;
+DbCounters DbProbe::Counters() {
+  DbCounters out;
   try {
     pqxx::connection c(conninfo_);
     pqxx::nontransaction tx(c);

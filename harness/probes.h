@@ -108,30 +108,74 @@ std::vector<std::string> ProbeHarnessErrors(const ProbeError& proc, const ProbeE
 // tell it apart in pg_stat_activity.
 constexpr const char* kMonitorApplicationName = "gracecheck-monitor";
 
-class ProcProbe {
+// The two probes as a run drives them (run.h): ProcProbe and DbProbe are
+// the real ones, a unit test's fakes stand in for them (run_seams_test.cc).
+class ProcWatch {
+ public:
+  virtual ~ProcWatch() = default;
+  virtual void Start() = 0;
+  virtual void SetDense() = 0;
+  // Stops sampling (also stops by itself when the process is gone).
+  virtual void Stop() = 0;
+  // The latest sample (for live progress); t == 0 before the first.
+  virtual ProcSample Latest() const = 0;
+  // Waits until the probe has taken `n` samples in all; false if it had not
+  // within `timeout` (or stopped first).
+  virtual bool WaitForSamples(std::size_t n, Duration timeout) const = 0;
+  // True once sampling ended because the process was gone (or Stop).
+  virtual bool ended() const = 0;
+  virtual std::vector<ProcSample> TakeSamples() = 0;
+  virtual std::set<int> Descendants() const = 0;  // every descendant pid ever seen
+  // Thread names (comm) in the latest sample that had them, name -> count.
+  virtual std::map<std::string, int> ThreadNames() const = 0;
+  virtual ProbeError error() const = 0;
+};
+
+// pg_stat_database's counters for a database (-1 each if unknown).
+struct DbCounters {
+  long long sessions_abandoned = -1;
+  long long sessions_fatal = -1;
+  long long xact_rollback = -1;
+};
+
+class DbWatch {
+ public:
+  virtual ~DbWatch() = default;
+  // Connects (throws std::runtime_error if it cannot) and starts sampling.
+  virtual void Start() = 0;
+  virtual void SetDense() = 0;
+  virtual void Stop() = 0;
+  virtual DbSample Latest() const = 0;
+  // Waits until a sample taken after `after` shows no session, or `timeout`.
+  // Returns the time of that sample, or kNever.
+  virtual Nanos WaitSessionsGone(Nanos after, Duration timeout) = 0;
+  // Waits until a sample taken at or after `t` exists (or `timeout`).
+  virtual void WaitSampleAt(Nanos t, Duration timeout) = 0;
+  virtual std::vector<DbSample> TakeSamples() = 0;
+  virtual std::vector<DbSession> TakeSessions() = 0;
+  // The database's counters, now.
+  virtual DbCounters Counters() = 0;
+  virtual ProbeError error() const = 0;
+  virtual std::vector<ProbeOutage> outages() const = 0;
+};
+
+class ProcProbe : public ProcWatch {
  public:
   using Clock = std::chrono::steady_clock;
   ProcProbe(int pid, Clock::time_point epoch, Duration interval = std::chrono::milliseconds(10),
             Duration dense_interval = std::chrono::microseconds(500));
-  ~ProcProbe();
+  ~ProcProbe() override;
 
-  void Start();
-  void SetDense();
-  // Stops sampling (also stops by itself when the process is gone).
-  void Stop();
-
-  // The latest sample (for live progress); t == 0 before the first.
-  ProcSample Latest() const;
-  // Waits until the probe has taken `n` samples in all; false if it had not
-  // within `timeout` (or stopped first).
-  bool WaitForSamples(std::size_t n, Duration timeout) const;
-  // True once sampling ended because the process was gone (or Stop).
-  bool ended() const;
-  std::vector<ProcSample> TakeSamples();
-  std::set<int> Descendants() const;  // every descendant pid ever seen
-  // Thread names (comm) in the latest sample that had them, name -> count.
-  std::map<std::string, int> ThreadNames() const;
-  ProbeError error() const;
+  void Start() override;
+  void SetDense() override;
+  void Stop() override;
+  ProcSample Latest() const override;
+  bool WaitForSamples(std::size_t n, Duration timeout) const override;
+  bool ended() const override;
+  std::vector<ProcSample> TakeSamples() override;
+  std::set<int> Descendants() const override;
+  std::map<std::string, int> ThreadNames() const override;
+  ProbeError error() const override;
 
  private:
   void Loop();
@@ -155,37 +199,26 @@ class ProcProbe {
   ProbeError error_;  // under mu_
 };
 
-class DbProbe {
+class DbProbe : public DbWatch {
  public:
   using Clock = std::chrono::steady_clock;
   // `conninfo`: the harness's admin connection; `database`: the run's.
   DbProbe(std::string conninfo, std::string database, Clock::time_point epoch,
           Duration interval = std::chrono::milliseconds(10),
           Duration dense_interval = std::chrono::milliseconds(4));
-  ~DbProbe();
+  ~DbProbe() override;
 
-  // Connects (throws std::runtime_error if it cannot) and starts sampling.
-  void Start();
-  void SetDense();
-  void Stop();
-
-  DbSample Latest() const;
-  // Waits until a sample taken after `after` shows no session, or `timeout`.
-  // Returns the time of that sample, or kNever.
-  Nanos WaitSessionsGone(Nanos after, Duration timeout);
-  // Waits until a sample taken at or after `t` exists (or `timeout`).
-  void WaitSampleAt(Nanos t, Duration timeout);
-  std::vector<DbSample> TakeSamples();
-  std::vector<DbSession> TakeSessions();
-  // pg_stat_database's counters for the database, now (-1 each if unknown).
-  struct DatabaseCounters {
-    long long sessions_abandoned = -1;
-    long long sessions_fatal = -1;
-    long long xact_rollback = -1;
-  };
-  DatabaseCounters Counters();
-  ProbeError error() const;
-  std::vector<ProbeOutage> outages() const;
+  void Start() override;
+  void SetDense() override;
+  void Stop() override;
+  DbSample Latest() const override;
+  Nanos WaitSessionsGone(Nanos after, Duration timeout) override;
+  void WaitSampleAt(Nanos t, Duration timeout) override;
+  std::vector<DbSample> TakeSamples() override;
+  std::vector<DbSession> TakeSessions() override;
+  DbCounters Counters() override;
+  ProbeError error() const override;
+  std::vector<ProbeOutage> outages() const override;
 
  private:
   void Loop();

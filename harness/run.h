@@ -3,11 +3,18 @@
 // them in order and *records* what happened into a Timeline. It never judges:
 // that is checks.h.
 //
-// Order: run database -> target spawned -> ready -> probes -> load -> faults
-// -> target exits (or is declared hung) -> database sessions settle ->
-// leftovers killed (orphans) -> writes verified -> run database dropped.
-// Whatever happens (an error, an interrupt), destructors stop the load, kill
-// the target's group and drop the database.
+// A run is a Run (run.cc) of five phases, each a method:
+//   Prepare          run database; target argv, env, readiness; load options
+//   Start            target spawned -> ready -> probes -> load -> faults
+//   AwaitExitOrHang  the target exits, or is declared hung and killed
+//   Settle           faults and load stopped -> database sessions settle ->
+//                    leftovers killed (orphans) -> probes stopped
+//   Collect          the parts' records into the Timeline -> writes verified
+//                    -> run database dropped
+// It reaches the world only through RunParts (run_parts.h): the real ones
+// on a PostgresServer, or a test's fakes. Whatever happens (an error, an
+// interrupt), destructors stop the load, kill the target's group and drop
+// the database.
 //
 // Threading: RunScenario blocks the calling thread; the parts run on their
 // own threads. A target that cannot start or never becomes ready ends the
@@ -24,6 +31,7 @@
 #include <string>
 
 #include "postgres.h"
+#include "run_parts.h"
 #include "scenario.h"
 #include "timeline.h"
 
@@ -47,6 +55,9 @@ struct RunConfig {
   std::function<void(const std::string&)> status;
 };
 
+// On the real parts (PostgresParts(*config.server)).
 Timeline RunScenario(const RunConfig& config);
+// On `parts` (config.server unused), one run's.
+Timeline RunScenario(const RunConfig& config, RunParts& parts);
 
 }  // namespace gracecheck

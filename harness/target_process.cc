@@ -201,7 +201,7 @@ TargetProcess::TargetProcess(const TargetOptions& options, Clock::time_point epo
 }
 
 TargetProcess::~TargetProcess() {
-  KillLeftovers();
+  TargetProcess::KillLeftovers({});  // not virtually: this is a destructor
   watchdog::ForgetGroup(pid_);
   if (reaper_.joinable()) {
     std::uint64_t one = 1;
@@ -276,7 +276,7 @@ Nanos TargetProcess::WaitReady() {
                              "into the background? run it in the foreground",
                              left.size() == 1 ? "a process" : "processes", fmt::join(left, ", "));
       throw TargetError(fmt::format("the target exited before it was ready ({}){}; its output:\n{}",
-                                    exit_status()->ToString(), daemon, LogTail()));
+                                    exit_status()->ToString(), daemon, LogTail(20)));
     }
     std::optional<int> status = HttpGetStatus(options_.port, options_.ready_path, 1s);
     if (status && *status >= 200 && *status < 300) {
@@ -289,7 +289,7 @@ Nanos TargetProcess::WaitReady() {
           "the target was not ready within {} (GET {} on 127.0.0.1:{}: {}{}); its output:\n{}",
           FormatDuration(options_.ready_timeout), options_.ready_path, options_.port,
           status ? fmt::format("status {}", *status) : "no answer",
-          status ? "" : ListeningHint(pid_, options_.port), LogTail()));
+          status ? "" : ListeningHint(pid_, options_.port), LogTail(20)));
     }
     std::unique_lock<std::mutex> lock(mu_);
     exited_cv_.wait_for(lock, options_.ready_interval, [this] { return status_.has_value(); });

@@ -45,36 +45,51 @@ struct TargetOptions {
   long long output_cap = 64LL << 20;
 };
 
-class TargetProcess {
+// The target as a run drives it (run.h); TargetProcess is the real one, a
+// unit test's fake stands in for it (run_seams_test.cc).
+class Target {
+ public:
+  virtual ~Target() = default;
+
+  virtual int pid() const = 0;
+  // Polls the ready probe until 2xx; throws TargetError (with the log's
+  // tail) if the target exits first or the timeout passes.
+  virtual Nanos WaitReady() = 0;
+  // Sends `sig`; false if there was nobody to send it to. Recorded as an event.
+  virtual bool Signal(int sig, bool group) = 0;
+  virtual bool exited() const = 0;
+  // Waits for the exit; true if it happened within `timeout`.
+  virtual bool WaitExit(Duration timeout) = 0;
+  virtual Nanos exit_time() const = 0;
+  virtual std::optional<ExitStatus> exit_status() const = 0;
+  // After the target exited (or to end it): SIGKILL the process group and any
+  // process in `also` that is still alive. Returns the pids that were still
+  // alive (the orphans).
+  virtual std::vector<int> KillLeftovers(const std::set<int>& also) = 0;
+  virtual std::vector<ProcessEvent> events() const = 0;
+  // The last `lines` lines of stdout and stderr, prefixed, for error messages
+  // (with a line saying how much was dropped, if an output passed its cap).
+  virtual std::string LogTail(int lines) const = 0;
+};
+
+class TargetProcess : public Target {
  public:
   using Clock = std::chrono::steady_clock;
 
   // Throws TargetError if it cannot start.
   TargetProcess(const TargetOptions& options, Clock::time_point epoch);
-  ~TargetProcess();  // kills the group if anything is left
+  ~TargetProcess() override;  // kills the group if anything is left
 
-  // Polls the ready probe until 2xx; throws TargetError (with the log's
-  // tail) if the target exits first or the timeout passes.
-  Nanos WaitReady();
-
-  // Sends `sig`; false if there was nobody to send it to. Recorded as an event.
-  bool Signal(int sig, bool group);
-  bool exited() const;
-  // Waits for the exit; true if it happened within `timeout`.
-  bool WaitExit(Duration timeout);
-  Nanos exit_time() const;
-  std::optional<ExitStatus> exit_status() const;
-
-  // After the target exited (or to end it): SIGKILL the process group and any
-  // process in `also` that is still alive. Returns the pids that were still
-  // alive (the orphans).
-  std::vector<int> KillLeftovers(const std::set<int>& also = {});
-
-  int pid() const { return pid_; }
-  std::vector<ProcessEvent> events() const;
-  // The last `lines` lines of stdout and stderr, prefixed, for error messages
-  // (with a line saying how much was dropped, if an output passed its cap).
-  std::string LogTail(int lines = 20) const;
+  Nanos WaitReady() override;
+  bool Signal(int sig, bool group) override;
+  bool exited() const override;
+  bool WaitExit(Duration timeout) override;
+  Nanos exit_time() const override;
+  std::optional<ExitStatus> exit_status() const override;
+  std::vector<int> KillLeftovers(const std::set<int>& also) override;
+  int pid() const override { return pid_; }
+  std::vector<ProcessEvent> events() const override;
+  std::string LogTail(int lines) const override;
   // Bytes dropped from each output file (stdout, stderr) by the cap.
   std::pair<long long, long long> output_dropped() const;
 

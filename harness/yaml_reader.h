@@ -28,6 +28,7 @@
 
 #include "duration.h"
 #include "file_error.h"
+#include "integer.h"
 
 namespace gracecheck {
 
@@ -58,8 +59,6 @@ SourcePos PosOf(const YAML::Node& node);
 // "a, b, c".
 std::string JoinNames(const std::vector<std::string>& names);
 bool Contains(const std::vector<std::string>& list, std::string_view s);
-// A decimal integer, optionally signed, nothing else; nullopt on overflow.
-std::optional<std::int64_t> ParseInteger(std::string_view s);
 
 // Grammars with one of several kinds per mapping (a fault's action, a
 // trigger kind) keep a table of rows, each with its `key` and the

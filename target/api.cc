@@ -1,6 +1,5 @@
 #include "api.h"
 
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -9,6 +8,8 @@
 #include <pqxx/transaction>
 #include <string>
 #include <string_view>
+
+#include "integer.h"
 
 namespace gracecheck::refapi {
 
@@ -32,14 +33,6 @@ void Reply(httplib::Response& res, int status, const json& body) {
 
 void ReplyError(httplib::Response& res, int status, std::string_view message) {
   Reply(res, status, json{{"error", message}});
-}
-
-std::optional<long long> ParseInteger(std::string_view text) {
-  long long value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-  return value;
 }
 
 // Runs `query` with a pooled connection, answering 503 when the pool has

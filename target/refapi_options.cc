@@ -2,8 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <optional>
+
+#include "integer.h"
 
 namespace gracecheck::refapi {
 
@@ -11,14 +12,6 @@ namespace {
 
 constexpr std::size_t kMaxPoolSize = 1000;
 constexpr std::size_t kMaxHttpWorkers = 10000;
-
-std::optional<long long> ParseInteger(std::string_view text) {
-  long long value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-  return value;
-}
 
 bool ParseCount(std::string_view name, std::string_view text, std::size_t max, std::size_t* out,
                 std::string* error) {

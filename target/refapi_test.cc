@@ -493,7 +493,7 @@ TEST_F(RefapiTest, OrphanChildOutlivesRefapiWithItsSession) {
   // refapi closed its pool, but its group lives on, with a session.
   EXPECT_EQ(ProcessGroupMembers(refapi_->pid()), std::vector<int>{helper});
   EXPECT_TRUE(Eventually([&] { return Sessions() == 1; })) << Sessions() << " sessions";
-  const std::vector<int> killed = refapi_->KillLeftovers();
+  const std::vector<int> killed = refapi_->KillLeftovers({});
   EXPECT_EQ(killed, std::vector<int>{helper});
   EXPECT_TRUE(Eventually([&] { return ProcessGroupMembers(refapi_->pid()).empty(); }))
       << "the helper survived SIGKILL";
