@@ -13,8 +13,8 @@ import re
 import statistics
 import sys
 
-RESPONSE_LAG_ALLOWANCE_MS = 50.0   # harness/checks.h kResponseLagAllowance
-ORPHANED_QUERY_SETTLE_MS = 100.0   # harness/checks.h kOrphanedQuerySettle
+RESPONSE_LAG_ALLOWANCE_MS = 50.0   # harness/checks/checks.h kResponseLagAllowance
+ORPHANED_QUERY_SETTLE_MS = 100.0   # harness/checks/checks.h kOrphanedQuerySettle
 
 
 def duration_ms(text):

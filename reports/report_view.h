@@ -69,7 +69,7 @@ struct RunView {
   std::string exit_status;  // "exit 0", "signal SIGKILL"; empty when it did not exit
   std::vector<int> orphans;
   std::vector<FaultRecord> faults;  // `signal` is the number
-  Summary summary;                  // harness/summary.h, as the run computed it
+  Summary summary;                  // harness/timeline/summary.h, as the run computed it
   std::vector<std::pair<std::string, int>> thread_names_at_exit;
   long long sessions_abandoned = Timeline::kUnknown;
   WritesView writes;

@@ -6,7 +6,7 @@ testdata/invalid/*.yaml must be rejected (by the YAML reader or the schema),
 except files marked "# schema: cannot-express (why)", which break a rule only
 the parser knows and must therefore still pass the schema (so the marker is
 removed once the schema learns the rule). The parser side of the same files is
-checked by harness/scenario_test.cc.
+checked by harness/scenario/scenario_test.cc.
 
 Uses Debian's python3-yaml and python3-jsonschema (see ci/install-deps.sh):
 an independent YAML reader and validator, as an editor would use.

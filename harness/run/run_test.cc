@@ -524,8 +524,8 @@ TEST_F(RunTest, MonitorConnectionKilledMidRunIsAnErrorRunAndExit3) {
   std::unique_ptr<PostgresServer> server = OpenPostgres(std::nullopt);
   MakeTmp();
   const fs::path json = dir_ / "report.json";
-  auto p = Start({"run", "harness/testdata/misbehaving.yaml", "--pg-url", server->AdminConnString(),
-                  "--json", json.string()});
+  auto p = Start({"run", "harness/run/testdata/misbehaving.yaml", "--pg-url",
+                  server->AdminConnString(), "--json", json.string()});
   int terminated = 0;
   {
     pqxx::connection admin(server->AdminConnString());
@@ -566,9 +566,9 @@ TEST_F(RunTest, MonitorConnectionKilledMidRunIsAnErrorRunAndExit3) {
 }
 
 // --- Misbehaving targets: each gets a clear verdict or error, in bounded time.
-// harness/testdata/misbehaving.yaml is a 1 s load and a SIGTERM at 1.5 s.
+// harness/run/testdata/misbehaving.yaml is a 1 s load and a SIGTERM at 1.5 s.
 
-constexpr char kMisbehaving[] = "harness/testdata/misbehaving.yaml";
+constexpr char kMisbehaving[] = "harness/run/testdata/misbehaving.yaml";
 constexpr char kRefapi[] = "{refapi} --listen 127.0.0.1:{port} --db {database_url}";
 
 TEST_F(RunTest, TargetThatNeverAnswersOnItsPortIsExit3SayingWhereItListens) {
@@ -616,7 +616,7 @@ TEST_F(RunTest, TargetThatExitsBeforeTheSignalFailsProcessExit) {
 // Answers every request with bytes that are not HTTP: each is dropped.
 TEST_F(RunTest, TargetThatAnswersGarbageHasEveryRequestDropped) {
   CliResult r = Run({kMisbehaving, "--target",
-                     "garbage=python3 harness/testdata/misbehaving_server.py garbage {port}"},
+                     "garbage=python3 harness/run/testdata/misbehaving_server.py garbage {port}"},
                     30s);
   EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
   const nlohmann::json& dropped = Check(r.report, "requests.dropped");
@@ -633,7 +633,7 @@ TEST_F(RunTest, TargetThatAnswersGarbageHasEveryRequestDropped) {
 TEST_F(RunTest, TargetThatNeverAnswersTimesOutEveryRequest) {
   const auto start = std::chrono::steady_clock::now();
   CliResult r = Run({kMisbehaving, "--target",
-                     "silent=python3 harness/testdata/misbehaving_server.py silent {port}"},
+                     "silent=python3 harness/run/testdata/misbehaving_server.py silent {port}"},
                     30s);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
   EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
