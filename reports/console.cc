@@ -55,6 +55,9 @@ std::string ConsoleReport(const RunView& run, bool color) {
 
   // fmt pads by display width ("signal→exit" has a 3-byte arrow).
   for (const Figure& f : KeyFigures(run)) fmt::format_to(it, "  {:<13} {}\n", f.label, f.text);
+  for (const std::string& w : run.warnings) {
+    fmt::format_to(it, "  {}{}warning{}: {}\n", st.bold, st.yellow, st.reset, w);
+  }
 
   const int n = static_cast<int>(run.checks.size());
   const int failed = run.FailedChecks();

@@ -59,6 +59,7 @@ std::string GithubAnnotations(const ReportView& report) {
     for (const std::string& e : run.harness_errors) {
       Command(&out, "error", title, "the run is invalid (not the target's fault): " + e);
     }
+    for (const std::string& w : run.warnings) Command(&out, "warning", title, w);
     for (const CheckResult& c : run.checks) {
       if (c.failed()) {
         std::string message =

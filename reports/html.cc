@@ -117,6 +117,12 @@ void Run(const RunView& r, std::size_t index, const ChartFrame& frame,
   fmt::format_to(it, "<p class=\"meta\">seed {} · started {} · pid {} · signal → exit: {}</p>\n",
                  r.seed, Esc(r.epoch), r.target_pid, Esc(ExitText(r)));
   if (r.error()) HarnessErrors(r, out);
+  if (!r.warnings.empty()) {
+    fmt::format_to(it, "<ul class=\"warnings\">\n");
+    for (const std::string& w : r.warnings)
+      fmt::format_to(it, "<li><b>warning:</b> {}</li>\n", Esc(w));
+    fmt::format_to(it, "</ul>\n");
+  }
   fmt::format_to(it, "<figure>\n{}</figure>\n", TimelineSvg(r, frame));
   if (zoom && r.first_signal != kNever) {
     fmt::format_to(it,

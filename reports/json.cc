@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <regex>
 
 #include "report_files.h"
 #include "request_series.h"
@@ -55,14 +54,23 @@ json Sessions(const DbSample& s, bool known) {
           {"other", s.other}};
 }
 
+std::vector<std::string> Redacted(const std::vector<std::string>& lines) {
+  std::vector<std::string> out;
+  out.reserve(lines.size());
+  for (const std::string& line : lines) out.push_back(RedactSecrets(line));
+  return out;
+}
+
+// Check texts are redacted too: evidence may quote a process's command line
+// or a target's output.
 json Checks(const std::vector<CheckResult>& checks) {
   json j = json::object();
   for (const CheckResult& c : checks) {
     j[c.name] = {{"status", CheckStatusName(c.status)},
                  {"passed", c.passed()},  // kept from before "status": true only for a pass
                  {"expected", c.expected},
-                 {"observed", c.observed},
-                 {"evidence", c.evidence}};
+                 {"observed", RedactSecrets(c.observed)},
+                 {"evidence", Redacted(c.evidence)}};
   }
   return j;
 }
@@ -187,20 +195,37 @@ Nanos DbPoolClosed(const Timeline& tl) {
 json Series(const Timeline& tl) {
   json proc_rows = json::array();
   for (const ProcSample& s : tl.proc_samples) {
-    proc_rows.push_back({Ms(s.t), s.threads, s.fds, s.rss_kb, s.children});
+    proc_rows.push_back({Ms(s.t), s.threads, s.fds, s.rss_kb, s.children, s.target_threads});
   }
   json db_rows = json::array();
   for (const DbSample& s : tl.db_samples) {
     db_rows.push_back({Ms(s.t), s.active, s.idle, s.idle_in_transaction, s.other});
   }
-  json series = {
-      {"proc_samples",
-       {{"columns", {"t_ms", "threads", "fds", "rss_kb", "children"}}, {"rows", proc_rows}}},
-      {"db_samples",
-       {{"columns", {"t_ms", "active", "idle", "idle_in_transaction", "other"}},
-        {"rows", db_rows}}}};
+  json series = {{"proc_samples",
+                  {{"columns", {"t_ms", "threads", "fds", "rss_kb", "children", "target_threads"}},
+                   {"rows", proc_rows}}},
+                 {"db_samples",
+                  {{"columns", {"t_ms", "active", "idle", "idle_in_transaction", "other"}},
+                   {"rows", db_rows}}}};
   AddRequestSeries(tl, &series);
   return series;
+}
+
+// The target's tree; a command line may hold a password (a --db URL).
+json Processes(const Timeline& tl) {
+  json j = json::array();
+  for (const TreeProcess& p : tl.processes) {
+    json threads = json::array();
+    for (const auto& [t, n] : p.threads) threads.push_back({Ms(t), n});
+    j.push_back({{"pid", p.pid},
+                 {"ppid", p.ppid},
+                 {"command", RedactSecrets(p.command)},
+                 {"first_seen_ms", Ms(p.first_seen)},
+                 {"last_seen_ms", Ms(p.last_seen)},
+                 {"gone_ms", Ms(p.gone)},
+                 {"threads", threads}});
+  }
+  return j;
 }
 
 json DbSessions(const Timeline& tl) {
@@ -219,14 +244,6 @@ json DbSessions(const Timeline& tl) {
 
 }  // namespace
 
-std::string RedactSecrets(const std::string& text) {
-  static const std::regex kUrlPassword(R"(([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s/]*@)");
-  static const std::regex kKeyPassword(R"(((?:password|passwd|pwd)\s*=\s*)('[^']*'|[^\s&;]+))",
-                                       std::regex::icase);
-  std::string out = std::regex_replace(text, kUrlPassword, "$1***@");
-  return std::regex_replace(out, kKeyPassword, "$1***");
-}
-
 json RunJson(const RunReport& run) {
   const Timeline& tl = *run.timeline;
   const Summary s = Summarize(tl);
@@ -238,6 +255,7 @@ json RunJson(const RunReport& run) {
   j["epoch_unix_ms"] = tl.epoch_unix_ms;
   j["verdict"] = RunVerdictName(JudgeRun(run.checks, tl));
   j["harness_errors"] = tl.harness_errors;
+  j["warnings"] = Redacted(tl.warnings);
   j["start_error"] = tl.start_error.empty() ? json(nullptr) : json(RedactSecrets(tl.start_error));
   j["checks"] = Checks(run.checks);
   j["request_kinds"] = tl.request_kinds;  // what a per-request record's `kind` indexes
@@ -265,6 +283,8 @@ json RunJson(const RunReport& run) {
   j["faults"] = Faults(tl);
   j["fault_lag_ms"] = FaultLag(tl);
   j["process_events"] = ProcessEvents(tl);
+  j["processes"] = Processes(tl);
+  j["listeners"] = tl.listeners;
   j["outcomes"] = {
       {"before_fault", Phase(s.before)}, {"after_fault", Phase(s.after)}, {"all", Phase(s.all)}};
   j["latency_ms"] = {{"before_fault", Latency(s.before.latency)},

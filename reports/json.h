@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "checks.h"
+#include "redact.h"  // RedactSecrets, used by the other formats too
 #include "timeline.h"
 
 namespace gracecheck {
@@ -48,9 +49,5 @@ nlohmann::json AsReadBack(const nlohmann::json& report);
 // when they cannot.
 void WriteJsonReport(const std::string& path, const nlohmann::json& report);
 void WriteJsonReport(const std::string& path, const std::vector<RunReport>& runs);
-
-// Masks passwords in URLs (postgres://user:secret@host → postgres://user:***@host)
-// and in key=value connection strings (password=secret → password=***).
-std::string RedactSecrets(const std::string& text);
 
 }  // namespace gracecheck

@@ -67,9 +67,11 @@ TEST(JsonReportTest, SeriesAreCompactRowsWithNamedColumns) {
   Fixture f;
   const json run = RunJson(f.Reports()[0]);
   const json& proc = run["series"]["proc_samples"];
-  EXPECT_EQ(proc["columns"], json({"t_ms", "threads", "fds", "rss_kb", "children"})) << proc.dump();
+  EXPECT_EQ(proc["columns"],
+            json({"t_ms", "threads", "fds", "rss_kb", "children", "target_threads"}))
+      << proc.dump();
   ASSERT_EQ(proc["rows"].size(), f.pass.proc_samples.size()) << proc.dump();
-  EXPECT_EQ(proc["rows"][0], json({50.0, 6, 16, 8000, 0})) << proc.dump();
+  EXPECT_EQ(proc["rows"][0], json({50.0, 6, 16, 8000, 0, 0})) << proc.dump();
   const json& db = run["series"]["db_samples"];
   EXPECT_EQ(db["columns"], json({"t_ms", "active", "idle", "idle_in_transaction", "other"}))
       << db.dump();

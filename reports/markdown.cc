@@ -64,6 +64,8 @@ void Run(const RunView& r, std::string* out) {
     for (const std::string& line : r.harness_errors) fmt::format_to(it, "- {}\n", Cell(line));
     fmt::format_to(it, "\n");
   }
+  for (const std::string& w : r.warnings)
+    fmt::format_to(it, "> ⚠️ **warning:** {}\n\n", Cell(w));
 
   fmt::format_to(it, "| | check | observed | expected |\n| :---: | --- | --- | --- |\n");
   for (const CheckResult& c : r.checks) {

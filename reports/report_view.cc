@@ -161,7 +161,8 @@ void ForEachRow(const json& series, const std::vector<std::string>& wanted, Row 
 int Count(double v) { return static_cast<int>(std::lround(v)); }
 
 void ReadSeries(const json& series, RunView* run) {
-  ForEachRow(Get(series, "proc_samples"), {"t_ms", "threads", "fds", "rss_kb", "children"},
+  ForEachRow(Get(series, "proc_samples"),
+             {"t_ms", "threads", "fds", "rss_kb", "children", "target_threads"},
              [&](const std::vector<double>& v) {
                ProcSample s;
                s.t = MsToNanos(v[0]);
@@ -169,6 +170,7 @@ void ReadSeries(const json& series, RunView* run) {
                s.fds = Count(v[2]);
                s.rss_kb = std::llround(v[3]);
                s.children = Count(v[4]);
+               s.target_threads = Count(v[5]);
                run->proc_samples.push_back(s);
              });
   ForEachRow(Get(series, "db_samples"), {"t_ms", "active", "idle", "idle_in_transaction", "other"},
@@ -273,6 +275,7 @@ RunView ReadRun(const json& run) {
   // "error" and "harness_errors" came within v1; an unknown verdict is not a pass.
   v.verdict = ParseRunVerdict(Text(Get(run, "verdict"))).value_or(RunVerdict::kFail);
   v.harness_errors = Texts(Get(run, "harness_errors"));
+  v.warnings = Texts(Get(run, "warnings"));
   v.start_error = Text(Get(run, "start_error"));
   if (!v.harness_errors.empty() || !v.start_error.empty()) v.verdict = RunVerdict::kError;
 
@@ -293,6 +296,25 @@ RunView ReadRun(const json& run) {
   v.exit_status = Text(Get(exit, "status"));
   if (const json& orphans = Get(exit, "orphans"); orphans.is_array()) {
     for (const json& p : orphans) v.orphans.push_back(Int(p));
+  }
+  if (const json& tree = Get(run, "processes"); tree.is_array()) {
+    for (const json& p : tree) {
+      TreeProcess t;
+      t.pid = Int(Get(p, "pid"));
+      t.ppid = Int(Get(p, "ppid"));
+      t.command = Text(Get(p, "command"));
+      t.first_seen = Moment(Get(p, "first_seen_ms"));
+      t.last_seen = Moment(Get(p, "last_seen_ms"));
+      t.gone = Moment(Get(p, "gone_ms"));
+      if (const json& threads = Get(p, "threads"); threads.is_array()) {
+        for (const json& point : threads) {
+          if (point.is_array() && point.size() == 2) {
+            t.threads.emplace_back(Moment(point[0]), Int(point[1]));
+          }
+        }
+      }
+      v.processes.push_back(std::move(t));
+    }
   }
   if (const json& faults = Get(run, "faults"); faults.is_array()) {
     for (const json& f : faults) {

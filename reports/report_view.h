@@ -49,6 +49,7 @@ struct RunView {
   int target_pid = 0;
   RunVerdict verdict = RunVerdict::kFail;
   std::vector<std::string> harness_errors;  // why the run is invalid (verdict kError)
+  std::vector<std::string> warnings;        // what to know that is no verdict
   std::string start_error;          // why the target never became ready (verdict kError, no checks)
   std::vector<CheckResult> checks;  // in CheckOrder()
 
@@ -68,6 +69,7 @@ struct RunView {
 
   std::string exit_status;  // "exit 0", "signal SIGKILL"; empty when it did not exit
   std::vector<int> orphans;
+  std::vector<TreeProcess> processes;  // the target's tree, the target first
   std::vector<FaultRecord> faults;  // `signal` is the number
   Summary summary;                  // harness/timeline/summary.h, as the run computed it
   std::vector<std::pair<std::string, int>> thread_names_at_exit;

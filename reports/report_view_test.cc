@@ -212,5 +212,45 @@ TEST(ReportViewTest, InitialV1ReportHasNoSkippedOrError) {
   EXPECT_EQ(v.runs[0].verdict, RunVerdict::kPass);
 }
 
+// The target's tree and the run's warnings come back, the commands
+// redacted, and every format shows the warnings.
+TEST(ReportViewTest, TheProcessTreeAndTheWarningsSurviveAndShow) {
+  Timeline tl = testing::PassingRun();
+  TreeProcess master;
+  master.pid = 4242;
+  master.ppid = 1;
+  master.command = "sh entrypoint.sh";
+  master.first_seen = 10'000'000;
+  master.last_seen = 900'000'000;
+  master.gone = 901'000'000;
+  master.threads = {{10'000'000, 1}};
+  TreeProcess server = master;
+  server.pid = 4243;
+  server.ppid = 4242;
+  server.command = "refapi --db postgresql://gc_x:hunter2@127.0.0.1:5432/gc_x";
+  server.threads = {{10'000'000, 131}, {500'000'000, 4}};
+  tl.processes = {master, server};
+  tl.warnings = {"the target, pid 4242 (sh entrypoint.sh), does not hold the socket"};
+  const json j = testing::RunJsonOf(tl);
+  // (The probe redacts a command line as it reads it; the report does too.)
+  EXPECT_EQ(j.dump().find("hunter2"), std::string::npos) << "a password in a command line";
+  const RunView v = ReadRun(j);
+  ASSERT_EQ(v.processes.size(), 2u);
+  EXPECT_EQ(v.processes[1].pid, 4243);
+  EXPECT_EQ(v.processes[1].ppid, 4242);
+  EXPECT_EQ(v.processes[1].command, "refapi --db postgresql://gc_x:***@127.0.0.1:5432/gc_x");
+  EXPECT_EQ(v.processes[1].threads, server.threads);
+  EXPECT_EQ(v.processes[0].gone, master.gone);
+  EXPECT_EQ(v.warnings, tl.warnings);
+  EXPECT_NE(ConsoleReport(j, false).find("  warning: the target, pid 4242"), std::string::npos);
+  EXPECT_NE(MarkdownReport(ReportJsonOfRuns({j})).find("**warning:** the target, pid 4242"),
+            std::string::npos);
+  EXPECT_NE(HtmlReport(ReportJsonOfRuns({j})).find("<b>warning:</b> the target, pid 4242"),
+            std::string::npos);
+  EXPECT_NE(HtmlReport(ReportJsonOfRuns({j})).find("<title>pid 4243: refapi --db"),
+            std::string::npos)
+      << "each process of the tree has its line in the chart";
+}
+
 }  // namespace
 }  // namespace gracecheck

@@ -32,6 +32,8 @@ constexpr double kBoldCharWidth = 7.0;
 constexpr const char* kInFlightFill = "#9fd3cf";
 constexpr const char* kInFlightLine = "#2f8f88";
 constexpr const char* kThreadsLine = "#3b3b3b";
+// One per process of a tree, under the total's line.
+constexpr std::array<const char*, 4> kProcessLines = {"#8a5a00", "#2a6f97", "#7b2d8b", "#3d7a3d"};
 constexpr const char* kGrid = "#e6e6e6";
 constexpr const char* kAxis = "#9a9a9a";
 constexpr const char* kMuted = "#666";
@@ -309,7 +311,9 @@ class Chart {
         items.push_back({std::string("DB ") + s.label, s.color, false});
       }
     }
-    items.push_back({"threads", kThreadsLine, true});
+    items.push_back(
+        {run_.processes.size() > 1 ? "threads (all processes)" : "threads", kThreadsLine, true});
+    if (run_.processes.size() > 1) items.push_back({"threads per process", kProcessLines[0], true});
 
     double x = kLeft;
     y_ = 14;
@@ -487,6 +491,42 @@ class Chart {
                           F(X(SampleEnd(times, i, run_.exited))), F(y));
     }
     Add("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\"/>\n", line, kThreadsLine);
+    ProcessThreads(p);
+  }
+
+  // A tree (a pre-fork server's workers, a wrapper's child): each process's
+  // own count as a thin line under the total, its pid and command line as
+  // its tooltip; the 8 with the most threads.
+  void ProcessThreads(const Panel& p) {
+    if (run_.processes.size() < 2) return;
+    std::vector<const TreeProcess*> shown;
+    for (const TreeProcess& t : run_.processes) {
+      if (!t.threads.empty()) shown.push_back(&t);
+    }
+    auto most = [](const TreeProcess* t) {
+      int m = 0;
+      for (const auto& [at, n] : t->threads) m = std::max(m, n);
+      return m;
+    };
+    std::stable_sort(shown.begin(), shown.end(),
+                     [&](const TreeProcess* a, const TreeProcess* b) { return most(a) > most(b); });
+    if (shown.size() > 8) shown.resize(8);
+    for (std::size_t k = 0; k < shown.size(); ++k) {
+      const TreeProcess& t = *shown[k];
+      const Nanos end = t.last_seen == kNever ? t.threads.back().first : t.last_seen;
+      std::string line;
+      for (std::size_t i = 0; i < t.threads.size(); ++i) {
+        const Nanos from = t.threads[i].first;
+        const Nanos to = i + 1 < t.threads.size() ? t.threads[i + 1].first : end;
+        const double y = Y(p, t.threads[i].second, frame_.threads_max);
+        line +=
+            fmt::format("{}{},{} L{},{} ", i == 0 ? "M" : "L", F(X(from)), F(y), F(X(to)), F(y));
+      }
+      Add("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1\" "
+          "stroke-dasharray=\"3 2\"><title>{}</title></path>\n",
+          line, kProcessLines[k % kProcessLines.size()],
+          Esc(fmt::format("pid {}: {}", t.pid, t.command)));
+    }
   }
 
   void XAxis(double bottom) {

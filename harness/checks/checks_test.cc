@@ -553,7 +553,8 @@ TEST(ProcessOrphansTest, LeftoverProcessesFailWithPids) {
   EXPECT_TRUE(c.failed()) << Describe(c);
   EXPECT_EQ(c.observed, "2 processes left: pid 4250, 4251") << Describe(c);
   ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
-  EXPECT_EQ(c.evidence[0], "pid 4250 outlived the target; SIGKILLed by gracecheck at +400.0ms")
+  EXPECT_EQ(c.evidence[0],
+            "pid 4250 outlived the target by 100.0ms; SIGKILLed by gracecheck at +400.0ms")
       << Describe(c);
   EXPECT_EQ(c.evidence[1], "pid 4251 outlived the target") << Describe(c);
 }
@@ -583,6 +584,57 @@ TEST(ThreadsGrowthTest, LeakedThreadsFail) {
   EXPECT_TRUE(c.failed()) << Describe(c);
   EXPECT_EQ(c.observed, "+64 (9 before the load, 73 idle after it)") << Describe(c);
   EXPECT_EQ(c.evidence.size(), 2u) << Describe(c);
+}
+
+// A pre-fork tree: the master (4242) and two workers, sampled from before
+// the load (CorrectRun's load runs from +100ms) to after it.
+TreeProcess Proc(int pid, std::vector<std::pair<Nanos, int>> threads, Nanos last_seen) {
+  TreeProcess p;
+  p.pid = pid;
+  p.ppid = pid == 4242 ? 1 : 4242;
+  p.command = pid == 4242 ? "python3 prefork.py" : "python3 prefork.py (worker)";
+  p.first_seen = threads.front().first;
+  p.last_seen = last_seen;
+  p.threads = std::move(threads);
+  return p;
+}
+
+TEST(ThreadsGrowthTest, AWorkerThatLeaksIsNamedEvenWhenAnotherHidesItInTheSum) {
+  Timeline tl = CorrectRun();
+  tl.first_signal = kNever;  // the load ends, then the target exits by itself
+  tl.load_end = 1000 * kMs;
+  tl.threads_before_load = 1 + 2 + 8;
+  tl.threads_idle_after_load = 1 + 7 + 3;  // the same sum
+  const Nanos end = tl.exited - 1 * kMs;
+  tl.processes = {Proc(4242, {{50 * kMs, 1}}, end),
+                  Proc(4243, {{50 * kMs, 2}, {tl.load_end - 5 * kMs, 7}}, end),
+                  Proc(4244, {{50 * kMs, 8}, {tl.load_end - 5 * kMs, 3}}, end)};
+  const CheckResult c = CheckThreadsGrowth(tl, ThreadExpect(0, std::nullopt));
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "+0 (11 before the load, 11 idle after it, over 3 processes); pid 4243 (python3 "
+            "prefork.py (worker)) grew by +5")
+      << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 3u) << Describe(c);
+  EXPECT_EQ(c.evidence[0],
+            "pid 4243 (python3 prefork.py (worker)): 2 threads at the load's start, 7 at the "
+            "lowest after it (+5)")
+      << Describe(c);
+}
+
+TEST(ThreadsGrowthTest, AWorkerGoneBeforeTheEndIsNotJudgedAlone) {
+  Timeline tl = CorrectRun();
+  tl.first_signal = kNever;
+  tl.load_end = 1000 * kMs;
+  tl.threads_before_load = 3;
+  tl.threads_idle_after_load = 3;
+  const Nanos end = tl.exited - 1 * kMs;
+  TreeProcess recycled = Proc(4243, {{50 * kMs, 1}, {tl.load_end, 30}}, tl.load_end + 2 * kMs);
+  recycled.gone = tl.load_end + 3 * kMs;  // a worker replaced after its quota of requests
+  tl.processes = {Proc(4242, {{50 * kMs, 1}}, end), recycled,
+                  Proc(4245, {{tl.load_end + 3 * kMs, 1}}, end)};
+  const CheckResult c = CheckThreadsGrowth(tl, ThreadExpect(0, std::nullopt));
+  EXPECT_TRUE(c.passed()) << Describe(c);
 }
 
 TEST(ThreadsGrowthTest, FaultDuringLoadIsSkippedNotPassed) {
@@ -615,6 +667,21 @@ TEST(ThreadsAtExitTest, ThreadsLeftRunningFailWithTheirNames) {
   EXPECT_EQ(c.observed, "12 threads 1.00ms before the exit") << Describe(c);
   ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
   EXPECT_EQ(c.evidence[1], "11 × thread 'worker'") << Describe(c);
+}
+
+TEST(ThreadsAtExitTest, ATreeCountsEveryProcessAndNamesTheOthers) {
+  Timeline tl = CorrectRun();
+  ProcSample late;
+  late.t = tl.exited - 1 * kMs;
+  late.target_threads = 2;
+  late.threads = 2 + 40;
+  tl.proc_samples.push_back(late);
+  tl.processes = {Proc(4242, {{50 * kMs, 2}}, late.t), Proc(4243, {{50 * kMs, 40}}, late.t)};
+  const CheckResult c = CheckThreadsAtExit(tl, ThreadExpect(std::nullopt, 8));
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.observed, "42 threads (2 of the target's own) 1.00ms before the exit") << Describe(c);
+  ASSERT_FALSE(c.evidence.empty()) << Describe(c);
+  EXPECT_EQ(c.evidence[0], "pid 4243 (python3 prefork.py (worker)): 40 threads") << Describe(c);
 }
 
 // --- db.sessions_after_exit ------------------------------------------------------

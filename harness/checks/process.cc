@@ -240,10 +240,23 @@ CheckResult CheckProcessSignalHandled(const Timeline& tl, const Expectations& e)
   return c;
 }
 
+namespace {
+
+// "pid 4242 (python3 prefork.py)", from the tree.
+std::string NameProcess(const Timeline& tl, int pid) {
+  for (const TreeProcess& p : tl.processes) {
+    if (p.pid == pid) return fmt::format("pid {} ({})", pid, p.command);
+  }
+  return fmt::format("pid {}", pid);
+}
+
+}  // namespace
+
 CheckResult CheckProcessOrphans(const Timeline& tl, const Expectations&) {
   CheckResult c;
   c.Judge(tl.orphans.empty());
-  c.expected = "none left after the target exited";
+  c.expected = fmt::format("none left {} after the target exited",
+                           FormatDuration(ToDuration(kOrphanSettle)));
   if (c.passed()) {
     c.observed = "none";
   } else {
@@ -253,10 +266,19 @@ CheckResult CheckProcessOrphans(const Timeline& tl, const Expectations&) {
   }
   std::vector<std::string> lines;
   for (int pid : tl.orphans) {
-    std::string line = fmt::format("pid {} outlived the target", pid);
+    std::string line = fmt::format("{} outlived the target", NameProcess(tl, pid));
+    Nanos born = kNever;
+    for (const TreeProcess& p : tl.processes) {
+      if (p.pid == pid) born = p.first_seen;
+    }
     for (const ProcessEvent& ev : tl.process_events) {
       if (ev.kind == ProcessEvent::Kind::kOrphanKilled && ev.value == pid) {
+        if (tl.exited != kNever) {
+          line += fmt::format(" by {}", FormatMillis(ev.t - tl.exited));
+        }
         line += fmt::format("; SIGKILLed by gracecheck at {}", FormatMoment(ev.t, tl));
+        if (born != kNever)
+          line += fmt::format(", {} after it was first seen", FormatMillis(ev.t - born));
         if (!ev.detail.empty()) line += " (" + ev.detail + ")";
         break;
       }
@@ -280,15 +302,46 @@ CheckResult CheckThreadsGrowth(const Timeline& tl, const Expectations& e) {
     return c;
   }
   const int d = tl.threads_idle_after_load - tl.threads_before_load;
-  c.Judge(d <= growth);
-  c.observed = fmt::format("{:+d} ({} before the load, {} idle after it)", d,
-                           tl.threads_before_load, tl.threads_idle_after_load);
-  c.evidence.push_back(fmt::format("{} threads in the last sample before the load ({})",
-                                   tl.threads_before_load, FormatMoment(tl.load_start, tl)));
-  c.evidence.push_back(
-      fmt::format("{} threads at the lowest between the end of the load ({}) and {}",
-                  tl.threads_idle_after_load, FormatMoment(tl.load_end, tl),
-                  tl.first_signal != kNever ? "the first fault" : "the exit"));
+  // Each process alive from the load's start to the end of the idle
+  // stretch: a worker that leaks is named, also when another's fall hides
+  // it in the sum.
+  const Nanos until = tl.first_signal == kNever ? tl.exited : tl.first_signal;
+  struct Grown {
+    const TreeProcess* p;
+    int before;
+    int after;
+  };
+  std::vector<Grown> grown;
+  for (const TreeProcess& p : tl.processes) {
+    const int before = p.ThreadsAt(tl.load_start);
+    const int after = p.LowestThreads(tl.load_end, until);
+    if (before >= 0 && after >= 0 && after - before > growth) grown.push_back({&p, before, after});
+  }
+  std::sort(grown.begin(), grown.end(),
+            [](const Grown& a, const Grown& b) { return a.after - a.before > b.after - b.before; });
+  c.Judge(d <= growth && grown.empty());
+  const bool tree = tl.processes.size() > 1;
+  c.observed = fmt::format("{:+d} ({} before the load, {} idle after it{})", d,
+                           tl.threads_before_load, tl.threads_idle_after_load,
+                           tree ? fmt::format(", over {} processes", tl.processes.size()) : "");
+  if (!grown.empty() && d <= growth) {
+    c.observed += fmt::format("; {} grew by {:+d}", NameProcess(tl, grown.front().p->pid),
+                              grown.front().after - grown.front().before);
+  }
+  std::vector<std::string> lines;
+  for (const Grown& g : grown) {
+    lines.push_back(
+        fmt::format("{}: {} threads at the load's start, {} at the lowest after it "
+                    "({:+d})",
+                    NameProcess(tl, g.p->pid), g.before, g.after, g.after - g.before));
+  }
+  lines.push_back(fmt::format("{} threads in the last sample before the load ({}){}",
+                              tl.threads_before_load, FormatMoment(tl.load_start, tl),
+                              tree ? ", the target and its descendants" : ""));
+  lines.push_back(fmt::format("{} threads at the lowest between the end of the load ({}) and {}",
+                              tl.threads_idle_after_load, FormatMoment(tl.load_end, tl),
+                              tl.first_signal != kNever ? "the first fault" : "the exit"));
+  AddEvidence(&c.evidence, std::move(lines));
   return c;
 }
 
@@ -302,14 +355,22 @@ CheckResult CheckThreadsAtExit(const Timeline& tl, const Expectations& e) {
     return c;
   }
   c.Judge(last->threads <= limit);
+  const bool tree = tl.processes.size() > 1 && last->threads != last->target_threads;
+  const std::string where =
+      tree ? fmt::format(" ({} of the target's own)", last->target_threads) : "";
   if (tl.exited != kNever) {
-    c.observed = fmt::format("{} threads {} before the exit", last->threads,
+    c.observed = fmt::format("{} threads{} {} before the exit", last->threads, where,
                              FormatMillis(tl.exited - last->t));
   } else {
-    c.observed = fmt::format("{} threads at {} (the target did not exit)", last->threads,
+    c.observed = fmt::format("{} threads{} at {} (the target did not exit)", last->threads, where,
                              FormatMoment(last->t, tl));
   }
   std::vector<std::string> lines;
+  for (const TreeProcess& p : tl.processes) {
+    if (p.pid == tl.target_pid) continue;
+    const int n = p.ThreadsAt(last->t);
+    if (n > 0) lines.push_back(fmt::format("{}: {} threads", NameProcess(tl, p.pid), n));
+  }
   for (const auto& [name, n] : tl.thread_names_at_exit) {
     lines.push_back(fmt::format("{} × thread '{}'", n, name));
   }

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "procfs.h"
+#include "redact.h"
 #include "summary.h"
 namespace gracecheck {
 
@@ -67,7 +68,10 @@ void ProcProbe::Stop() {
 void ProcProbe::Loop() {
   try {
     while (!stop_) {
-      if (!SampleOnce()) break;  // the process is gone
+      if (!SampleOnce()) {  // the process is gone
+        if (!tree_.empty()) tree_.front().gone = (Clock::now() - epoch_).count();
+        break;
+      }
       std::unique_lock<std::mutex> lock(mu_);
       // SetDense wakes the wait: the shutdown it announces may be over in
       // less than one sparse interval.
@@ -120,6 +124,7 @@ bool ProcProbe::SampleOnce() {
       }
     }
   }
+  s.target_threads = s.threads;
   s.fds = CountEntries(base + "/fd");
   // Walking every thread's children list, and reading every thread's name,
   // cost a file per thread (refapi has 131 under load): the walk is done
@@ -133,8 +138,8 @@ bool ProcProbe::SampleOnce() {
   std::set<int> now;
   if (walk) CollectDescendants(pid_, &now);
   std::map<std::string, int> names;
-  const bool rename =
-      s.threads != last_named_threads_ && (s.threads <= 16 || at - last_named_ >= kEvery);
+  const bool rename = s.target_threads != last_named_threads_ &&
+                      (s.target_threads <= 16 || at - last_named_ >= kEvery);
   if (rename) last_named_ = at;
   if (rename) {
     std::vector<std::string> tasks;
@@ -145,6 +150,23 @@ bool ProcProbe::SampleOnce() {
       ++names[comm];
     }
   }
+  // The tree: the target's own count, and every live descendant's, read at
+  // each sample (a stat file each) so that a worker's exit is seen as
+  // densely as the target's.
+  if (tree_.empty()) {
+    TreeProcess self;
+    self.pid = pid_;
+    if (const std::optional<ProcStat> st = ReadProcStat(pid_)) self.ppid = st->ppid;
+    self.command = RedactSecrets(ReadCommandLine(pid_));
+    self.first_seen = s.t;
+    tree_.push_back(std::move(self));
+  }
+  TreeProcess& self = tree_.front();
+  self.last_seen = s.t;
+  if (self.threads.empty() || self.threads.back().second != s.target_threads) {
+    self.threads.emplace_back(s.t, s.target_threads);
+  }
+  s.threads = s.target_threads + SampleTree(s.t, walk ? &now : nullptr);
   std::lock_guard<std::mutex> lock(mu_);
   if (walk) {
     s.children = static_cast<int>(now.size());
@@ -154,11 +176,51 @@ bool ProcProbe::SampleOnce() {
   }
   if (rename) {
     thread_names_ = std::move(names);
-    last_named_threads_ = s.threads;
+    last_named_threads_ = s.target_threads;
   }
   samples_.push_back(s);
   sampled_.notify_all();
   return true;
+}
+
+int ProcProbe::SampleTree(Nanos t, const std::set<int>* walked) {
+  if (walked) {
+    for (int pid : *walked) {
+      if (live_.count(pid) != 0) continue;
+      const std::optional<ProcStat> st = ReadProcStat(pid);
+      if (!st || st->state == 'Z' || st->state == 'X') continue;
+      TreeProcess p;
+      p.pid = pid;
+      p.ppid = st->ppid;
+      p.command = RedactSecrets(ReadCommandLine(pid));
+      p.first_seen = t;
+      live_[pid] = tree_.size();
+      tree_.push_back(std::move(p));
+    }
+  }
+  int sum = 0;
+  for (auto it = live_.begin(); it != live_.end();) {
+    TreeProcess& p = tree_[it->second];
+    const std::optional<ProcStat> st = ReadProcStat(it->first);
+    if (!st || st->state == 'Z' || st->state == 'X') {
+      p.gone = t;
+      it = live_.erase(it);
+      continue;
+    }
+    p.last_seen = t;
+    if (p.threads.empty() || p.threads.back().second != st->threads) {
+      p.threads.emplace_back(t, st->threads);
+    }
+    sum += st->threads;
+    ++it;
+  }
+  return sum;
+}
+
+std::vector<TreeProcess> ProcProbe::TakeProcesses() {
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.clear();
+  return std::move(tree_);
 }
 
 ProcSample ProcProbe::Latest() const {

@@ -1,13 +1,12 @@
 // Probes: what the target and its database sessions look like over time.
 //
 // ProcProbe samples /proc/PID of the target (threads, open fds, RSS, live
-// descendants) every `interval`, and every `dense_interval` once SetDense()
-// is called (from the first fault until exit), so that the last sample
-// before the exit is close to it. Samples are due at a fixed rate (one
-// interval after the previous one was due, not after it ended), so a
-// sample's own cost does not slow the rate; one that overruns is followed
-// at once, without catching up. It remembers every descendant it ever saw,
-// so that processes that escaped the group can be found after the exit.
+// descendants, and each descendant's threads: the tree) every `interval`, and every
+// `dense_interval` once SetDense() is called (from the first fault until exit), so that the last
+// sample before the exit is close to it. Samples are due at a fixed rate (one interval after the
+// previous one was due, not after it ended), so a sample's own cost does not slow the rate; one
+// that overruns is followed at once, without catching up. It remembers every descendant it ever
+// saw, so that processes that escaped the group can be found after the exit.
 //
 // DbProbe samples pg_stat_activity for the run's database (every 10 ms, and
 // every 4 ms once SetDense() is called) from its own monitor connection (autocommit, so each sample
@@ -126,6 +125,8 @@ class ProcWatch {
   virtual bool ended() const = 0;
   virtual std::vector<ProcSample> TakeSamples() = 0;
   virtual std::set<int> Descendants() const = 0;  // every descendant pid ever seen
+  // After Stop: the tree, the target first (Timeline::processes).
+  virtual std::vector<TreeProcess> TakeProcesses() = 0;
   // Thread names (comm) in the latest sample that had them, name -> count.
   virtual std::map<std::string, int> ThreadNames() const = 0;
   virtual ProbeError error() const = 0;
@@ -174,12 +175,16 @@ class ProcProbe : public ProcWatch {
   bool ended() const override;
   std::vector<ProcSample> TakeSamples() override;
   std::set<int> Descendants() const override;
+  std::vector<TreeProcess> TakeProcesses() override;
   std::map<std::string, int> ThreadNames() const override;
   ProbeError error() const override;
 
  private:
   void Loop();
   bool SampleOnce();
+  // The live descendants' thread counts at `t` (new ones from `walked`,
+  // those gone marked so): their sum.
+  int SampleTree(Nanos t, const std::set<int>* walked);
 
   int pid_;
   Clock::time_point epoch_;
@@ -197,6 +202,10 @@ class ProcProbe : public ProcWatch {
   std::map<std::string, int> thread_names_;
   int last_named_threads_ = -1;
   ProbeError error_;  // under mu_
+  // The tree (the probe's thread writes it, TakeProcesses after Stop), and
+  // which of its entries are alive: pid -> index.
+  std::vector<TreeProcess> tree_;
+  std::map<int, std::size_t> live_;
 };
 
 class DbProbe : public DbWatch {

@@ -4,6 +4,8 @@
 #include <system_error>
 #include <thread>
 
+#include "procfs.h"
+
 namespace gracecheck {
 
 namespace {
@@ -101,6 +103,9 @@ class RealParts : public RunParts {
   std::unique_ptr<CpuWatch> WatchCpuWaits(int pid, Clock::time_point epoch,
                                           std::function<std::set<int>()> descendants) override {
     return std::make_unique<CpuWaitProbe>(pid, epoch, 10ms, 2ms, std::move(descendants));
+  }
+  std::vector<int> ListenersOn(int port, const std::set<int>& pids) override {
+    return gracecheck::ListenersOn(port, pids);
   }
 
  private:

@@ -67,6 +67,8 @@ class RunParts {
   virtual std::unique_ptr<DbWatch> WatchSessions(Clock::time_point epoch) = 0;
   virtual std::unique_ptr<CpuWatch> WatchCpuWaits(int pid, Clock::time_point epoch,
                                                   std::function<std::set<int>()> descendants) = 0;
+  // Which of `pids` hold the socket listening on `port` (procfs.h).
+  virtual std::vector<int> ListenersOn(int port, const std::set<int>& pids) = 0;
 };
 
 // The real parts: the run's database on `server`, the target as a child

@@ -35,6 +35,11 @@ struct World {
   bool ready_fails = false;
   // The run's database sessions stay this long after the exit.
   Duration sessions_linger = 0ms;
+  // A descendant (pid 4243) that leaves this long after the target's exit
+  // (nullopt: none at all; Duration::max(): never by itself).
+  std::optional<Duration> helper_leaves_after;
+  // Who holds the listening socket (the fake tree is 4242 and its child 4243).
+  std::vector<int> listeners = {4242};
 
   std::mutex mu;
   std::vector<std::string> calls;                    // "target.start", "SIGTERM to process", ...
@@ -113,9 +118,17 @@ class FakeTarget : public Target {
     Advance();
     return status_;
   }
-  std::vector<int> KillLeftovers(const std::set<int>&) override {
+  std::vector<int> Leftovers(const std::set<int>&) const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Advance();
+    if (!status_ || !w_.helper_leaves_after) return {};
+    if (*w_.helper_leaves_after == Duration::max()) return {4243};
+    const Nanos leaves = exit_time_ + w_.helper_leaves_after->count();
+    return Now() < leaves ? std::vector<int>{4243} : std::vector<int>{};
+  }
+  std::vector<int> KillLeftovers(const std::set<int>& also) override {
     w_.Call("target.kill_leftovers");
-    return {};
+    return Leftovers(also);
   }
   std::vector<ProcessEvent> events() const override { return {}; }
   std::string LogTail(int) const override { return "stdout| fake\n"; }
@@ -158,7 +171,17 @@ class FakeProcWatch : public ProcWatch {
   bool WaitForSamples(std::size_t, Duration) const override { return true; }
   bool ended() const override { return false; }
   std::vector<ProcSample> TakeSamples() override { return {Latest()}; }
-  std::set<int> Descendants() const override { return {}; }
+  std::set<int> Descendants() const override { return {4243}; }
+  std::vector<TreeProcess> TakeProcesses() override {
+    TreeProcess self;
+    self.pid = 4242;
+    self.command = "server --port 1";
+    TreeProcess child;
+    child.pid = 4243;
+    child.ppid = 4242;
+    child.command = "python3 server.py";
+    return {self, child};
+  }
   std::map<std::string, int> ThreadNames() const override { return {{"fake", 4}}; }
   ProbeError error() const override { return {}; }
 
@@ -287,6 +310,10 @@ class FakeParts : public RunParts {
   std::unique_ptr<CpuWatch> WatchCpuWaits(int, Clock::time_point epoch,
                                           std::function<std::set<int>()>) override {
     return std::make_unique<FakeCpuWatch>(w_, epoch);
+  }
+  std::vector<int> ListenersOn(int, const std::set<int>& pids) override {
+    EXPECT_EQ(pids, (std::set<int>{4242, 4243})) << "the target and its descendants";
+    return w_.listeners;
   }
 
   std::vector<std::string> argv;  // the target's, as the run filled it in
@@ -444,6 +471,52 @@ TEST(RunSeamsTest, SessionsGoneWithinSettleAreNotWaitedForFurther) {
   ASSERT_NE(ran.tl.exited, kNever);
   EXPECT_EQ(ran.tl.db_sessions_gone, ran.tl.exited + 40'000'000);
   EXPECT_EQ(w.IndexOf("db.wait_sample"), -1);
+}
+
+TEST(RunSeamsTest, AHelperThatLeavesSoonAfterTheExitIsNoOrphan) {
+  World w;
+  w.helper_leaves_after = 10ms;  // Python's resource tracker: 8-11 ms
+  const Ran ran = RunOn(w, kSigterm);
+  ASSERT_NE(ran.tl.exited, kNever);
+  EXPECT_TRUE(ran.tl.orphans.empty());
+  const CheckResult* orphans = ran.Check("process.orphans");
+  ASSERT_NE(orphans, nullptr);
+  EXPECT_TRUE(orphans->passed()) << orphans->observed;
+}
+
+TEST(RunSeamsTest, AProcessStillThereAtTheSettleIsAnOrphanNamedByItsCommand) {
+  World w;
+  w.helper_leaves_after = Duration::max();
+  const Clock::time_point began = Clock::now();
+  const Ran ran = RunOn(w, kSigterm);
+  const Nanos took = (Clock::now() - began).count();
+  ASSERT_NE(ran.tl.exited, kNever);
+  EXPECT_EQ(ran.tl.orphans, (std::vector<int>{4243}));
+  EXPECT_GE(took, ran.tl.exited + kOrphanSettle) << "killed before the settle was over";
+  const CheckResult* orphans = ran.Check("process.orphans");
+  ASSERT_NE(orphans, nullptr);
+  EXPECT_TRUE(orphans->failed());
+  ASSERT_FALSE(orphans->evidence.empty());
+  EXPECT_NE(orphans->evidence[0].find("pid 4243 (python3 server.py) outlived the target"),
+            std::string::npos)
+      << orphans->evidence[0];
+}
+
+TEST(RunSeamsTest, ATargetWhoseChildHoldsTheListenerIsNamedAWrapper) {
+  World w;
+  w.listeners = {4243};
+  const Ran ran = RunOn(w, kSigterm);
+  ASSERT_EQ(ran.tl.warnings.size(), 1U);
+  EXPECT_NE(ran.tl.warnings[0].find("the target, pid 4242 (server --port 1), does not hold the "
+                                    "socket listening on port"),
+            std::string::npos)
+      << ran.tl.warnings[0];
+  EXPECT_NE(ran.tl.warnings[0].find("pid 4243 (python3 server.py) does"), std::string::npos);
+  EXPECT_EQ(JudgeRun(ran.checks, ran.tl), RunVerdict::kPass) << "a warning is no verdict";
+
+  World serving;  // the target holds it (a pre-fork master and its workers alike)
+  serving.listeners = {4242, 4243};
+  EXPECT_TRUE(RunOn(serving, kSigterm).tl.warnings.empty());
 }
 
 TEST(RunSeamsTest, ATargetThatIsNeverReadyIsTheRunsErrorAndNothingElseStarts) {

@@ -713,6 +713,87 @@ TEST_F(RunTest, AServerKeptOffItsCpuBeforeItsIdleCloseIsNotBlamedButOneThatTookI
       << held_dropped.dump(2);
 }
 
+// The target is a process tree: a pre-fork server (prefork_server.py: a
+// master and 2 workers sharing its listener). Correct, every process of the
+// tree is in the report and threads.growth passes; with a worker thread per
+// request left behind, threads.growth fails and names a worker (its pid and
+// command line), although the master, the pid gracecheck started, did not
+// grow at all (before, the check read only that pid, and passed).
+constexpr char kPrefork[] = "/usr/bin/python3 target/examples/prefork_server.py {port}";
+
+TEST_F(RunTest, APreForkServersWorkersAreCountedAndTheOneThatLeaksIsNamed) {
+  CliResult r = Run({"target/examples/prefork.yaml"}, 60s);
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  EXPECT_TRUE(Check(r.report, "threads.growth").value("passed", false)) << Describe(r);
+  const nlohmann::json& run = r.report["runs"][0];
+  ASSERT_EQ(run["processes"].size(), 3u) << run["processes"].dump(2);
+  EXPECT_EQ(run["processes"][0]["pid"], run["target_pid"]);
+  for (const nlohmann::json& p : run["processes"]) {
+    EXPECT_NE(p.value("command", "").find("prefork_server.py"), std::string::npos) << p.dump();
+  }
+  EXPECT_TRUE(run["warnings"].empty()) << "the master holds the listener: no wrapper";
+
+  r = Run({"target/examples/prefork.yaml", "--target",
+           std::string("leaky=") + kPrefork + " --bug leak-threads"},
+          60s);
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  const nlohmann::json& growth = Check(r.report, "threads.growth");
+  EXPECT_FALSE(growth.value("passed", true)) << growth.dump(2);
+  ASSERT_FALSE(growth["evidence"].empty()) << growth.dump(2);
+  const std::string first = growth["evidence"][0];
+  EXPECT_NE(first.find("prefork_server.py"), std::string::npos) << first;
+  EXPECT_NE(first.find("at the load's start"), std::string::npos) << first;
+  const int master = r.report["runs"][0]["target_pid"];
+  EXPECT_EQ(first.find(fmt::format("pid {} ", master)), std::string::npos)
+      << "the master did not leak: " << first;
+}
+
+// A target that does not hold its listener while a child does: a warning
+// names both. Behind an entrypoint that neither execs nor forwards, the
+// SIGTERM ends the shell and the server is left: an orphan, named by its
+// command line. Behind one that forwards, the server is told and nothing
+// is left. A helper that leaves 10 ms after the master is no orphan (it
+// gets kOrphanSettle, 1 s); one that would stay 5 s is.
+TEST_F(RunTest, AWrapperIsSaidItsLeftServerIsAnOrphanAndAHelperThatLeavesSoonIsNot) {
+  CliResult r = Run({"target/examples/prefork.yaml", "--target",
+                     std::string("bare=target/examples/no_exec_wrapper.sh ") + kPrefork},
+                    60s);
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  const nlohmann::json& run = r.report["runs"][0];
+  ASSERT_EQ(run["warnings"].size(), 1u) << run.dump(2).substr(0, 3000);
+  const std::string warning = run["warnings"][0];
+  EXPECT_NE(warning.find("no_exec_wrapper.sh"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("does not hold the socket listening on port"), std::string::npos)
+      << warning;
+  EXPECT_NE(r.out.find("warning: the target, pid"), std::string::npos) << "console\n" << r.out;
+  const nlohmann::json& orphans = Check(r.report, "process.orphans");
+  EXPECT_FALSE(orphans.value("passed", true)) << orphans.dump(2);
+  ASSERT_FALSE(orphans["evidence"].empty()) << orphans.dump(2);
+  EXPECT_NE(orphans["evidence"][0].get<std::string>().find("prefork_server.py"), std::string::npos)
+      << orphans.dump(2);
+
+  r = Run({"target/examples/prefork.yaml", "--target",
+           std::string("fwd=target/examples/forwarding_wrapper.sh ") + kPrefork},
+          60s);
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  EXPECT_EQ(r.report["runs"][0]["warnings"].size(), 1u) << Describe(r);
+  EXPECT_TRUE(Check(r.report, "process.orphans").value("passed", false)) << Describe(r);
+
+  r = Run({"target/examples/prefork.yaml", "--target",
+           std::string("tracker=") + kPrefork + " --helper-leaves 10"},
+          60s);
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  EXPECT_TRUE(Check(r.report, "process.orphans").value("passed", false)) << Describe(r);
+
+  r = Run({"target/examples/prefork.yaml", "--target",
+           std::string("lingers=") + kPrefork + " --helper-leaves 5000"},
+          60s);
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  EXPECT_FALSE(Check(r.report, "process.orphans").value("passed", true)) << Describe(r);
+}
+
 // A correct server that exits 143 after its graceful shutdown, as the JVM
 // does after SIGTERM: the shipped scenario (code: graceful) passes it; the
 // same scenario with code: 0 fails process.exit, naming the code it wanted.

@@ -163,15 +163,8 @@ std::vector<int> ProcessGroupMembers(int pgid) {
   while (dirent* e = ::readdir(proc)) {
     const int pid = std::atoi(e->d_name);
     if (pid <= 0) continue;
-    const std::string text = ReadProcFile(fmt::format("/proc/{}/stat", pid));
-    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
-    const std::size_t paren = text.rfind(')');
-    if (paren == std::string::npos) continue;
-    std::istringstream rest(text.substr(paren + 2));
-    char state;
-    int ppid, pgrp;
-    if (!(rest >> state >> ppid >> pgrp)) continue;
-    if (pgrp == pgid && state != 'Z' && state != 'X') pids.push_back(pid);
+    const std::optional<ProcStat> st = ReadProcStat(pid);
+    if (st && st->pgrp == pgid && st->state != 'Z' && st->state != 'X') pids.push_back(pid);
   }
   ::closedir(proc);
   return pids;
@@ -330,7 +323,7 @@ std::optional<ExitStatus> TargetProcess::exit_status() const {
   return status_;
 }
 
-std::vector<int> TargetProcess::KillLeftovers(const std::set<int>& also) {
+std::vector<int> TargetProcess::Leftovers(const std::set<int>& also) const {
   std::set<int> alive;
   for (int pid : ProcessGroupMembers(pid_)) alive.insert(pid);
   for (int pid : also) {
@@ -338,6 +331,12 @@ std::vector<int> TargetProcess::KillLeftovers(const std::set<int>& also) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (!status_) alive.erase(pid_);  // the target itself is not an orphan
+  return {alive.begin(), alive.end()};
+}
+
+std::vector<int> TargetProcess::KillLeftovers(const std::set<int>& also) {
+  const std::vector<int> alive = TargetProcess::Leftovers(also);
+  std::lock_guard<std::mutex> lock(mu_);
   ::kill(-pid_, SIGKILL);
   for (int pid : alive) {
     ::kill(pid, SIGKILL);

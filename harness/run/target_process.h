@@ -62,6 +62,9 @@ class Target {
   virtual bool WaitExit(Duration timeout) = 0;
   virtual Nanos exit_time() const = 0;
   virtual std::optional<ExitStatus> exit_status() const = 0;
+  // The processes of its group and of `also` still alive, the target itself
+  // left out while it runs.
+  virtual std::vector<int> Leftovers(const std::set<int>& also) const = 0;
   // After the target exited (or to end it): SIGKILL the process group and any
   // process in `also` that is still alive. Returns the pids that were still
   // alive (the orphans).
@@ -86,6 +89,7 @@ class TargetProcess : public Target {
   bool WaitExit(Duration timeout) override;
   Nanos exit_time() const override;
   std::optional<ExitStatus> exit_status() const override;
+  std::vector<int> Leftovers(const std::set<int>& also) const override;
   std::vector<int> KillLeftovers(const std::set<int>& also) override;
   int pid() const override { return pid_; }
   std::vector<ProcessEvent> events() const override;

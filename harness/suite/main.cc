@@ -1,6 +1,7 @@
 // The gracecheck command line: a table of subcommands (ninja's kTools), each a
 // thin layer over the library.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -50,6 +51,17 @@ using namespace std::chrono_literals;
 
 void Error(const std::string& message) { fmt::print(stderr, "gracecheck: error: {}\n", message); }
 
+// What gracecheck left on `server` when it was killed: said, then dropped.
+void SweepLeftovers(PostgresServer& server) {
+  const std::vector<std::string> swept = SweepRunDatabases(server);
+  if (swept.empty()) return;
+  fmt::print(stderr,
+             "gracecheck: dropped {} run database{} and role{} left by gracecheck processes that "
+             "are gone: {}\n",
+             swept.size(), swept.size() == 1 ? "" : "s", swept.size() == 1 ? "" : "s",
+             fmt::join(swept, ", "));
+}
+
 // gracecheck with-db [--pg-url URL] [--label L] -- CMD ARG...
 // Runs CMD against a fresh run database (embedded cluster unless --pg-url),
 // then drops it and stops the cluster. CMD gets the URL as
@@ -71,6 +83,7 @@ struct WithDb {
     if (const std::string details = server->StartDetails(); !details.empty()) {
       fmt::print(stderr, "gracecheck: {} {}\n", server->Describe(), details);
     }
+    SweepLeftovers(*server);
     interrupt::ThrowIfRequested();
     std::unique_ptr<RunDatabase> db = RunDatabase::Create(*server, label);
     fmt::print(stderr, "gracecheck: run database {} created in {}: {}\n", db->name(),
@@ -160,6 +173,37 @@ std::optional<ParseOptions> BinariesOf(const std::vector<std::string>& bins,
   if (options.binaries.empty()) options.binaries = {"refapi"};
   return options;
 }
+
+// gracecheck cleanup [--pg-url URL]
+// Drops what killed gracecheck processes left: run databases and roles on
+// an external server (--pg-url), or embedded clusters in the temp dir.
+struct Cleanup {
+  std::optional<std::string> pg_url;
+  void Setup(CLI::App& app) {
+    app.add_option("--pg-url", pg_url,
+                   "the external PostgreSQL to sweep (default: the embedded clusters' temp dir)")
+        ->envname("GRACECHECK_PG_URL");
+  }
+  int Run() {
+    if (!pg_url) {
+      const fs::path root = EmbeddedPostgres::DefaultTempRoot();
+      const int removed = EmbeddedPostgres::RemoveStaleClusters(root);
+      fmt::print(
+          "gracecheck: removed {} embedded cluster{} left in {} by gracecheck processes "
+          "that are gone\n",
+          removed, removed == 1 ? "" : "s", root.string());
+      return kExitPassed;
+    }
+    std::unique_ptr<PostgresServer> server = OpenPostgres(pg_url);
+    const std::vector<std::string> swept = SweepRunDatabases(*server);
+    fmt::print(
+        "gracecheck: dropped {} run database{} left on {} by gracecheck processes that "
+        "are gone{}{}\n",
+        swept.size(), swept.size() == 1 ? "" : "s", server->Describe(), swept.empty() ? "" : ": ",
+        fmt::join(swept, ", "));
+    return kExitPassed;
+  }
+};
 
 // gracecheck validate SCENARIO... [--bin NAME=PATH]...
 struct Validate {
@@ -351,6 +395,7 @@ struct RunCommand {
     TempOrKeptDir out(out_dir);
     std::unique_ptr<PostgresServer> server = OpenPostgres(pg_url);
     fmt::print(stderr, "gracecheck: {}\n", server->Describe());
+    SweepLeftovers(*server);
     // The cluster's JSON-lines log (every connection and disconnection).
     if (!out_dir.empty()) server->KeepLogAs(out.path() / "postgresql.json");
 
@@ -605,6 +650,7 @@ int Main(int argc, char** argv) {
   Validate validate;
   List list;
   WithDb with_db;
+  Cleanup cleanup;
   ReportCommand report;
   Version version;
   const std::vector<Subcommand> subcommands = {
@@ -620,6 +666,8 @@ int Main(int argc, char** argv) {
        [&] { return list.Run(); }},
       {"with-db", "run a command against a throwaway run database",
        [&](CLI::App& a) { with_db.Setup(a); }, [&] { return with_db.Run(); }},
+      {"cleanup", "drop what killed gracecheck processes left (run databases, clusters)",
+       [&](CLI::App& a) { cleanup.Setup(a); }, [&] { return cleanup.Run(); }},
       {"version", "print the version", [&](CLI::App& a) { version.Setup(a); },
        [&] { return version.Run(); }},
   };

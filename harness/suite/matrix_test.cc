@@ -39,9 +39,13 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Row {
+  // A refapi --bug, or (`shape: NAME`) a target of another shape, run with
+  // `target` (a --target NAME=CMD; empty: the scenario's own command).
   std::string bug;
-  std::string scenario;
-  std::string args;  // extra target arguments, before --bug
+  bool shape = false;
+  std::string target;
+  std::string scenario;  // a shipped scenario's name, or a path to a .yaml
+  std::string args;      // extra target arguments, before --bug
   int runs = 1;
   std::vector<std::string> fail;  // must fail together in at least one run
   std::vector<std::string> pass;  // must pass in every run
@@ -54,7 +58,9 @@ std::vector<Row> LoadMatrix(const fs::path& path) {
   const YAML::Node doc = YAML::LoadFile(path.string());
   for (const YAML::Node& n : doc) {
     Row r;
-    r.bug = n["bug"].as<std::string>();
+    r.shape = static_cast<bool>(n["shape"]);
+    r.bug = (r.shape ? n["shape"] : n["bug"]).as<std::string>();
+    if (n["target"]) r.target = n["target"].as<std::string>();
     r.scenario = n["scenario"].as<std::string>();
     if (n["args"]) r.args = n["args"].as<std::string>();
     if (n["runs"]) r.runs = n["runs"].as<int>();
@@ -121,13 +127,16 @@ class GracecheckRunner {
     fs::permissions(dir_ / "tmp", fs::perms::all | fs::perms::sticky_bit);
     const fs::path json = dir_ / "report.json";
     fs::remove(json);
-    std::vector<std::string> argv = {GRACECHECK_BIN,
-                                     "run",
-                                     "scenarios/" + scenario + ".yaml",
-                                     "--repeat",
-                                     std::to_string(repeat),
-                                     "--json",
-                                     json.string()};
+    std::vector<std::string> argv = {
+        GRACECHECK_BIN,
+        "run",
+        scenario.size() > 5 && scenario.compare(scenario.size() - 5, 5, ".yaml") == 0
+            ? scenario
+            : "scenarios/" + scenario + ".yaml",
+        "--repeat",
+        std::to_string(repeat),
+        "--json",
+        json.string()};
     if (jobs > 1) {
       argv.push_back("--jobs");
       argv.push_back(std::to_string(jobs));
@@ -210,7 +219,11 @@ struct RowResult {
   std::map<std::string, int> failed;      // check -> runs it failed in
   std::map<std::string, int> false_pass;  // `pass` checks that failed (or were missing)
   std::string error;
-  bool ok() const { return error.empty() && detected > 0 && false_pass.empty(); }
+  // A row with no `fail` checks is a correct target: it holds when no
+  // `pass` check failed.
+  bool ok() const {
+    return error.empty() && (detected > 0 || row->fail.empty()) && false_pass.empty();
+  }
 };
 
 RowResult Judge(const Row& row, const Observed& o) {
@@ -234,26 +247,30 @@ RowResult Judge(const Row& row, const Observed& o) {
   return r;
 }
 
+// "sigterm-mid-load", "prefork" (of target/examples/prefork.yaml).
+std::string ScenarioName(const std::string& scenario) { return fs::path(scenario).stem().string(); }
+
 std::string MatrixTable(const std::vector<RowResult>& results) {
-  std::string out = fmt::format("{:<20} {:<24} {:>9}  {:<9} {}\n", "bug", "scenario", "detected",
-                                "verdict", "failing checks observed (runs)");
+  std::string out = fmt::format("{:<22} {:<22} {:>9}  {:<9} {}\n", "bug or shape", "scenario",
+                                "detected", "verdict", "failing checks observed (runs)");
   for (const RowResult& r : results) {
     std::vector<std::string> failed;
     for (const auto& [name, n] : r.failed) failed.push_back(fmt::format("{} ({})", name, n));
-    std::string verdict = r.ok()             ? "caught"
-                          : !r.error.empty() ? "ERROR"
-                          : r.detected == 0  ? "MISSED"
-                                             : "WRONG";
-    out += fmt::format("{:<20} {:<24} {:>9}  {:<9} {}\n", r.row->bug, r.row->scenario,
+    std::string verdict = r.ok() && r.row->fail.empty() ? "passed"
+                          : r.ok()                      ? "caught"
+                          : !r.error.empty()            ? "ERROR"
+                          : r.detected == 0             ? "MISSED"
+                                                        : "WRONG";
+    out += fmt::format("{:<22} {:<22} {:>9}  {:<9} {}\n", r.row->bug, ScenarioName(r.row->scenario),
                        fmt::format("{}/{}", r.detected, r.runs), verdict,
                        failed.empty() ? "none" : fmt::format("{}", fmt::join(failed, ", ")));
-    if (!r.error.empty()) out += fmt::format("{:<20} error: {}\n", "", r.error);
+    if (!r.error.empty()) out += fmt::format("{:<22} error: {}\n", "", r.error);
     if (r.detected == 0 && r.error.empty()) {
       out +=
-          fmt::format("{:<20} expected to fail together: {}\n", "", fmt::join(r.row->fail, ", "));
+          fmt::format("{:<22} expected to fail together: {}\n", "", fmt::join(r.row->fail, ", "));
     }
     for (const auto& [name, n] : r.false_pass) {
-      out += fmt::format("{:<20} must pass, failed in {} of {} runs: {}\n", "", n, r.runs, name);
+      out += fmt::format("{:<22} must pass, failed in {} of {} runs: {}\n", "", n, r.runs, name);
     }
   }
   return out;
@@ -295,13 +312,14 @@ void RunMatrix(const std::string& pg_url) {
     if (!only.empty() && only.count(row.bug) == 0) continue;
     if (!pg_url.empty() && !row.external_skip.empty()) {
       skipped.push_back(
-          fmt::format("{:<20} {:<24} skipped: {}", row.bug, row.scenario, row.external_skip));
+          fmt::format("{:<22} {:<22} skipped: {}", row.bug, row.scenario, row.external_skip));
       std::cout << "[matrix] " << skipped.back() << "\n" << std::flush;
       continue;
     }
     const int row_runs = !pg_url.empty() && row.external_runs > 0 ? row.external_runs : row.runs;
     const Observed o =
-        runner.Run(row.scenario, BugTarget(row.args, row.bug), runs.value_or(row_runs), pg_url);
+        runner.Run(row.scenario, row.shape ? row.target : BugTarget(row.args, row.bug),
+                   runs.value_or(row_runs), pg_url);
     results.push_back(Judge(row, o));
     const RowResult& r = results.back();
     std::cout << fmt::format("[matrix] {} on {}{}: detected in {}/{} runs{}\n", row.bug,
@@ -406,6 +424,44 @@ TEST(FalseAlarmSoakTest, CorrectRefapiPassesEveryShippedScenarioEveryTime) {
   }
   std::cout << fmt::format("\nFalse-alarm soak: {} runs, {} with a failed check\n{}", total,
                            failures, table)
+            << std::flush;
+  EXPECT_TRUE(ProcessesWithEnvironment(runner.marker()).empty())
+      << "a process of a run outlived it";
+}
+
+// The correct targets of other shapes (the matrix's `shape` rows with no
+// `fail` checks: a pre-fork server, one behind a wrapper, ...),
+// GRACECHECK_SOAK_RUNS times each: none of their `pass` checks may fail.
+TEST(FalseAlarmSoakTest, CorrectShapesPassTheirChecksEveryTime) {
+  const std::optional<int> runs = EnvInt("GRACECHECK_SOAK_RUNS");
+  if (!runs || *runs <= 0) GTEST_SKIP() << "set GRACECHECK_SOAK_RUNS=N to run";
+  const int jobs = EnvInt("GRACECHECK_SOAK_JOBS").value_or(1);
+  const std::set<std::string> only = EnvList("GRACECHECK_SOAK_ONLY");
+  GracecheckRunner runner;
+  int total = 0, failures = 0;
+  for (const Row& row : LoadMatrix(fs::path(SOURCE_DIR) / "target" / "detection-matrix.yaml")) {
+    if (!row.shape || !row.fail.empty()) continue;
+    if (!only.empty() && only.count(row.bug) == 0) continue;
+    const Observed o = runner.Run(row.scenario, row.target, *runs, "", jobs);
+    const RowResult r = Judge(row, o);
+    int failed_runs = 0;
+    for (const auto& f : o.failed) {
+      bool any = false;
+      for (const std::string& c : row.pass) any = any || f.count(c) > 0;
+      failed_runs += any ? 1 : 0;
+    }
+    total += r.runs;
+    failures += failed_runs;
+    std::cout << fmt::format("[soak] {:<28} {:>6} {:>7}{}\n", row.bug, r.runs, failed_runs,
+                             r.error.empty() ? "" : " ERROR: " + r.error)
+              << std::flush;
+    for (const std::string& f : o.failures) std::cout << "[soak]   " << f << "\n" << std::flush;
+    EXPECT_TRUE(r.ok()) << row.bug << ":\n" << MatrixTable({r}) << o.stderr_tail;
+  }
+  std::cout << fmt::format(
+                   "\nFalse-alarm soak of the other shapes: {} runs, {} with a failed "
+                   "check they must pass\n",
+                   total, failures)
             << std::flush;
   EXPECT_TRUE(ProcessesWithEnvironment(runner.marker()).empty())
       << "a process of a run outlived it";

@@ -573,6 +573,21 @@ std::string ExternalPostgres::Describe() const {
   return fmt::format("PostgreSQL {} at {}:{}", version_, host_, port_);
 }
 
+namespace {
+
+// What a gracecheck run database's and role's comment begins with; the
+// admin database follows ("gracecheck run database; lock in postgres").
+constexpr const char* kRunComment = "gracecheck run database; lock in ";
+// The advisory lock key of a run database, from its name, in SQL.
+constexpr const char* kLockKey = "('x' || substr(md5({}), 1, 16))::bit(64)::bigint";
+
+}  // namespace
+
+struct RunDatabase::Owner {
+  explicit Owner(const std::string& conninfo) : conn(conninfo) {}
+  pqxx::connection conn;
+};
+
 std::unique_ptr<RunDatabase> RunDatabase::Create(PostgresServer& server, const std::string& label) {
   std::string clean;
   for (char c : label) {
@@ -586,16 +601,27 @@ std::unique_ptr<RunDatabase> RunDatabase::Create(PostgresServer& server, const s
   db->password_ = RandomHex(18);
   const auto t0 = Clock::now();
   try {
+    // The owner's lock first: a sweeper that sees the comment sees the lock.
+    db->owner_ = std::make_unique<Owner>(server.AdminConnString());
+    {
+      pqxx::nontransaction owner(db->owner_->conn);
+      owner.exec1(
+          fmt::format(fmt::runtime(std::string("SELECT pg_advisory_lock(") + kLockKey + ")"),
+                      owner.quote(db->name_)));
+    }
     pqxx::connection c(server.AdminConnString());
     // The password is sent only as a SCRAM verifier, so it cannot end up in
     // the server log even if the statement fails.
     const std::string secret = ScramVerifier(server.AdminConnString(), db->name_, db->password_);
     pqxx::nontransaction tx(c);
     const std::string role = tx.quote_name(db->name_);
+    const std::string comment =
+        tx.quote(kRunComment + tx.exec1("SELECT current_database()")[0].as<std::string>());
     tx.exec0(
         fmt::format("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
                     "PASSWORD {}",
                     role, tx.quote(secret)));
+    tx.exec0(fmt::format("COMMENT ON ROLE {} IS {}", role, comment));
     // A non-superuser may only give a database to a role it is a member of.
     if (!tx.exec1("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0].as<bool>()) {
       tx.exec0(fmt::format("GRANT {} TO CURRENT_USER", role));
@@ -603,6 +629,7 @@ std::unique_ptr<RunDatabase> RunDatabase::Create(PostgresServer& server, const s
     tx.exec0(
         fmt::format("CREATE DATABASE {} OWNER {}{}", role, role, server.create_database_clause()));
     tx.exec0(fmt::format("REVOKE ALL ON DATABASE {} FROM PUBLIC", role));
+    tx.exec0(fmt::format("COMMENT ON DATABASE {} IS {}", role, comment));
   } catch (const PostgresError&) {
     throw;
   } catch (const std::exception& e) {
@@ -631,8 +658,40 @@ void RunDatabase::Drop() {
     tx.exec0(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", role));
     tx.exec0(fmt::format("DROP ROLE IF EXISTS {}", role));
   } catch (const std::exception& e) {
+    owner_.reset();
     throw PostgresError(fmt::format("cannot drop run database {}: {}", name_, e.what()));
   }
+  owner_.reset();  // the lock goes with its session
+}
+
+std::vector<std::string> SweepRunDatabases(PostgresServer& server) {
+  std::vector<std::string> swept;
+  try {
+    pqxx::connection c(server.AdminConnString());
+    pqxx::nontransaction tx(c);
+    const std::string comment =
+        kRunComment + tx.exec1("SELECT current_database()")[0].as<std::string>();
+    // Roles and databases both: a gracecheck killed between creating the
+    // role and the database left a role alone.
+    const pqxx::result left = tx.exec(
+        fmt::format("SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = {0} "
+                    "UNION SELECT datname FROM pg_database "
+                    "WHERE shobj_description(oid, 'pg_database') = {0} ORDER BY 1",
+                    tx.quote(comment)));
+    for (const auto& row : left) {
+      const std::string name = row[0].as<std::string>();
+      const std::string key = fmt::format(fmt::runtime(kLockKey), tx.quote(name));
+      if (!tx.exec1(fmt::format("SELECT pg_try_advisory_lock({})", key))[0].as<bool>()) continue;
+      const std::string quoted = tx.quote_name(name);
+      tx.exec0(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted));
+      tx.exec0(fmt::format("DROP ROLE IF EXISTS {}", quoted));
+      tx.exec1(fmt::format("SELECT pg_advisory_unlock({})", key));
+      swept.push_back(name);
+    }
+  } catch (const std::exception& e) {
+    throw PostgresError(fmt::format("cannot sweep the run databases left behind: {}", e.what()));
+  }
+  return swept;
 }
 
 std::string RunDatabase::url() const {

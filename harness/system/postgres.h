@@ -28,6 +28,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "duration.h"
 
@@ -181,6 +182,13 @@ class ExternalPostgres : public PostgresServer {
 
 // The database of one run. Created with a fresh random password; dropped (with
 // FORCE, so lingering sessions are terminated) when destroyed.
+//
+// Ownership: while it exists, its RunDatabase holds a session on the admin
+// connection with an advisory lock keyed by its name, taken before the role
+// and the database are created, and both carry a comment naming gracecheck
+// and the admin database. A gracecheck that was SIGKILLed leaves them
+// behind with no lock: SweepRunDatabases drops exactly those (the next
+// `gracecheck run --pg-url`, or `gracecheck cleanup`), never a live run's.
 class RunDatabase {
  public:
   // `label` becomes part of the names ("gc_<label>_<random>"), sanitized.
@@ -210,7 +218,15 @@ class RunDatabase {
   std::string password_;
   Duration create_time_{};
   bool dropped_ = false;
+  struct Owner;  // the session that holds the advisory lock
+  std::unique_ptr<Owner> owner_;
 };
+
+// Drops the run databases and roles gracecheck left on `server` whose owner
+// is gone (no session holds their advisory lock), and returns their names.
+// Only those whose comment names the admin connection's database are
+// judged: the lock lives in that database. Throws PostgresError.
+std::vector<std::string> SweepRunDatabases(PostgresServer& server);
 
 // Picks the server: an external one if `pg_url` (or $GRACECHECK_PG_URL) is
 // set, else an embedded cluster.

@@ -10,8 +10,10 @@
 
 #include <fstream>
 #include <pqxx/pqxx>
+#include <set>
 #include <thread>
 
+#include "procfs.h"
 #include "signal_names.h"
 #include "subprocess.h"
 
@@ -271,6 +273,96 @@ TEST_F(PostgresTest, WithDbRunsAsAnUnprivilegedUserToo) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->ToString(), "exit 0");
   EXPECT_EQ(root_.Entries(), 0);
+}
+
+// A gracecheck SIGKILLed while it ran against an external server leaves its
+// run database and role there (nothing of it is left to drop them): the
+// next `gracecheck cleanup --pg-url` drops them, and leaves alone those of
+// a gracecheck still running (it holds their advisory lock), and a
+// database of the same name pattern that is not gracecheck's.
+TEST_F(PostgresTest, CleanupDropsWhatAKilledGracecheckLeftAndNothingLive) {
+  auto pg = Start();
+  {
+    pqxx::connection c(pg->AdminConnString());
+    pqxx::nontransaction tx(c);
+    tx.exec0("CREATE ROLE ops LOGIN CREATEDB CREATEROLE PASSWORD 'opspw'");
+    tx.exec0("CREATE DATABASE gc_not_ours_1234");
+  }
+  const std::string url =
+      fmt::format("postgresql://ops:opspw@127.0.0.1:{}/postgres?sslmode=disable", pg->port());
+  auto with_db = [&](const std::string& label, const fs::path& marker) {
+    return Subprocess::Start({.argv = {Gracecheck(), "with-db", "--pg-url", url, "--label", label,
+                                       "--", "sh", "-c", "touch " + marker.string() + "; sleep 60"},
+                              .env = {"GRACECHECK_TMPDIR=" + root_.path().string()}});
+  };
+  auto started = [](const fs::path& marker) {
+    for (int i = 0; i < 3000 && !fs::exists(marker); ++i) std::this_thread::sleep_for(10ms);
+    return fs::exists(marker);
+  };
+  auto databases = [&](const std::string& like) {
+    pqxx::connection c(pg->AdminConnString());
+    pqxx::nontransaction tx(c);
+    std::set<std::string> names;
+    for (const auto& row :
+         tx.exec("SELECT datname FROM pg_database WHERE datname LIKE " + tx.quote(like))) {
+      names.insert(row[0].as<std::string>());
+    }
+    for (const auto& row :
+         tx.exec("SELECT rolname FROM pg_roles WHERE rolname LIKE " + tx.quote(like))) {
+      names.insert("role " + row[0].as<std::string>());
+    }
+    return names;
+  };
+  auto with_db_killed = [&](const std::string& label) {
+    auto p = with_db(label, root_.path() / label);
+    EXPECT_TRUE(started(root_.path() / label));
+    ::kill(p->pid(), SIGKILL);  // gracecheck itself: the watchdog stays, and drops nothing
+    p->WaitFor(10s);
+    EXPECT_EQ(databases("gc_" + label + "_%").size(), 2u) << "the database and role, left";
+  };
+  // The next gracecheck against the server sweeps first.
+  with_db_killed("early");
+  const fs::path live_err = root_.path() / "live.err";
+  auto live = Subprocess::Start(
+      {.argv = {Gracecheck(), "with-db", "--pg-url", url, "--label", "live", "--", "sh", "-c",
+                "touch " + (root_.path() / "live").string() + "; sleep 60"},
+       .env = {"GRACECHECK_TMPDIR=" + root_.path().string()},
+       .stderr_path = live_err.string()});
+  ASSERT_TRUE(started(root_.path() / "live"));
+  EXPECT_TRUE(databases("gc_early_%").empty());
+  {
+    std::ifstream in(live_err);
+    const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(err.find("dropped 1 run database and role left by gracecheck processes that are "
+                       "gone: gc_early_"),
+              std::string::npos)
+        << err;
+  }
+  // `gracecheck cleanup` drops a killed one's, never a live one's.
+  with_db_killed("killed");
+  const std::string out = (root_.path() / "cleanup.out").string();
+  auto cleanup =
+      Subprocess::Start({.argv = {Gracecheck(), "cleanup", "--pg-url", url}, .stdout_path = out});
+  std::optional<ExitStatus> s = cleanup->WaitFor(60s);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ToString(), "exit 0");
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_NE(line.find("dropped 1 run database left on"), std::string::npos) << line;
+  EXPECT_NE(line.find(": gc_killed_"), std::string::npos) << line;
+  EXPECT_EQ(line.find("opspw"), std::string::npos) << "a password in the output: " << line;
+  EXPECT_TRUE(databases("gc_killed_%").empty());
+  EXPECT_EQ(databases("gc_live_%").size(), 2u) << "a live run's database was dropped";
+  EXPECT_EQ(databases("gc_not_ours_%").size(), 1u) << "a database that is not gracecheck's";
+
+  live->Signal(SIGTERM);
+  ASSERT_TRUE(live->WaitFor(30s));
+  EXPECT_TRUE(databases("gc_live_%").empty()) << "the live run dropped its own at the end";
+  // The killed gracecheck's command, orphaned, is the parent-death signal's.
+  for (int pid : ProcessesWithEnvironment("GRACECHECK_TMPDIR=" + root_.path().string())) {
+    ::kill(pid, SIGKILL);
+  }
 }
 
 // Interrupted with SIGINT or SIGTERM: cluster stopped, dir removed, exit 130.

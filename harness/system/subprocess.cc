@@ -142,11 +142,8 @@ std::string ExitStatus::ToString() const {
 bool ProcessAlive(pid_t pid) {
   if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return false;
   // A zombie has ended; it only waits for its parent (or init) to reap it.
-  const std::string text = ReadProcFile(fmt::format("/proc/{}/stat", pid));
-  const std::size_t paren = text.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= text.size()) return false;
-  const char state = text[paren + 2];
-  return state != 'Z' && state != 'X';
+  const std::optional<ProcStat> st = ReadProcStat(pid);
+  return st && st->state != 'Z' && st->state != 'X';
 }
 
 std::optional<std::string> FindProgram(const std::string& name) {

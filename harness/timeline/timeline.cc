@@ -30,6 +30,26 @@ const char* ProcessEventName(ProcessEvent::Kind k) {
   return "?";
 }
 
+int TreeProcess::ThreadsAt(Nanos t) const {
+  if (first_seen == kNever || t < first_seen || (last_seen != kNever && t > last_seen)) return -1;
+  int n = -1;
+  for (const auto& [at, count] : threads) {
+    if (at > t) break;
+    n = count;
+  }
+  return n;
+}
+
+int TreeProcess::LowestThreads(Nanos from, Nanos until) const {
+  int lowest = ThreadsAt(from);
+  if (lowest < 0) return -1;
+  if (gone != kNever && until != kNever && gone <= until) return -1;
+  for (const auto& [at, count] : threads) {
+    if (at > from && (until == kNever || at < until)) lowest = std::min(lowest, count);
+  }
+  return lowest;
+}
+
 Nanos OverlapWith(const std::vector<std::pair<Nanos, Nanos>>& stretches, Nanos from, Nanos to) {
   auto it =
       std::lower_bound(stretches.begin(), stretches.end(), from,

@@ -59,6 +59,90 @@ void CollectDescendantsFrom(int pid, std::set<int>* out, int depth) {
 
 void CollectDescendants(int pid, std::set<int>* out) { CollectDescendantsFrom(pid, out, 0); }
 
+std::optional<ProcStat> ParseProcStat(std::string_view text) {
+  // "PID (COMM) STATE PPID PGRP SESSION TTY TPGID FLAGS MINFLT CMINFLT
+  // MAJFLT CMAJFLT UTIME STIME CUTIME CSTIME PRIORITY NICE NUM_THREADS
+  // ITREALVALUE STARTTIME ...": fields 3, 4, 20 and 22 (proc(5)).
+  const std::size_t close = text.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= text.size()) return std::nullopt;
+  std::istringstream rest(std::string(text.substr(close + 2)));
+  ProcStat st;
+  std::string field;
+  if (!(rest >> st.state >> st.ppid >> st.pgrp)) return std::nullopt;
+  for (int i = 6; i < 20; ++i) {
+    if (!(rest >> field)) return std::nullopt;
+  }
+  long long itreal = 0;
+  if (!(rest >> st.threads >> itreal >> st.start_ticks)) return std::nullopt;
+  return st;
+}
+
+std::optional<ProcStat> ReadProcStat(int pid) {
+  const std::string text = ReadProcFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (text.empty()) return std::nullopt;
+  return ParseProcStat(text);
+}
+
+std::string ReadCommandLine(int pid, std::size_t max) {
+  const std::string base = "/proc/" + std::to_string(pid);
+  std::string line = ReadProcFile(base + "/cmdline", max + 1);
+  while (!line.empty() && line.back() == '\0') line.pop_back();
+  for (char& c : line) {
+    if (c == '\0') c = ' ';
+  }
+  if (line.empty()) {
+    std::string comm = ReadProcFile(base + "/comm", 64);
+    while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    return comm.empty() ? std::string() : "[" + comm + "]";
+  }
+  if (line.size() > max) {
+    line.resize(max);
+    line += "…";
+  }
+  return line;
+}
+
+std::vector<int> ListenersOn(int port, const std::set<int>& pids) {
+  // /proc/net/tcp{,6}: "sl local_address rem_address st ... inode": the
+  // local port in hex after the colon, state 0A is LISTEN.
+  std::set<std::string> inodes;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream lines(ReadProcFile(table));
+    std::string line;
+    std::getline(lines, line);  // the header
+    while (std::getline(lines, line)) {
+      std::istringstream f(line);
+      std::string sl, local, remote, st, queues, timer, retr, uid, timeout, inode;
+      if (!(f >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> inode))
+        continue;
+      const std::size_t colon = local.rfind(':');
+      if (st != "0A" || colon == std::string::npos) continue;
+      if (std::strtol(local.c_str() + colon + 1, nullptr, 16) == port) inodes.insert(inode);
+    }
+  }
+  std::vector<int> holders;
+  if (inodes.empty()) return holders;
+  for (int pid : pids) {
+    const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    std::vector<std::string> fds;
+    if (CountEntries(dir, &fds) < 0) continue;
+    for (const std::string& fd : fds) {
+      char buf[128];
+      const std::string link = dir + "/" + fd;
+      const ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
+      if (n <= 0) continue;
+      const std::string target(buf, static_cast<std::size_t>(n));
+      // "socket:[12345]"
+      if (target.rfind("socket:[", 0) == 0 &&
+          inodes.count(target.substr(8, target.size() - 9)) != 0) {
+        holders.push_back(pid);
+        break;
+      }
+    }
+  }
+  return holders;
+}
+
 int KillProcessesWorkingIn(const std::string& dir) {
   if (dir.empty() || dir == "/") return 0;
   int killed = 0;

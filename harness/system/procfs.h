@@ -6,8 +6,10 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace gracecheck {
@@ -19,9 +21,32 @@ std::string ReadProcFile(const std::string& path, std::size_t max = 1 << 20);
 // if given); -1 if it cannot be opened.
 int CountEntries(const std::string& dir, std::vector<std::string>* names = nullptr);
 
+// What /proc/PID/stat says of a process that matters to gracecheck.
+struct ProcStat {
+  char state = '?';  // R, S, D, Z (zombie), X (dead), T, ...
+  int ppid = 0;
+  int pgrp = 0;
+  int threads = 0;
+  unsigned long long start_ticks = 0;  // since boot, in clock ticks: tells a reused pid apart
+};
+// nullopt if the process is gone or the file cannot be parsed.
+std::optional<ProcStat> ReadProcStat(int pid);
+// Parses the contents of a /proc/PID/stat (the command name between the
+// parentheses may hold spaces and parentheses itself).
+std::optional<ProcStat> ParseProcStat(std::string_view text);
+
+// Its command line, the arguments joined by spaces, at most `max` bytes
+// (then ending in "…"); a kernel thread's or a zombie's is its [comm].
+std::string ReadCommandLine(int pid, std::size_t max = 200);
+
 // Every live descendant of `pid` (children of each of its threads,
 // recursively, at most 16 deep), added to `out`.
 void CollectDescendants(int pid, std::set<int>* out);
+
+// Which of `pids` hold a socket listening on TCP `port` (IPv4 or IPv6, any
+// address): the server among a wrapper and its children. Empty when none
+// does or /proc cannot tell.
+std::vector<int> ListenersOn(int port, const std::set<int>& pids);
 
 // SIGKILLs every process whose working directory is `dir` or below it, and
 // returns how many there were. PostgreSQL's processes all run in their data

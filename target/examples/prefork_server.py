@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""A pre-fork HTTP server (a master forking workers that share its
+listener, as gunicorn, uvicorn --workers and PHP-FPM do), for gracecheck's
+own tests of the process-tree checks. No database.
+
+    prefork_server.py PORT [--workers N] [--bug NAME]... [--helper-leaves MS]
+
+The master binds 127.0.0.1:PORT, forks N workers (default 2) and waits.
+Each worker serves HTTP/1.0 (one request per connection) with a thread per
+connection: `GET /` answers 200 after 2 ms, `GET /healthz` 200 at once.
+
+Shutdown (correct): on SIGTERM the master forwards it to every worker and
+waits for them; a worker stops accepting, finishes its requests in flight
+and exits 0; the master then exits 0.
+
+  --bug leak-threads   each worker starts a thread per request that never
+                       ends (1 -> 92 threads per worker after 200 requests,
+                       as seen on a real server); the master does not.
+  --bug orphan-helper  the master starts a helper process that outlives it.
+  --helper-leaves MS   the master starts a helper that exits by itself MS
+                       ms after the master did (its cue: the pipe from the
+                       master closes), as Python's multiprocessing resource
+                       tracker does 8-11 ms after a uvicorn supervisor.
+"""
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LEAKED = []
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    leak = False
+
+    def do_GET(self):
+        if self.path != "/healthz":
+            time.sleep(0.002)
+            if Handler.leak:
+                t = threading.Thread(target=time.sleep, args=(3600,), daemon=True)
+                t.start()
+                LEAKED.append(t)
+        body = b"ok\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def worker(server):
+    # SIGTERM: stop accepting (serve_forever returns), then the requests in
+    # flight finish (server_close joins their threads), then exit 0.
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
+    loop.start()
+    stopping.wait()
+    server.shutdown()
+    loop.join()
+    server.server_close()
+    os._exit(0)
+
+
+def helper(leave_ms, cue):
+    """Waits for the master's end (EOF on `cue`), then leaves after
+    `leave_ms` (None: never)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        select.select([cue], [], [])
+        if os.read(cue, 1) == b"":
+            break
+    if leave_ms is None:
+        while True:
+            time.sleep(3600)
+    time.sleep(leave_ms / 1000)
+    os._exit(0)
+
+
+def main():
+    args = sys.argv[1:]
+    port = int(args.pop(0))
+    workers = 2
+    bugs = set()
+    helper_leaves = None
+    while args:
+        flag = args.pop(0)
+        if flag == "--workers":
+            workers = int(args.pop(0))
+        elif flag == "--bug":
+            bugs.add(args.pop(0))
+        elif flag == "--helper-leaves":
+            helper_leaves = int(args.pop(0))
+        else:
+            sys.exit(f"prefork_server.py: unknown flag {flag}")
+    Handler.leak = "leak-threads" in bugs
+
+    if "orphan-helper" in bugs or helper_leaves is not None:
+        cue_r, cue_w = os.pipe()
+        if os.fork() == 0:
+            os.close(cue_w)
+            helper(helper_leaves, cue_r)
+        os.close(cue_r)  # cue_w stays open in the master until it exits
+
+    ThreadingHTTPServer.allow_reuse_address = True
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            worker(server)
+        children.append(pid)
+
+    def forward(signum, _frame):
+        # The listener first (as gunicorn's arbiter does): a connection the
+        # workers will no longer accept must be refused now, not reset when
+        # the last copy of the socket closes.
+        server.socket.close()
+        for pid in children:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for pid in children:
+        while True:
+            try:
+                _, code = os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
+        if code != 0:
+            status = 1
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
