@@ -253,8 +253,15 @@ class Run {
         hung_ = true;
         break;
       }
-      if (ff == kNever && faults_->finished() && (!load_ || load_->ended_at() != kNever)) {
-        break;  // no fault could be delivered: nothing more will happen
+      // No fault could be delivered: nothing more will happen. The first
+      // signal is read again once the scheduler is finished: it may have
+      // sent it between the read above and that, and the run then took
+      // the target's graceful exit for "nothing more" and SIGKILLed it with
+      // its leftovers (process.exit "signal SIGKILL after 10.8ms", 1 of 20
+      // runs of a pre-fork server on a loaded machine).
+      if (ff == kNever && faults_->finished() && first_signal_.load() == kNever &&
+          (!load_ || load_->ended_at() != kNever)) {
+        break;
       }
       if (config_.status && load_ && t - last_status > 100'000'000) {
         last_status = t;

@@ -62,7 +62,11 @@ def worker(server):
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
     loop.start()
-    stopping.wait()
+    # Python runs signal handlers on the main thread only, and the kernel may
+    # deliver the signal to another one (the accept loop's): a wait with no
+    # timeout could then never wake.
+    while not stopping.wait(0.01):
+        pass
     server.shutdown()
     loop.join()
     server.server_close()
@@ -111,6 +115,11 @@ def main():
 
     ThreadingHTTPServer.allow_reuse_address = True
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    # Non-blocking, as every pre-fork server's listener must be: each
+    # worker's select() wakes for one connection, one accept() wins, and a
+    # blocking accept() in the others would wait for the next connection,
+    # past a SIGTERM, for ever (it did here: 7 of 20 runs hung).
+    server.socket.setblocking(False)
     children = []
     for _ in range(workers):
         pid = os.fork()
