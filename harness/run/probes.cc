@@ -167,6 +167,7 @@ bool ProcProbe::SampleOnce() {
     self.threads.emplace_back(s.t, s.target_threads);
   }
   s.threads = s.target_threads + SampleTree(s.t, walk ? &now : nullptr);
+  s.read_end = (Clock::now() - epoch_).count();
   std::lock_guard<std::mutex> lock(mu_);
   if (walk) {
     s.children = static_cast<int>(now.size());
@@ -198,18 +199,22 @@ int ProcProbe::SampleTree(Nanos t, const std::set<int>* walked) {
       tree_.push_back(std::move(p));
     }
   }
+  // Each process is stamped with when it was read: a worker that left at
+  // the signal is gone at the moment its stat said so, not at the sample's
+  // start before the signal.
   int sum = 0;
   for (auto it = live_.begin(); it != live_.end();) {
     TreeProcess& p = tree_[it->second];
     const std::optional<ProcStat> st = ReadProcStat(it->first);
+    const Nanos read = (Clock::now() - epoch_).count();
     if (!st || st->state == 'Z' || st->state == 'X') {
-      p.gone = t;
+      p.gone = read;
       it = live_.erase(it);
       continue;
     }
-    p.last_seen = t;
+    p.last_seen = read;
     if (p.threads.empty() || p.threads.back().second != st->threads) {
-      p.threads.emplace_back(t, st->threads);
+      p.threads.emplace_back(read, st->threads);
     }
     sum += st->threads;
     ++it;

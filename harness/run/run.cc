@@ -399,8 +399,10 @@ class Run {
     if (tl_.load_end != kNever && (tl_.first_signal == kNever || tl_.load_end < tl_.first_signal)) {
       const Nanos until = tl_.first_signal == kNever ? tl_.exited : tl_.first_signal;
       int lowest = -1;
+      // A sample counts if it began after the load's end and its reading of
+      // the tree ended before the signal (or the exit).
       for (const ProcSample& s : tl_.proc_samples) {
-        if (s.t >= tl_.load_end && (until == kNever || s.t < until)) {
+        if (s.t >= tl_.load_end && (until == kNever || s.read_end < until)) {
           lowest = lowest < 0 ? s.threads : std::min(lowest, s.threads);
         }
       }

@@ -129,7 +129,12 @@ struct FaultRecord {
 
 // /proc sample of the target process and its tree.
 struct ProcSample {
-  Nanos t = 0;
+  Nanos t = 0;  // when it began (the target's own status was read then)
+  // When its reading of the tree ended: the descendants are read after the
+  // target, so the sample shows the tree as it was before a moment only if
+  // this is before it (a worker that left at the signal, read after it,
+  // made a sample begun before the signal show a tree without workers).
+  Nanos read_end = 0;
   // Threads of the whole tree: the target and every live descendant (a
   // pre-fork server's workers, the server behind a wrapper script).
   int threads = 0;
