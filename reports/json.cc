@@ -256,6 +256,16 @@ json RunJson(const RunReport& run) {
   j["verdict"] = RunVerdictName(JudgeRun(run.checks, tl));
   j["harness_errors"] = tl.harness_errors;
   j["warnings"] = Redacted(tl.warnings);
+  if (tl.pooler) {
+    // Behind a per-run pooler the run's db_sessions are the target's
+    // connections to it; what the server saw of the pooler is summed here.
+    int most = 0;
+    for (const DbSample& d : tl.pooler->server_samples) most = std::max(most, d.total());
+    j["pooler"] = {{"describe", tl.pooler->describe},
+                   {"server_sessions_seen", tl.pooler->server_sessions.size()},
+                   {"server_sessions_at_once", most},
+                   {"server_log_read", tl.pooler->server_log_read}};
+  }
   j["start_error"] = tl.start_error.empty() ? json(nullptr) : json(RedactSecrets(tl.start_error));
   j["checks"] = Checks(run.checks);
   j["request_kinds"] = tl.request_kinds;  // what a per-request record's `kind` indexes

@@ -21,10 +21,29 @@ constexpr auto kPoolWait = std::chrono::seconds(5);
 constexpr long long kMaxSleepMs = 10 * 60 * 1000;
 constexpr const char* kJson = "application/json";
 
-constexpr const char* kInsertItem = "insert_item";
-constexpr const char* kSelectItemByKey = "select_item_by_key";
-constexpr const char* kSelectItemById = "select_item_by_id";
-constexpr const char* kSleep = "sleep";
+struct Statement {
+  const char* name;  // prepared as this on each pooled connection
+  const char* sql;
+};
+constexpr Statement kInsertItem = {
+    "insert_item",
+    "INSERT INTO items (key, body) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING id"};
+constexpr Statement kSelectItemByKey = {"select_item_by_key",
+                                        "SELECT id FROM items WHERE key = $1"};
+constexpr Statement kSelectItemById = {"select_item_by_id",
+                                       "SELECT id, key FROM items WHERE id = $1"};
+constexpr Statement kSleep = {"sleep", "SELECT pg_sleep($1)"};
+constexpr const Statement* kStatements[] = {&kInsertItem, &kSelectItemByKey, &kSelectItemById,
+                                            &kSleep};
+
+Statements g_statements = Statements::kPrepared;  // set once, before the pool opens
+
+template <typename... Args>
+pqxx::result Exec(pqxx::transaction_base& tx, const Statement& s, Args&&... args) {
+  if (g_statements == Statements::kInline)
+    return tx.exec_params(s.sql, std::forward<Args>(args)...);
+  return tx.exec_prepared(s.name, std::forward<Args>(args)...);
+}
 
 void Reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -64,7 +83,7 @@ void GetItem(ConnectionPool& pool, const httplib::Request& req, httplib::Respons
   }
   WithConnection(pool, res, [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    pqxx::result rows = tx.exec_prepared(kSelectItemById, *id);
+    pqxx::result rows = Exec(tx, kSelectItemById, *id);
     if (rows.empty()) {
       ReplyError(res, 404, "no such item");
       return;
@@ -93,7 +112,7 @@ void Slow(ConnectionPool& pool, const httplib::Request& req, httplib::Response& 
   }
   WithConnection(pool, res, [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    tx.exec_prepared(kSleep, static_cast<double>(*ms) / 1000.0);
+    Exec(tx, kSleep, static_cast<double>(*ms) / 1000.0);
     Reply(res, 200, json{{"slept_ms", *ms}});
   });
 }
@@ -115,9 +134,9 @@ std::optional<std::string> ParseItemKey(const httplib::Request& req, httplib::Re
 }
 
 ItemWrite InsertItem(pqxx::transaction_base& tx, const std::string& key, const std::string& body) {
-  pqxx::result inserted = tx.exec_prepared(kInsertItem, key, body);
+  pqxx::result inserted = Exec(tx, kInsertItem, key, body);
   const bool created = !inserted.empty();
-  pqxx::result rows = created ? inserted : tx.exec_prepared(kSelectItemByKey, key);
+  pqxx::result rows = created ? inserted : Exec(tx, kSelectItemByKey, key);
   if (rows.empty()) throw std::runtime_error("item vanished");  // deleted meanwhile
   return {rows[0][0].as<long long>(), created};
 }
@@ -137,13 +156,11 @@ void CreateSchema(pqxx::connection& connection) {
   tx.commit();
 }
 
+void UseStatements(Statements statements) { g_statements = statements; }
+
 void PrepareStatements(pqxx::connection& connection) {
-  connection.prepare(kInsertItem,
-                     "INSERT INTO items (key, body) VALUES ($1, $2)"
-                     " ON CONFLICT (key) DO NOTHING RETURNING id");
-  connection.prepare(kSelectItemByKey, "SELECT id FROM items WHERE key = $1");
-  connection.prepare(kSelectItemById, "SELECT id, key FROM items WHERE id = $1");
-  connection.prepare(kSleep, "SELECT pg_sleep($1)");
+  if (g_statements == Statements::kInline) return;
+  for (const Statement* s : kStatements) connection.prepare(s->name, s->sql);
 }
 
 void RegisterApi(httplib::Server& server, ConnectionPool& pool, const std::atomic<bool>& ready) {

@@ -21,13 +21,22 @@
 #include <string>
 
 #include "connection_pool.h"
+#include "refapi_options.h"
 
 namespace gracecheck::refapi {
 
 // Creates the items table if missing.
 void CreateSchema(pqxx::connection& connection);
 
-// Prepares the API's statements on one pooled connection.
+// How the API sends its statements. kPrepared: prepared once on each pooled
+// connection, then executed by name. kInline: each sent whole as an unnamed
+// statement (parse, bind and execute in one round trip), as a pooler in
+// transaction mode needs: PgBouncer before 1.21 hands the next transaction
+// another server connection, where the name is unknown ("prepared
+// statement ... does not exist"). Set once, before the pool opens.
+void UseStatements(Statements statements);
+
+// Prepares the API's statements on one pooled connection (kPrepared).
 void PrepareStatements(pqxx::connection& connection);
 
 // POST /items in parts, for a variant that writes differently

@@ -61,6 +61,7 @@ int Run(const Options& options) {
     const pid_t helper = StartOrphanHelper(options.db_url);
     LogPhase("helper_started", fmt::format("pid={}", helper));
   }
+  UseStatements(options.statements);
   std::unique_ptr<ConnectionPool> pool;
   try {
     bool schema_created = false;

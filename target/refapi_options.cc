@@ -87,8 +87,8 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       value = arg.substr(eq + 1);
     }
     constexpr std::string_view kKnown[] = {
-        "--listen",    "--db",        "--pool",  "--workers", "--drain-timeout",
-        "--lame-duck", "--exit-code", "--drain", "--bug"};
+        "--listen",    "--db",        "--pool",  "--workers",    "--drain-timeout",
+        "--lame-duck", "--exit-code", "--drain", "--statements", "--bug"};
     bool known = false;
     for (std::string_view k : kKnown) known = known || name == k;
     if (!known) {
@@ -133,6 +133,15 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
         *error = fmt::format("--drain wants close-idle or wait-for-clients, not '{}'", *value);
         ok = false;
       }
+    } else if (name == "--statements") {
+      if (*value == "prepared") {
+        parsed.statements = Statements::kPrepared;
+      } else if (*value == "inline") {
+        parsed.statements = Statements::kInline;
+      } else {
+        *error = fmt::format("--statements wants prepared or inline, not '{}'", *value);
+        ok = false;
+      }
     } else if (name == "--bug") {
       std::optional<Bug> bug = ParseBug(*value);
       if (bug) {
@@ -167,6 +176,9 @@ The reference API server of gracecheck: shuts down gracefully on SIGINT/SIGTERM
   --drain STYLE         close-idle: close idle keep-alive connections at the signal (default);
                         wait-for-clients: leave them open and exit once every client has closed
                         its connection, as Node's server.close() does (a correct server too)
+  --statements HOW      prepared: prepare the API's statements on each connection (default);
+                        inline: send each as an unnamed statement, as a pooler in transaction
+                        mode needs (PgBouncer before 1.21 loses named ones between them)
   --exit-code N         exit with N after a graceful shutdown (default 0; the JVM exits 143
                         after SIGTERM, shells 128+N after signal N)
   --bug NAME            switch on a deliberate shutdown bug (repeatable; see below)

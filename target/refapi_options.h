@@ -21,6 +21,9 @@ struct ListenAddress {
 };
 
 // How the drain treats idle keep-alive connections.
+// How the API sends its statements (api.h, UseStatements).
+enum class Statements { kPrepared, kInline };
+
 enum class DrainStyle {
   kCloseIdle,       // close them at once (Go's Shutdown): the default
   kWaitForClients,  // leave them to their clients (Node's server.close()):
@@ -37,6 +40,7 @@ struct Options {
   Duration drain_timeout = std::chrono::seconds(10);
   Duration lame_duck = Duration::zero();
   DrainStyle drain = DrainStyle::kCloseIdle;  // --drain close-idle|wait-for-clients
+  Statements statements = Statements::kPrepared;  // --statements prepared|inline
   int exit_code = 0;  // of a graceful shutdown (143: the JVM's after SIGTERM)
   BugSet bugs;        // --bug NAME, repeatable; empty: the correct server
   bool help = false;  // --help: print Usage() and exit 0

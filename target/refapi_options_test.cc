@@ -41,7 +41,8 @@ TEST(RefapiOptionsTest, DefaultsNeedOnlyTheDatabase) {
 
 TEST(RefapiOptionsTest, TakesEveryOptionInBothSpellings) {
   Parsed p = Parse({"--listen=0.0.0.0:0", "--db=dbname=x", "--pool", "3", "--workers=16",
-                    "--drain-timeout", "1.5s", "--lame-duck=200ms", "--exit-code", "143"});
+                    "--drain-timeout", "1.5s", "--lame-duck=200ms", "--exit-code", "143",
+                    "--statements=inline"});
   ASSERT_TRUE(p.ok) << p.error;
   EXPECT_EQ(p.options.listen.host, "0.0.0.0");
   EXPECT_EQ(p.options.listen.port, 0);
@@ -51,6 +52,11 @@ TEST(RefapiOptionsTest, TakesEveryOptionInBothSpellings) {
   EXPECT_EQ(p.options.drain_timeout, Duration(1500ms));
   EXPECT_EQ(p.options.lame_duck, Duration(200ms));
   EXPECT_EQ(p.options.exit_code, 143);
+  EXPECT_EQ(p.options.statements, Statements::kInline);
+  EXPECT_EQ(Parse({"--db", "x"}).options.statements, Statements::kPrepared);
+  const Parsed bad = Parse({"--db", "x", "--statements", "named"});
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.error, "--statements wants prepared or inline, not 'named'");
 }
 
 TEST(RefapiOptionsTest, AcceptsBracketedIpv6Host) {

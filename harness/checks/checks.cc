@@ -43,21 +43,44 @@ const std::vector<CheckSpec>& CheckTable() {
       {"threads.at_exit", WithThreadsAtExit, CheckThreadsAtExit},
       {"db.sessions_after_exit", nullptr, CheckDbSessionsAfterExit},
       {"db.abandoned", nullptr, CheckDbAbandoned},
-      {"db.orphaned_queries", nullptr, CheckDbOrphanedQueries},
+      {"db.orphaned_queries", nullptr, CheckDbOrphanedQueries, /*server_side=*/true},
       {"db.closed_before_drain", nullptr, CheckDbClosedBeforeDrain},
-      {"db.idle_in_transaction", nullptr, CheckDbIdleInTransaction},
+      {"db.idle_in_transaction", nullptr, CheckDbIdleInTransaction, /*server_side=*/true},
       {"db.max_sessions", WithMaxSessions, CheckDbMaxSessions},
       {"faults.delivered", nullptr, CheckFaultsDelivered},
   };
   return kTable;
 }
 
+Timeline ServerSide(const Timeline& tl) {
+  Timeline server = tl;
+  if (!tl.pooler) return server;
+  const PoolerView& p = *tl.pooler;
+  server.pooler.reset();
+  server.db_samples = p.server_samples;
+  server.db_sessions = p.server_sessions;
+  server.db_session_ends = p.server_session_ends;
+  server.db_log_read = p.server_log_read;
+  server.sessions_abandoned = p.server_sessions_abandoned;
+  server.sessions_fatal = p.server_sessions_fatal;
+  server.db_sessions_gone = kNever;
+  for (const DbSample& s : server.db_samples) {
+    if (tl.exited != kNever && s.t >= tl.exited && s.total() == 0) {
+      server.db_sessions_gone = s.t;
+      break;
+    }
+  }
+  return server;
+}
+
 std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& e) {
   std::vector<CheckResult> results;
   if (!tl.start_error.empty()) return results;
+  std::optional<Timeline> server;  // made once, if a check needs it
   for (const CheckSpec& spec : CheckTable()) {
     if (spec.applies && !spec.applies(tl, e)) continue;
-    CheckResult r = spec.judge(tl, e);
+    if (spec.server_side && tl.pooler && !server) server = ServerSide(tl);
+    CheckResult r = spec.judge(spec.server_side && server ? *server : tl, e);
     r.name = spec.name;
     results.push_back(std::move(r));
   }

@@ -53,8 +53,16 @@ struct CheckSpec {
   const char* name;
   bool (*applies)(const Timeline& tl, const Expectations& expect);
   CheckResult (*judge)(const Timeline& tl, const Expectations& expect);
+  // Judges what ran on the server: behind a per-run pooler, the pooler's
+  // connections to it (ServerSide), not the target's to the pooler.
+  bool server_side = false;
 };
 const std::vector<CheckSpec>& CheckTable();
+
+// Behind a per-run pooler (Timeline::pooler), `tl` with its sessions
+// replaced by the server's view of the pooler's connections (and no pooler):
+// what the checks of the server side judge.
+Timeline ServerSide(const Timeline& tl);
 
 // Every check that applies, in the order of DESIGN.md's table.
 // `threads.*` only when expect.threads sets them; `writes.lost` only when

@@ -1501,6 +1501,27 @@ TEST(DbIdleInTransactionTest, WithoutTheLogABriefTransactionOfACorrectServerPass
   EXPECT_TRUE(CheckDbIdleInTransaction(tl, DefaultExpect()).failed());
 }
 
+// --- a pooler in the way ------------------------------------------------------------
+
+// Through a pooler gracecheck cannot see into (--pg-url at a PgBouncer),
+// pg_stat_activity shows the pooler's pooled sessions: lingering after the
+// exit, as here, they would fail a correct target. Every session check says
+// why it cannot judge instead.
+TEST(PoolerInTheWayTest, EverySessionCheckIsSkippedWithTheReason) {
+  Timeline tl = WithLingeringSessions();
+  ASSERT_TRUE(CheckDbSessionsAfterExit(tl, DefaultExpect()).failed());
+  tl.sessions_unmeasurable = "sessions belong to a pooler: …";
+  Expectations e = DefaultExpect();
+  e.db_sessions.max = 1;
+  for (const auto& check :
+       {CheckDbSessionsAfterExit, CheckDbAbandoned, CheckDbOrphanedQueries,
+        CheckDbClosedBeforeDrain, CheckDbIdleInTransaction, CheckDbMaxSessions}) {
+    const CheckResult c = check(tl, e);
+    EXPECT_TRUE(c.skipped()) << Describe(c);
+    EXPECT_EQ(c.observed, "not measurable: sessions belong to a pooler: …") << Describe(c);
+  }
+}
+
 // --- db.max_sessions ----------------------------------------------------------------
 
 Expectations MaxSessions(int max) {

@@ -19,8 +19,16 @@ namespace gracecheck {
 
 namespace {
 
+// "session pid 7"; behind a pooler, the target's connection to it by its
+// port: "pooler client port 38790".
+std::string SessionName(int pid, const Timeline& tl) {
+  return fmt::format(tl.pooler ? "pooler client port {}" : "session pid {}", pid);
+}
+// Whose log tells how the sessions ended.
+const char* LogName(const Timeline& tl) { return tl.pooler ? "pooler log" : "server log"; }
+
 std::string SessionLine(const DbSession& s, const Timeline& tl) {
-  std::string line = fmt::format("session pid {} ({}), first seen {}, last seen {}", s.pid,
+  std::string line = fmt::format("{} ({}), first seen {}, last seen {}", SessionName(s.pid, tl),
                                  s.last_state.empty() ? "state unknown" : s.last_state,
                                  FormatMoment(s.first_seen, tl), FormatMoment(s.last_seen, tl));
   if (!s.last_query.empty()) line += ": " + Shorten(s.last_query, 80);
@@ -68,7 +76,8 @@ std::unordered_map<int, const DbSession*> SessionsByPid(const Timeline& tl) {
 // "session pid 7: "unexpected EOF on client connection" (server log, state
 // idle, ended +12.0ms)": how the server log says a session ended.
 std::string LogEndLine(const DbSessionEnd& end, const Timeline& tl) {
-  std::string line = fmt::format("session pid {}: \"{}\" (server log", end.pid, end.message);
+  std::string line =
+      fmt::format("{}: \"{}\" ({}", SessionName(end.pid, tl), end.message, LogName(tl));
   if (!end.state.empty()) line += ", state " + end.state;
   if (end.ended != kNever) line += ", ended " + FormatMoment(end.ended, tl);
   return line + ")";
@@ -120,7 +129,7 @@ CheckResult CheckDbSessionsAfterExit(const Timeline& tl, const Expectations& e) 
   const Nanos settle = e.db_sessions.settle.count();
   c.expected = fmt::format("<= {} sessions {} after the exit", e.db_sessions.after_exit,
                            FormatDuration(e.db_sessions.settle));
-  if (SkipUnmeasurable(&c, tl, {Needs::kExit, Needs::kDbSamples})) return c;
+  if (SkipUnmeasurable(&c, tl, {Needs::kOwnSessions, Needs::kExit, Needs::kDbSamples})) return c;
   const Nanos limit = tl.exited + settle;
   const DbSample* at = nullptr;
   for (const DbSample& s : tl.db_samples) {
@@ -165,6 +174,7 @@ CheckResult CheckDbSessionsAfterExit(const Timeline& tl, const Expectations& e) 
 CheckResult CheckDbAbandoned(const Timeline& tl, const Expectations& e) {
   CheckResult c;
   c.expected = fmt::format("<= {} abandoned", e.db_sessions.abandoned);
+  if (SkipUnmeasurable(&c, tl, {Needs::kOwnSessions})) return c;
   if (tl.sessions_abandoned == Timeline::kUnknown) {
     c.Skip("pg_stat_database.sessions_abandoned could not be read");
     return c;
@@ -191,7 +201,12 @@ CheckResult CheckDbAbandoned(const Timeline& tl, const Expectations& e) {
   if (!tl.db_log_read && tl.sessions_fatal > 0) lost = tl.sessions_fatal;
   const long long n = tl.sessions_abandoned + lost;
   c.Judge(n <= e.db_sessions.abandoned);
-  if (lost == 0) {
+  if (tl.pooler) {
+    c.observed = fmt::format(
+        "{} abandoned (the pooler's log: clients that left with \"client unexpected eof\", no "
+        "Terminate message)",
+        n);
+  } else if (lost == 0) {
     c.observed = fmt::format("{} abandoned (pg_stat_database.sessions_abandoned delta)", n);
   } else {
     c.observed = fmt::format(
@@ -206,7 +221,9 @@ CheckResult CheckDbAbandoned(const Timeline& tl, const Expectations& e) {
     const Nanos tb = b->ended == kNever ? std::numeric_limits<Nanos>::max() : b->ended;
     return std::tie(ta, a->pid) < std::tie(tb, b->pid);
   });
-  if (tl.db_log_read) {
+  if (tl.pooler) {
+    // (The pooler's log is the only account: nothing to add.)
+  } else if (tl.db_log_read) {
     c.observed += fmt::format("; the server log names {} whose client vanished", vanished.size());
   } else if (n > 0) {
     c.observed += fmt::format(
@@ -259,7 +276,7 @@ CheckResult CheckDbOrphanedQueries(const Timeline& tl, const Expectations& expec
                                           FormatDuration(Duration(kOrphanedQuerySettle)))
                             : fmt::format("<= {} active {} after the exit", allowed,
                                           FormatDuration(Duration(kOrphanedQuerySettle)));
-  if (SkipUnmeasurable(&c, tl, {Needs::kExit, Needs::kDbSamples})) return c;
+  if (SkipUnmeasurable(&c, tl, {Needs::kOwnSessions, Needs::kExit, Needs::kDbSamples})) return c;
   const Nanos from = tl.exited + kOrphanedQuerySettle;
   int most = 0;
   Nanos last_active = kNever;
@@ -354,7 +371,7 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
       allowed == 0
           ? std::string("no request served or in flight once the pool began closing")
           : fmt::format("<= {} requests served or in flight once the pool began closing", allowed);
-  if (SkipUnmeasurable(&c, tl, {Needs::kSignal})) return c;
+  if (SkipUnmeasurable(&c, tl, {Needs::kOwnSessions, Needs::kSignal})) return c;
   const PoolClose pc = FindPoolClose(tl);
   const int closed = pc.closed;
   const bool all_from_log = pc.all_from_log;
@@ -422,7 +439,7 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
     lines.push_back(RequestLine(r, tl) + ": " + why);
   }
   c.Judge(count <= allowed);
-  const std::string source = all_from_log     ? "server log"
+  const std::string source = all_from_log     ? LogName(tl)
                              : tl.db_log_read ? "pg_stat_activity samples"
                                               : kNoServerLog;
   std::string pool =
@@ -447,9 +464,9 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
                            Plural(count, "request", "requests"), pool);
   if (count > 0) {
     c.evidence.push_back(fmt::format(
-        "pool began closing {}: session pid {} went away ({}); the last of {} went {}",
-        FormatMoment(first.at, tl), first_session->pid,
-        first.from_log ? "server log"
+        "pool began closing {}: {} went away ({}); the last of {} went {}",
+        FormatMoment(first.at, tl), SessionName(first_session->pid, tl),
+        first.from_log ? std::string(LogName(tl))
                        : fmt::format("last seen {}", FormatMoment(first_session->last_seen, tl)),
         Plural(closed, "session", "sessions"), FormatMoment(last.at, tl)));
   }
@@ -462,6 +479,7 @@ CheckResult CheckDbIdleInTransaction(const Timeline& tl, const Expectations& e) 
   const int allowed = e.db_sessions.idle_in_transaction;
   c.expected = allowed == 0 ? std::string("no transaction left open at the exit")
                             : fmt::format("<= {} transactions left open at the exit", allowed);
+  if (SkipUnmeasurable(&c, tl, {Needs::kOwnSessions})) return c;
   std::map<int, std::string> open;  // pid -> evidence
   // The server's own word: the client vanished mid-transaction.
   for (const DbSessionEnd& end : tl.db_session_ends) {
@@ -587,7 +605,7 @@ CheckResult CheckDbMaxSessions(const Timeline& tl, const Expectations& e) {
   CheckResult c;
   const int max = e.db_sessions.max.value_or(0);
   c.expected = fmt::format("<= {} sessions at once", max);
-  if (SkipUnmeasurable(&c, tl, {Needs::kDbSamples})) return c;
+  if (SkipUnmeasurable(&c, tl, {Needs::kOwnSessions, Needs::kDbSamples})) return c;
   const DbSample* peak = &tl.db_samples.front();
   Nanos first_over = kNever;
   for (const DbSample& d : tl.db_samples) {

@@ -51,6 +51,10 @@ bool SkipUnmeasurable(CheckResult* c, const Timeline& tl, std::initializer_list<
         if (tl.first_signal != kNever) continue;
         c->Skip("no signal was delivered");
         return true;
+      case Needs::kOwnSessions:
+        if (tl.sessions_unmeasurable.empty()) continue;
+        c->Skip(tl.sessions_unmeasurable);
+        return true;
     }
   }
   return false;

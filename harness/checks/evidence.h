@@ -28,9 +28,10 @@ std::string Shorten(const std::string& text, std::size_t max);
 // What a check needs to measure anything, and that more than one check
 // needs: each is said one way when it is missing.
 enum class Needs {
-  kExit,       // the target exited: "the target did not exit (see process.exit)"
-  kDbSamples,  // a pg_stat_activity sample: "no pg_stat_activity sample"
-  kSignal,     // a delivered signal (Timeline::first_signal): "no signal was delivered"
+  kExit,         // the target exited: "the target did not exit (see process.exit)"
+  kDbSamples,    // a pg_stat_activity sample: "no pg_stat_activity sample"
+  kSignal,       // a delivered signal (Timeline::first_signal): "no signal was delivered"
+  kOwnSessions,  // the sessions seen are the target's (Timeline::sessions_unmeasurable)
 };
 // Skips `c` with the reason of the first of `needs` that `tl` lacks; false
 // (and `c` untouched) when it has them all.

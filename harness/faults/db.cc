@@ -52,9 +52,9 @@ std::string SignalSessions(const FaultHooks& hooks, std::string_view what, const
     pqxx::connection c(hooks.db_admin);
     pqxx::nontransaction tx(c);
     tx.exec(
-        fmt::format("SELECT {}(pid) FROM pg_stat_activity WHERE datname = {} AND "
-                    "backend_type = 'client backend' AND pid <> pg_backend_pid(){}",
-                    fn, tx.quote(hooks.db_name), only));
+        fmt::format("SELECT {}(pid) FROM pg_stat_activity WHERE datname = {} AND usename = {} "
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid(){}",
+                    fn, tx.quote(hooks.db_name), tx.quote(hooks.db_name), only));
     return {};
   } catch (const std::exception& e) {
     return fmt::format("db: {}: {}", what, e.what());

@@ -2,11 +2,13 @@
 
 #include <dirent.h>
 #include <fmt/format.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -248,40 +250,159 @@ std::map<std::string, int> ProcProbe::ThreadNames() const {
   return thread_names_;
 }
 
-struct DbProbe::Connection {
-  explicit Connection(const std::string& conninfo) : conn(conninfo) {}
-  pqxx::connection conn;
+namespace {
+
+class ActivitySource : public SessionSource {
+ public:
+  explicit ActivitySource(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+
+  void Connect() override {
+    try {
+      auto conn = std::make_unique<pqxx::connection>(conninfo_);
+      {
+        pqxx::nontransaction tx(*conn);
+        tx.exec(fmt::format("SET application_name = {}", tx.quote(kMonitorApplicationName)));
+      }
+      conn->prepare("activity",
+                    "SELECT pid, backend_start::text, coalesce(state, ''), "
+                    "coalesce(client_port, 0), left(coalesce(query, ''), 120), "
+                    "coalesce(usename, '') "
+                    "FROM pg_stat_activity WHERE datname = $1 "
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                    // The harness's own sessions on the run's database
+                    // (a db: {block: D} fault, verify_sql) are not the
+                    // target's, nor anyone's worth naming.
+                    "AND usename IS DISTINCT FROM current_user");
+      conn_ = std::move(conn);
+    } catch (const pqxx::failure& e) {
+      throw Lost(e.what());
+    }
+  }
+  bool connected() const override { return conn_ != nullptr; }
+  void Disconnect() override { conn_.reset(); }
+
+  std::vector<Row> Read(const std::string& database) override {
+    std::vector<Row> rows;
+    try {
+      pqxx::nontransaction tx(*conn_);
+      for (const auto& row : tx.exec_prepared("activity", database)) {
+        rows.push_back({row[0].as<int>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                        row[3].as<int>(), row[4].as<std::string>(), row[5].as<std::string>()});
+      }
+    } catch (const pqxx::failure& e) {
+      throw Lost(e.what());
+    }
+    return rows;
+  }
+
+  DbCounters Counters(const std::string& database) override {
+    DbCounters out;
+    try {
+      pqxx::connection c(conninfo_);
+      pqxx::nontransaction tx(c);
+      pqxx::result r = tx.exec_params(
+          "SELECT sessions_abandoned, sessions_fatal, xact_rollback FROM pg_stat_database "
+          "WHERE datname = $1",
+          database);
+      if (r.empty()) return out;
+      long long* fields[] = {&out.sessions_abandoned, &out.sessions_fatal, &out.xact_rollback};
+      for (int i = 0; i < 3; ++i) {
+        if (!r[0][i].is_null()) *fields[i] = r[0][i].as<long long>();
+      }
+    } catch (const std::exception&) {
+    }
+    return out;
+  }
+
+ private:
+  std::string conninfo_;
+  std::unique_ptr<pqxx::connection> conn_;
 };
+
+// libpq directly: libpqxx refuses a server whose version it does not know,
+// and the admin console says it is PgBouncer 1.18. Simple queries only, as
+// the console takes.
+class PoolerClientSource : public SessionSource {
+ public:
+  explicit PoolerClientSource(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+  ~PoolerClientSource() override { PoolerClientSource::Disconnect(); }
+
+  void Connect() override {
+    Disconnect();
+    conn_ = PQconnectdb(conninfo_.c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      const std::string why = OneLine(PQerrorMessage(conn_));
+      Disconnect();
+      throw Lost("the pooler's admin console: " + why);
+    }
+  }
+  bool connected() const override { return conn_ != nullptr; }
+  void Disconnect() override {
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+  }
+
+  std::vector<Row> Read(const std::string& database) override {
+    PGresult* r = PQexec(conn_, "SHOW CLIENTS");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      const std::string why = OneLine(PQerrorMessage(conn_));
+      PQclear(r);
+      throw Lost("SHOW CLIENTS: " + why);
+    }
+    auto column = [r](const char* name) { return PQfnumber(r, name); };
+    const int user = column("user"), db = column("database"), state = column("state"),
+              port = column("port"), since = column("connect_time"), link = column("link");
+    std::vector<Row> rows;
+    for (int i = 0; i < PQntuples(r); ++i) {
+      auto text = [&](int c) { return c < 0 ? std::string() : std::string(PQgetvalue(r, i, c)); };
+      if (text(db) != database) continue;
+      Row row;
+      row.client_port = std::atoi(text(port).c_str());
+      row.pid = row.client_port;
+      row.start = text(since);
+      row.role = text(user);
+      const std::string s = text(state);
+      row.state = s == "active" ? (text(link).empty() ? "idle" : "active") : s;
+      rows.push_back(std::move(row));
+    }
+    PQclear(r);
+    return rows;
+  }
+
+  DbCounters Counters(const std::string&) override { return {}; }
+
+ private:
+  std::string conninfo_;
+  PGconn* conn_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<SessionSource> ServerSessions(std::string conninfo) {
+  return std::make_unique<ActivitySource>(std::move(conninfo));
+}
+
+std::unique_ptr<SessionSource> PoolerClients(std::string admin_conninfo) {
+  return std::make_unique<PoolerClientSource>(std::move(admin_conninfo));
+}
 
 DbProbe::DbProbe(std::string conninfo, std::string database, Clock::time_point epoch,
                  Duration interval, Duration dense_interval)
-    : conninfo_(std::move(conninfo)),
+    : DbProbe(ServerSessions(std::move(conninfo)), std::move(database), epoch, interval,
+              dense_interval) {}
+
+DbProbe::DbProbe(std::unique_ptr<SessionSource> source, std::string database,
+                 Clock::time_point epoch, Duration interval, Duration dense_interval)
+    : source_(std::move(source)),
       database_(std::move(database)),
       epoch_(epoch),
       schedule_(interval, dense_interval) {}
 
 DbProbe::~DbProbe() { DbProbe::Stop(); }
 
-void DbProbe::Connect() {
-  auto conn = std::make_unique<Connection>(conninfo_);
-  {
-    pqxx::nontransaction tx(conn->conn);
-    tx.exec(fmt::format("SET application_name = {}", tx.quote(kMonitorApplicationName)));
-  }
-  conn->conn.prepare("activity",
-                     "SELECT pid, backend_start::text, coalesce(state, ''), "
-                     "coalesce(client_port, 0), left(coalesce(query, ''), 120) "
-                     "FROM pg_stat_activity WHERE datname = $1 "
-                     "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
-                     // The harness's own sessions on the run's database
-                     // (a db: {block: D} fault) are not the target's.
-                     "AND usename IS DISTINCT FROM current_user");
-  conn_ = std::move(conn);
-}
-
 void DbProbe::Start() {
   try {
-    Connect();
+    source_->Connect();
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("database probe: {}", e.what()));
   }
@@ -311,38 +432,45 @@ void DbProbe::Loop() {
 
 void DbProbe::Sample() {
   DbSample s;
-  std::vector<std::tuple<int, std::string, std::string, int, std::string>> rows;
+  std::vector<SessionSource::Row> rows;
+  std::vector<std::string> other_roles;
   try {
-    if (!conn_) {
-      Connect();
+    if (!source_->connected()) {
+      source_->Connect();
       std::lock_guard<std::mutex> lock(mu_);
       if (!outages_.empty() && outages_.back().back == kNever) {
         outages_.back().back = (Clock::now() - epoch_).count();
       }
     }
-    pqxx::nontransaction tx(conn_->conn);
     s.sent = (Clock::now() - epoch_).count();
-    pqxx::result r = tx.exec_prepared("activity", database_);
+    rows = source_->Read(database_);
     s.t = (Clock::now() - epoch_).count();
-    for (const auto& row : r) {
-      rows.emplace_back(row[0].as<int>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                        row[3].as<int>(), row[4].as<std::string>());
-    }
-  } catch (const pqxx::failure& e) {
+  } catch (const SessionSource::Lost& e) {
     // The monitor connection failed (a db: restart fault, or someone ended
     // it): kept as an outage, and a new connection (with the query
     // prepared again: it is per connection) is tried each round until one
     // is ready.
     const Nanos t = (Clock::now() - epoch_).count();
-    const bool had_connection = conn_ != nullptr;
-    conn_.reset();
+    const bool had_connection = source_->connected();
+    source_->Disconnect();
     std::unique_lock<std::mutex> lock(mu_);
     if (had_connection) outages_.push_back({t, kNever, OneLine(e.what())});
     schedule_.WaitNext(lock, cv_, stop_);
     return;
   }
+  // The run's sessions are its role's on its database (role and database
+  // share the name): a pooler's auth_query session, or anyone else on the
+  // database, is named but not counted.
+  rows.erase(std::remove_if(rows.begin(), rows.end(),
+                            [&](SessionSource::Row& r) {
+                              if (r.role == database_) return false;
+                              other_roles.push_back(r.role);
+                              return true;
+                            }),
+             rows.end());
   std::unique_lock<std::mutex> lock(mu_);
-  for (const auto& [pid, start, state, port, query] : rows) {
+  other_roles_.insert(other_roles.begin(), other_roles.end());
+  for (const auto& [pid, start, state, port, query, role] : rows) {
     if (state == "active")
       ++s.active;
     else if (state == "idle")
@@ -440,6 +568,11 @@ std::vector<DbSample> DbProbe::TakeSamples() {
   return std::move(samples_);
 }
 
+std::set<std::string> DbProbe::OtherRoles() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return other_roles_;
+}
+
 std::vector<DbSession> DbProbe::TakeSessions() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<DbSession> out;
@@ -448,24 +581,14 @@ std::vector<DbSession> DbProbe::TakeSessions() {
   return out;
 }
 
-DbCounters DbProbe::Counters() {
-  DbCounters out;
-  try {
-    pqxx::connection c(conninfo_);
-    pqxx::nontransaction tx(c);
-    pqxx::result r = tx.exec_params(
-        "SELECT sessions_abandoned, sessions_fatal, xact_rollback FROM pg_stat_database "
-        "WHERE datname = $1",
-        database_);
-    if (r.empty()) return out;
-    long long* fields[] = {&out.sessions_abandoned, &out.sessions_fatal, &out.xact_rollback};
-    for (int i = 0; i < 3; ++i) {
-      if (!r[0][i].is_null()) *fields[i] = r[0][i].as<long long>();
-    }
-  } catch (const std::exception&) {
-  }
-  return out;
+DbCounters CountedSince(const DbCounters& before, const DbCounters& after) {
+  auto delta = [](long long b, long long a) { return b >= 0 && a >= 0 ? a - b : -1; };
+  return {delta(before.sessions_abandoned, after.sessions_abandoned),
+          delta(before.sessions_fatal, after.sessions_fatal),
+          delta(before.xact_rollback, after.xact_rollback)};
 }
+
+DbCounters DbProbe::Counters() { return source_->Counters(database_); }
 
 namespace {
 
@@ -502,7 +625,8 @@ std::vector<DbSessionEnd> ParseDbSessionEnds(std::string_view jsonl, const std::
     // Cheap filter first: most lines are other databases' or the server's own.
     if (line.find(database) == std::string_view::npos) continue;
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object() || j.value("dbname", "") != database ||
+    // The run's sessions: its role's (role and database share the name).
+    if (!j.is_object() || j.value("dbname", "") != database || j.value("user", "") != database ||
         j.value("backend_type", "") != "client backend") {
       continue;
     }
@@ -517,6 +641,17 @@ std::vector<DbSessionEnd> ParseDbSessionEnds(std::string_view jsonl, const std::
     if (StartsWith(message, "disconnection:")) {
       if (std::optional<std::int64_t> ms = LogTimeMs(j.value("timestamp", ""), utc_offset_s)) {
         end.ended = (*ms - epoch_unix_ms) * 1'000'000;
+      }
+      // A clean close (a Terminate message) with a transaction open: the
+      // server rolls it back without a word. A pooler closing its server
+      // connection after its client vanished mid-transaction does this
+      // (PgBouncer, "client disconnect while server was not ready").
+      if (const std::string ps = j.value("ps", ""); StartsWith(ps, "idle in transaction")) {
+        end.open_transaction = true;
+        if (end.message.empty()) {
+          end.message = "disconnected with its transaction open (rolled back)";
+          end.state = ps;
+        }
       }
       continue;
     }
@@ -533,6 +668,51 @@ std::vector<DbSessionEnd> ParseDbSessionEnds(std::string_view jsonl, const std::
     if (end.message.empty()) {
       end.message = message;
       end.state = j.value("ps", "");
+    }
+  }
+  return ends;
+}
+
+std::vector<DbSessionEnd> ParsePoolerClientEnds(std::string_view log, const std::string& database,
+                                                std::int64_t epoch_unix_ms, long utc_offset_s) {
+  std::vector<DbSessionEnd> ends;
+  std::unordered_map<int, std::size_t> by_port;  // a port reused keeps its latest client
+  const std::string who = database + "/" + database + "@";
+  std::size_t pos = 0;
+  while (pos < log.size()) {
+    std::size_t eol = log.find('\n', pos);
+    if (eol == std::string_view::npos) eol = log.size();
+    const std::string line(log.substr(pos, eol - pos));
+    pos = eol + 1;
+    // "2026-12-02 05:22:14.157 UTC [2983] LOG C-0x557e…: DB/USER@127.0.0.1:38790
+    // closing because: client unexpected eof (age=0s)"
+    const std::size_t client = line.find(" C-0x");
+    if (client == std::string::npos) continue;
+    const std::size_t at = line.find(": " + who, client);
+    const std::size_t because = line.find(" closing because: ", client);
+    if (at == std::string::npos || because == std::string::npos || because < at) continue;
+    const std::string addr = line.substr(at + 2 + who.size(), because - at - 2 - who.size());
+    const std::size_t colon = addr.rfind(':');
+    if (colon == std::string::npos) continue;
+    const int port = std::atoi(addr.c_str() + colon + 1);
+    std::string reason = line.substr(because + std::strlen(" closing because: "));
+    if (const std::size_t age = reason.rfind(" (age="); age != std::string::npos)
+      reason.resize(age);
+    DbSessionEnd end;
+    end.pid = port;
+    if (std::optional<std::int64_t> ms = LogTimeMs(line, utc_offset_s)) {
+      end.ended = (*ms - epoch_unix_ms) * 1'000'000;
+    }
+    if (reason != "client close request") {
+      end.client_vanished = StartsWith(reason, "client unexpected eof");
+      end.terminated = !end.client_vanished;
+      end.message = reason;
+    }
+    auto [it, added] = by_port.emplace(port, ends.size());
+    if (added) {
+      ends.push_back(std::move(end));
+    } else {
+      ends[it->second] = std::move(end);
     }
   }
   return ends;

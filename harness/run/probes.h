@@ -139,6 +139,10 @@ struct DbCounters {
   long long xact_rollback = -1;
 };
 
+// What the counters counted from `before` to `after`, each -1 where either
+// is unknown.
+DbCounters CountedSince(const DbCounters& before, const DbCounters& after);
+
 class DbWatch {
  public:
   virtual ~DbWatch() = default;
@@ -154,6 +158,9 @@ class DbWatch {
   virtual void WaitSampleAt(Nanos t, Duration timeout) = 0;
   virtual std::vector<DbSample> TakeSamples() = 0;
   virtual std::vector<DbSession> TakeSessions() = 0;
+  // The roles other than the run's (and the harness's) seen on the run's
+  // database: their sessions are not counted as the target's.
+  virtual std::set<std::string> OtherRoles() const { return {}; }
   // The database's counters, now.
   virtual DbCounters Counters() = 0;
   virtual ProbeError error() const = 0;
@@ -208,11 +215,52 @@ class ProcProbe : public ProcWatch {
   std::map<int, std::size_t> live_;
 };
 
+// Where a DbProbe reads the sessions from: pg_stat_activity (the server's
+// sessions), or a pooler's admin console (the target's connections to it).
+class SessionSource {
+ public:
+  // One session, as the source names it.
+  struct Row {
+    int pid = 0;        // a pooler's client: its port
+    std::string start;  // identity together with pid
+    std::string state;  // "active", "idle", "idle in transaction", ...
+    int client_port = 0;
+    std::string query;  // truncated; "" where the source has none
+    std::string role;
+  };
+  // The connection failed or was lost: an outage, retried.
+  class Lost : public std::runtime_error {
+   public:
+    using std::runtime_error::runtime_error;
+  };
+  virtual ~SessionSource() = default;
+  // Connects (throws Lost, or std::runtime_error when it never could).
+  virtual void Connect() = 0;
+  virtual bool connected() const = 0;
+  virtual void Disconnect() = 0;
+  // The sessions of `database` now, the harness's own left out (throws Lost).
+  virtual std::vector<Row> Read(const std::string& database) = 0;
+  // The database's counters (pg_stat_database); unknown where the source
+  // has none.
+  virtual DbCounters Counters(const std::string& database) = 0;
+};
+
+// pg_stat_activity and pg_stat_database over the harness's admin connection.
+std::unique_ptr<SessionSource> ServerSessions(std::string conninfo);
+// A PgBouncer's SHOW CLIENTS over its admin console: the target's client
+// connections to it. `state` is "active" for a client paired with a server
+// connection, "idle" for one that is not (transaction mode, between
+// transactions), "waiting" for one waiting for a server connection.
+std::unique_ptr<SessionSource> PoolerClients(std::string admin_conninfo);
+
 class DbProbe : public DbWatch {
  public:
   using Clock = std::chrono::steady_clock;
   // `conninfo`: the harness's admin connection; `database`: the run's.
   DbProbe(std::string conninfo, std::string database, Clock::time_point epoch,
+          Duration interval = std::chrono::milliseconds(10),
+          Duration dense_interval = std::chrono::milliseconds(4));
+  DbProbe(std::unique_ptr<SessionSource> source, std::string database, Clock::time_point epoch,
           Duration interval = std::chrono::milliseconds(10),
           Duration dense_interval = std::chrono::milliseconds(4));
   ~DbProbe() override;
@@ -225,6 +273,7 @@ class DbProbe : public DbWatch {
   void WaitSampleAt(Nanos t, Duration timeout) override;
   std::vector<DbSample> TakeSamples() override;
   std::vector<DbSession> TakeSessions() override;
+  std::set<std::string> OtherRoles() const override;
   DbCounters Counters() override;
   ProbeError error() const override;
   std::vector<ProbeOutage> outages() const override;
@@ -232,10 +281,8 @@ class DbProbe : public DbWatch {
  private:
   void Loop();
   void Sample();
-  // A new monitor connection with the sampling query prepared; throws.
-  void Connect();
 
-  std::string conninfo_;
+  std::unique_ptr<SessionSource> source_;  // the probe's thread's, once started
   std::string database_;
   Clock::time_point epoch_;
   std::atomic<bool> stop_{false};
@@ -245,20 +292,29 @@ class DbProbe : public DbWatch {
   ProbeSchedule schedule_;  // under mu_
   std::vector<DbSample> samples_;
   std::map<std::pair<int, std::string>, DbSession> sessions_;
-  struct Connection;
-  std::unique_ptr<Connection> conn_;  // the probe's thread's, once started
+  std::set<std::string> other_roles_;  // under mu_
   ProbeError error_;                  // under mu_
   std::vector<ProbeOutage> outages_;  // under mu_
 };
 
 // The embedded cluster's log (PostgreSQL's jsonlog: one JSON object per
-// line, log_disconnections on): how each client session of `database` ended,
+// line, log_disconnections on): how each client session of `database` by its
+// role of the same name (the run's) ended,
 // in the order the sessions first appear. `epoch_unix_ms` and `utc_offset_s`
 // (log_timezone's offset from UTC, in seconds) put the log's wall-clock times
 // on the run's clock. Lines that are not JSON (the last one, cut short while
 // the server writes it) are skipped.
 std::vector<DbSessionEnd> ParseDbSessionEnds(std::string_view jsonl, const std::string& database,
                                              std::int64_t epoch_unix_ms, long utc_offset_s);
+// How each client of a per-run PgBouncer (`database`, by its role of the
+// same name) ended, from the pooler's log (log_disconnections): "client
+// close request" is a clean close; "client unexpected eof" a client that
+// vanished (client_vanished, message); any other reason the pooler's own
+// doing (terminated, message). `pid` carries the client's port, as the
+// admin console's SHOW CLIENTS does for PoolerClients. Times: as above,
+// the log's wall clock in its zone.
+std::vector<DbSessionEnd> ParsePoolerClientEnds(std::string_view log, const std::string& database,
+                                                std::int64_t epoch_unix_ms, long utc_offset_s);
 // The same, from the log file, starting at byte `offset` (its size when the
 // run began). Empty when the file cannot be read.
 std::vector<DbSessionEnd> ReadDbSessionEnds(const std::string& path, std::uintmax_t offset,

@@ -57,9 +57,9 @@ constexpr char kDb[] = "gc_sigterm_mid_load_3e6d90f9";
 
 std::string Line(int pid, const std::string& session, const std::string& time,
                  const std::string& severity, const std::string& ps, const std::string& message,
-                 const std::string& db = kDb) {
-  return R"({"timestamp":")" + time + R"( UTC","user":")" + db + R"(","dbname":")" + db +
-         R"(","pid":)" + std::to_string(pid) +
+                 const std::string& db = kDb, const std::string& user = "") {
+  return R"({"timestamp":")" + time + R"( UTC","user":")" + (user.empty() ? db : user) +
+         R"(","dbname":")" + db + R"(","pid":)" + std::to_string(pid) +
          R"(,"remote_host":"127.0.0.1","remote_port":50862,)" + R"("session_id":")" + session +
          R"(","line_num":4,"ps":")" + ps +
          R"(","session_start":"2026-11-24 19:38:02 UTC","txid":0,"error_severity":")" + severity +
@@ -148,6 +148,34 @@ TEST(ParseDbSessionEndsTest, OtherDatabasesAndBrokenLinesAreSkipped) {
   EXPECT_TRUE(ParseDbSessionEnds(log, kDb, kEpochMs, 0).empty());
 }
 
+// Behind PgBouncer, a client that vanished mid-transaction shows on the
+// server as the pooler's clean close of its connection, in a transaction.
+TEST(ParseDbSessionEndsTest, CleanCloseInATransactionLeftItOpen) {
+  const std::string log = Line(11, "b.11", "2026-11-24 19:38:05.495", "LOG", "idle in transaction",
+                               "disconnection: session time: 0:00:02.198");
+  const std::vector<DbSessionEnd> ends = ParseDbSessionEnds(log, kDb, kEpochMs, 0);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_TRUE(ends[0].open_transaction);
+  EXPECT_FALSE(ends[0].client_vanished);
+  EXPECT_EQ(ends[0].state, "idle in transaction");
+  EXPECT_EQ(ends[0].message, "disconnected with its transaction open (rolled back)");
+  EXPECT_EQ(ends[0].ended, 495'000'000);
+}
+
+TEST(ParseDbSessionEndsTest, OtherRolesOnTheRunsDatabaseAreNotTheTargets) {
+  // A pooler's auth_query session (role pgbouncer) on the run's database
+  // vanishing is not the target's abandoned session.
+  const std::string log =
+      Line(9, "b.9", "2026-11-24 19:38:05.100", "LOG", "idle",
+           "unexpected EOF on client connection", kDb, "pgbouncer") +
+      Line(9, "b.9", "2026-11-24 19:38:05.101", "LOG", "idle", "disconnection: session time: 1",
+           kDb, "pgbouncer") +
+      Line(10, "b.10", "2026-11-24 19:38:05.200", "LOG", "idle", "disconnection: session time: 1");
+  const std::vector<DbSessionEnd> ends = ParseDbSessionEnds(log, kDb, kEpochMs, 0);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].pid, 10);
+}
+
 // log_timezone other than UTC: the log's wall clock is shifted by its offset.
 TEST(ParseDbSessionEndsTest, LogTimezoneOffsetIsApplied) {
   const std::string log =
@@ -212,6 +240,55 @@ TEST(ProbeHarnessErrorsTest, AProbeThatDiedSaysWhenAndWhy) {
             "sample after it");
   EXPECT_EQ(e[1],
             "the pg_stat_activity probe stopped at +300.0ms: bad conversion; no sample after it");
+}
+
+}  // namespace
+}  // namespace gracecheck
+
+namespace gracecheck {
+namespace {
+
+// PgBouncer 1.18's own lines, as its log had them in a run behind it.
+constexpr char kPooled[] = "gc_pooled_4a0d";
+std::string PoolerLine(const std::string& time, const std::string& who, int port,
+                       const std::string& what) {
+  return "2026-11-24 " + time + " UTC [2983] LOG C-0x557efff8a5d0: " + who + "/" + who +
+         "@127.0.0.1:" + std::to_string(port) + " " + what + "\n";
+}
+
+TEST(ParsePoolerClientEndsTest, CleanCloseVanishedAndThePoolersOwnDoing) {
+  const std::string log =
+      PoolerLine("19:38:05.100", kPooled, 38780, "login attempt: db=x user=x tls=no") +
+      PoolerLine("19:38:05.152", kPooled, 38780, "closing because: client close request (age=0s)") +
+      PoolerLine("19:38:05.157", kPooled, 38790,
+                 "closing because: client unexpected eof (age=2s)") +
+      PoolerLine("19:38:05.160", kPooled, 38791, "closing because: query_wait_timeout (age=2s)") +
+      PoolerLine("19:38:05.170", "gc_other_1", 38792, "closing because: client unexpected eof") +
+      "2026-11-24 19:38:05.171 UTC [2983] LOG S-0x557efff91cb0: " + kPooled + "/" + kPooled +
+      "@127.0.0.1:55432 closing because: client disconnect while server was not ready (age=11s)\n";
+  const std::vector<DbSessionEnd> ends = ParsePoolerClientEnds(log, kPooled, kEpochMs, 0);
+  ASSERT_EQ(ends.size(), 3u) << "the other database's client and the server line are not ours";
+  EXPECT_EQ(ends[0].pid, 38780);
+  EXPECT_EQ(ends[0].ended, 152'000'000);
+  EXPECT_FALSE(ends[0].client_vanished);
+  EXPECT_FALSE(ends[0].terminated);
+  EXPECT_EQ(ends[1].pid, 38790);
+  EXPECT_TRUE(ends[1].client_vanished);
+  EXPECT_EQ(ends[1].message, "client unexpected eof");
+  EXPECT_EQ(ends[2].pid, 38791);
+  EXPECT_TRUE(ends[2].terminated);
+  EXPECT_FALSE(ends[2].client_vanished);
+  EXPECT_EQ(ends[2].message, "query_wait_timeout");
+}
+
+TEST(ParsePoolerClientEndsTest, APortUsedAgainKeepsItsLatestClient) {
+  const std::string log =
+      PoolerLine("19:38:05.100", kPooled, 40000, "closing because: client unexpected eof") +
+      PoolerLine("19:38:06.000", kPooled, 40000, "closing because: client close request (age=0s)");
+  const std::vector<DbSessionEnd> ends = ParsePoolerClientEnds(log, kPooled, kEpochMs, 3600);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_FALSE(ends[0].client_vanished);
+  EXPECT_EQ(ends[0].ended, (1000 - 3'600'000) * 1'000'000LL) << "a zone an hour east of UTC";
 }
 
 }  // namespace

@@ -109,10 +109,19 @@ class Run {
                             .count();
 
     db_ = parts_.CreateDatabase(scenario_.name);
+    tl_.sessions_unmeasurable = db_.sessions_unmeasurable;
     interrupt::ThrowIfRequested();
 
     values_.port = PickFreePort();
     values_.database_url = db_.url;
+    if (const std::optional<PoolerSpec>& pooler = scenario_.target.pooler) {
+      // The target reaches its database through the pooler (throws
+      // PostgresError: the suite's error, as a database that cannot be made).
+      values_.database_url = parts_.StartPooler(pooler->mode, pooler->pool_size);
+      tl_.pooler.emplace();
+      tl_.pooler->describe = parts_.PoolerDescription();
+      interrupt::ThrowIfRequested();
+    }
     values_.binaries = config_.binaries;
     std::string error;
     std::optional<std::vector<std::string>> argv = scenario_.target.Argv(values_, &error);
@@ -160,7 +169,16 @@ class Run {
                     FormatDuration(ToDuration(tl_.ready - tl_.spawned)), process_->pid(),
                     values_.port));
 
-    db_probe_ = parts_.WatchSessions(epoch_);
+    // Behind a pooler, the target's sessions are its connections to the
+    // pooler; the server's (the pooler's own) are watched beside them.
+    if (tl_.pooler) {
+      server_probe_ = parts_.WatchSessions(epoch_);
+      server_probe_->Start();
+      server_counters_before_ = server_probe_->Counters();
+      db_probe_ = parts_.WatchPoolerClients(epoch_);
+    } else {
+      db_probe_ = parts_.WatchSessions(epoch_);
+    }
     db_probe_->Start();
     counters_before_ = db_probe_->Counters();
     proc_probe_ = parts_.WatchProcesses(process_->pid(), epoch_);
@@ -206,6 +224,7 @@ class Run {
       first_signal_ = t;
       proc_probe_->SetDense();
       db_probe_->SetDense();
+      if (server_probe_) server_probe_->SetDense();
       if (cpu_probe_) cpu_probe_->SetDense();
       if (load_) load_->MarkFirstSignal(t);
     };
@@ -232,7 +251,10 @@ class Run {
     TriggerInputs inputs;
     inputs.completed = [this] { return load_ ? load_->completed() : std::uint64_t{0}; };
     inputs.inflight = [this] { return load_ ? load_->inflight() : 0; };
-    inputs.db_active = [this] { return db_probe_->Latest().active; };
+    // Queries running on the server: the pooler's connections, behind one.
+    inputs.db_active = [this] {
+      return (server_probe_ ? server_probe_ : db_probe_)->Latest().active;
+    };
     inputs.log_matched = [this] { return log_watch_->Matched(); };
     faults_ = std::make_unique<FaultScheduler>(scenario_.faults, time_zero_, tl_.ready, epoch_,
                                                hooks, inputs, config_.seed);
@@ -346,19 +368,16 @@ class Run {
       db_probe_->WaitSessionsGone(Now(), 2s);
     }
     db_probe_->Stop();
+    if (server_probe_) server_probe_->Stop();
   }
 
   // What the parts saw, into the timeline; the writes verified; the run's
   // database dropped.
   void Collect() {
-    const DbCounters counters_after = db_probe_->Counters();
-    auto delta = [](long long before, long long after) {
-      return before >= 0 && after >= 0 ? after - before : Timeline::kUnknown;
-    };
-    tl_.sessions_abandoned =
-        delta(counters_before_.sessions_abandoned, counters_after.sessions_abandoned);
-    tl_.sessions_fatal = delta(counters_before_.sessions_fatal, counters_after.sessions_fatal);
-    tl_.xact_rollback = delta(counters_before_.xact_rollback, counters_after.xact_rollback);
+    const DbCounters counted = CountedSince(counters_before_, db_probe_->Counters());
+    tl_.sessions_abandoned = counted.sessions_abandoned;
+    tl_.sessions_fatal = counted.sessions_fatal;
+    tl_.xact_rollback = counted.xact_rollback;
 
     if (std::optional<ExitStatus> s = process_->exit_status(); s && !hung_) {
       tl_.exited = process_->exit_time();
@@ -385,11 +404,23 @@ class Run {
     WarnOfAWrapper();
     tl_.db_samples = db_probe_->TakeSamples();
     tl_.db_sessions = db_probe_->TakeSessions();
+    if (const std::set<std::string> others = db_probe_->OtherRoles(); !others.empty()) {
+      tl_.warnings.push_back(fmt::format(
+          "sessions on the run's database by {} {} were not counted as the target's: only the "
+          "run's role, {}, is (a pooler's auth_query session, or a target that logs in as "
+          "another role than {{database_url}}'s)",
+          others.size() == 1 ? "role" : "roles", fmt::join(others, ", "), db_.name));
+    }
+    if (!tl_.sessions_unmeasurable.empty()) {
+      tl_.warnings.push_back(tl_.sessions_unmeasurable + "; the db.* session checks are skipped");
+    }
     for (std::string& line : ProbeHarnessErrors(proc_probe_->error(), db_probe_->error(),
                                                 db_probe_->outages(), restarts_, tl_)) {
       tl_.harness_errors.push_back(std::move(line));
     }
-    if (std::optional<std::vector<DbSessionEnd>> ends = parts_.SessionEnds(tl_)) {
+    if (tl_.pooler) {
+      CollectBehindThePooler();
+    } else if (std::optional<std::vector<DbSessionEnd>> ends = parts_.SessionEnds(tl_)) {
       tl_.db_session_ends = std::move(*ends);
       tl_.db_log_read = true;
     }
@@ -411,7 +442,38 @@ class Run {
 
     if (scenario_.expect.writes) VerifyWrites(*scenario_.expect.writes);
     tl_.target_log_tail = process_->LogTail(20);
+    parts_.StopPooler(config_.out_dir / "pgbouncer.log");
     parts_.DropDatabase();
+  }
+
+  // Behind a pooler: the target's sessions ended as the pooler's log says
+  // (a client that vanished is an abandoned session); the server's view of
+  // the pooler's connections kept beside them.
+  void CollectBehindThePooler() {
+    tl_.db_session_ends = parts_.PoolerClientEnds(tl_);
+    tl_.db_log_read = true;
+    tl_.sessions_abandoned = 0;
+    tl_.sessions_fatal = 0;
+    for (const DbSessionEnd& e : tl_.db_session_ends) tl_.sessions_abandoned += e.client_vanished;
+    PoolerView& p = *tl_.pooler;
+    const DbCounters counted = CountedSince(server_counters_before_, server_probe_->Counters());
+    p.server_sessions_abandoned = counted.sessions_abandoned;
+    p.server_sessions_fatal = counted.sessions_fatal;
+    tl_.xact_rollback = counted.xact_rollback;
+    p.server_samples = server_probe_->TakeSamples();
+    p.server_sessions = server_probe_->TakeSessions();
+    for (std::string& line :
+         ProbeHarnessErrors({}, server_probe_->error(), server_probe_->outages(), restarts_, tl_)) {
+      tl_.harness_errors.push_back(std::move(line));
+    }
+    Timeline server;
+    server.epoch_unix_ms = tl_.epoch_unix_ms;
+    server.db_samples = p.server_samples;
+    server.db_sessions = p.server_sessions;
+    if (std::optional<std::vector<DbSessionEnd>> ends = parts_.SessionEnds(server)) {
+      p.server_session_ends = std::move(*ends);
+      p.server_log_read = true;
+    }
   }
 
   // A target that does not hold its listening socket while a descendant
@@ -489,12 +551,14 @@ class Run {
   // Start's. Declared in the order they may be destroyed in reverse: the
   // faults (which call into the others) first, the target last.
   std::unique_ptr<Target> process_;
-  std::unique_ptr<DbWatch> db_probe_;
+  std::unique_ptr<DbWatch> db_probe_;      // the target's sessions
+  std::unique_ptr<DbWatch> server_probe_;  // behind a pooler: the server's
   std::unique_ptr<ProcWatch> proc_probe_;
   std::unique_ptr<CpuWatch> cpu_probe_;
   std::unique_ptr<Load> load_;
   std::unique_ptr<LogWatch> log_watch_;
   DbCounters counters_before_;
+  DbCounters server_counters_before_;
   Nanos time_zero_ = 0;
   std::atomic<Nanos> first_signal_{kNever};
   MainThreadTasks main_thread_;

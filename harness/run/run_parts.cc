@@ -1,9 +1,15 @@
 #include "run_parts.h"
 
+#include <fmt/format.h>
+
+#include <ctime>
+#include <fstream>
 #include <pqxx/pqxx>
+#include <sstream>
 #include <system_error>
 #include <thread>
 
+#include "pgbouncer.h"
 #include "procfs.h"
 
 namespace gracecheck {
@@ -40,11 +46,62 @@ class RealParts : public RunParts {
       log_offset_ = std::filesystem::file_size(*log, ec);
       if (ec) log_offset_ = 0;
     }
-    return {db_->name(), db_->url()};
+    return {db_->name(), db_->url(), server_.sessions_unmeasurable()};
   }
 
   void DropDatabase() override {
+    StopPooler({});
     if (db_) db_->Drop();
+  }
+
+  std::string StartPooler(const std::string& mode, int pool_size) override {
+    PgBouncer::Options o;
+    o.mode = mode;
+    o.pool_size = pool_size;
+    // The pooler reaches the server as the target would have: over TCP.
+    o.server_host =
+        server_.host().empty() || server_.host()[0] == '/' ? "127.0.0.1" : server_.host();
+    o.server_port = server_.port();
+    o.database = db_->name();
+    o.scram_verifier = db_->scram_verifier();
+    pooler_ = PgBouncer::Start(o);
+    return fmt::format("postgresql://{}:{}@127.0.0.1:{}/{}?sslmode=disable", db_->name(),
+                       db_->password(), pooler_->port(), db_->name());
+  }
+  std::string PoolerDescription() const override {
+    return pooler_ ? pooler_->Describe() : std::string();
+  }
+  std::unique_ptr<DbWatch> WatchPoolerClients(Clock::time_point epoch) override {
+    return std::make_unique<DbProbe>(PoolerClients(pooler_->AdminConnString()), db_->name(), epoch);
+  }
+  // PgBouncer writes its log line as it closes the client; a moment later
+  // at most. Read until every client the probe saw go has its line (or 1 s).
+  std::vector<DbSessionEnd> PoolerClientEnds(const Timeline& tl) override {
+    if (!pooler_) return {};
+    std::tm local{};
+    const std::time_t now = std::time(nullptr);
+    ::localtime_r(&now, &local);  // PgBouncer stamps its lines in local time
+    const Nanos last_sample = tl.db_samples.empty() ? kNever : tl.db_samples.back().t;
+    std::vector<DbSessionEnd> ends;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(20ms);
+      std::ifstream in(pooler_->log_path(), std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      ends = ParsePoolerClientEnds(text.str(), db_->name(), tl.epoch_unix_ms, local.tm_gmtoff);
+      std::unordered_set<int> ended;
+      for (const DbSessionEnd& e : ends) ended.insert(e.pid);
+      bool complete = true;
+      for (const DbSession& s : tl.db_sessions) {
+        if (s.last_seen < last_sample && ended.count(s.pid) == 0) complete = false;
+      }
+      if (complete) break;
+    }
+    return ends;
+  }
+  void StopPooler(const std::filesystem::path& keep_log_as) override {
+    if (pooler_) pooler_->Stop(keep_log_as);
+    pooler_.reset();
   }
 
   std::unordered_set<std::string> QueryKeys(const std::string& sql) override {
@@ -111,6 +168,7 @@ class RealParts : public RunParts {
  private:
   PostgresServer& server_;
   std::unique_ptr<RunDatabase> db_;
+  std::unique_ptr<PgBouncer> pooler_;  // after db_: stopped before it is dropped
   std::uintmax_t log_offset_ = 0;
 };
 

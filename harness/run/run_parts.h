@@ -39,6 +39,9 @@ class RunParts {
   struct Database {
     std::string name;
     std::string url;
+    // Why pg_stat_activity cannot tell the target's sessions (a pooler in
+    // the way: PostgresServer::sessions_unmeasurable), or "".
+    std::string sessions_unmeasurable;
   };
   virtual Database CreateDatabase(const std::string& label) = 0;
   // Drops it (throws PostgresError); idempotent.
@@ -55,6 +58,30 @@ class RunParts {
   // has one (the embedded cluster's log): what came after the start of the
   // run. `tl` tells which sessions to wait for.
   virtual std::optional<std::vector<DbSessionEnd>> SessionEnds(const Timeline& tl) = 0;
+
+  // The scenario's pooler (target.pooler) in front of the run's database,
+  // started (throws PostgresError); returns the URL the target is given
+  // instead of the server's (it holds the password). The defaults are a
+  // world without one.
+  virtual std::string StartPooler(const std::string& mode, int pool_size) {
+    (void)mode;
+    (void)pool_size;
+    throw PostgresError("target.pooler: no pooler in these parts");
+  }
+  // "PgBouncer 1.18.0, session mode, on 127.0.0.1:4123"; "" without one.
+  virtual std::string PoolerDescription() const { return ""; }
+  // The target's connections to the pooler, as its admin console shows them.
+  virtual std::unique_ptr<DbWatch> WatchPoolerClients(Clock::time_point epoch) {
+    (void)epoch;
+    return nullptr;
+  }
+  // How they ended, from the pooler's log (`pid`: the client's port).
+  virtual std::vector<DbSessionEnd> PoolerClientEnds(const Timeline& tl) {
+    (void)tl;
+    return {};
+  }
+  // Stops it (its log copied to `keep_log_as` if set); idempotent.
+  virtual void StopPooler(const std::filesystem::path& keep_log_as) { (void)keep_log_as; }
 
   // Spawns the target (throws TargetError).
   virtual std::unique_ptr<Target> StartTarget(const TargetOptions& options,

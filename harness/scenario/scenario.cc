@@ -141,7 +141,11 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {"name", "description", "target",
                                            "load", "faults",      "expect"};
-const std::vector<std::string> kTargetKeys = {"command", "shell", "env", "ready", "signal_to"};
+const std::vector<std::string> kTargetKeys = {"command", "shell",     "env",
+                                              "ready",   "signal_to", "pooler"};
+const std::vector<std::string> kPoolerKeys = {"kind", "mode", "pool_size"};
+const std::vector<std::string> kPoolerKinds = {"pgbouncer"};
+const std::vector<std::string> kPoolModes = {"session", "transaction"};
 const std::vector<std::string> kReadyKeys = {"http_get", "timeout", "interval"};
 const std::vector<std::string> kLoadKeys = {"model",      "rate",    "connections", "duration",
                                             "keep_alive", "timeout", "requests"};
@@ -473,6 +477,28 @@ void Parser::ReadTarget(const Entry& e, TargetSpec* target) {
     if (auto v = ReadChoice(*s, "target.signal_to", kSignalTargets)) {
       target->signal_to = *v == "group" ? SignalTarget::kGroup : SignalTarget::kProcess;
     }
+  }
+  if (const Entry* p = m->Find("pooler")) {
+    // `pooler: pgbouncer`, or a mapping with its kind and settings.
+    PoolerSpec pooler;
+    bool ok = true;
+    if (p->value.IsScalar()) {
+      ok = ReadChoice(*p, "target.pooler", kPoolerKinds).has_value();
+    } else if (std::optional<Map> pm = ReadMap(p->value, Where(*p), "target.pooler", kPoolerKeys)) {
+      if (const Entry* k = pm->Find("kind")) {
+        ok = ReadChoice(*k, "target.pooler.kind", kPoolerKinds).has_value();
+      } else {
+        Missing(p->key_node.Mark(), "target.pooler", "kind", " (kind: pgbouncer)");
+        ok = false;
+      }
+      if (const Entry* mode = pm->Find("mode")) {
+        if (auto v = ReadChoice(*mode, "target.pooler.mode", kPoolModes)) pooler.mode = *v;
+      }
+      ReadIntInto(*pm, "pool_size", "target.pooler", 1, 1000, &pooler.pool_size);
+    } else {
+      ok = false;
+    }
+    if (ok) target->pooler = pooler;
   }
 }
 

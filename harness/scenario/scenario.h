@@ -112,6 +112,13 @@ struct ReadyProbe {
   Duration interval = std::chrono::milliseconds(50);  // between probes
 };
 
+// A connection pooler gracecheck starts for the run between the target and
+// its database (target.pooler): PgBouncer, the only kind so far.
+struct PoolerSpec {
+  std::string mode = "session";  // PgBouncer's pool_mode: session or transaction
+  int pool_size = 50;            // server connections at most (default_pool_size)
+};
+
 struct TargetSpec {
   // argv with per-run placeholders; with `shell`, a single element: the script.
   std::vector<Template> command;
@@ -119,6 +126,7 @@ struct TargetSpec {
   std::vector<std::pair<std::string, Template>> env;  // added to the harness's environment
   ReadyProbe ready;
   SignalTarget signal_to = SignalTarget::kProcess;
+  std::optional<PoolerSpec> pooler;
 
   // What to execute, placeholders expanded: `command`, or
   // {"/bin/sh", "-c", script} with `shell`. nullopt (reason in *error) when

@@ -310,12 +310,36 @@ faults:
   EXPECT_EQ(r.pos.col, 7);
 }
 
+// The base's target with `pooler` (its line 3) and one fault.
+std::string WithPooler(const std::string& pooler) {
+  return WithBase(pooler.empty() ? "" : "  pooler: " + pooler + "\n") +
+         "faults:\n  - {at: 1s, send: SIGTERM}\n";
+}
+
+TEST(ScenarioPoolerTest, ANameAloneIsSessionModeAndBadOnesSayWhere) {
+  const Scenario s = MustParse(WithPooler("pgbouncer"));
+  ASSERT_TRUE(s.target.pooler.has_value());
+  EXPECT_EQ(s.target.pooler->mode, "session");
+  EXPECT_EQ(s.target.pooler->pool_size, 50);
+  EXPECT_FALSE(MustParse(WithPooler("")).target.pooler.has_value());
+
+  std::vector<ScenarioError> errors = MustFail(WithPooler("pgbouncr"));
+  EXPECT_TRUE(HasError(errors, 3, 11, "did you mean 'pgbouncer'")) << Show(errors);
+  errors = MustFail(WithPooler("{ kind: pgbouncer, mode: statement }"));
+  EXPECT_TRUE(HasError(errors, 3, 36, "target.pooler.mode")) << Show(errors);
+  errors = MustFail(WithPooler("{ mode: session }"));
+  EXPECT_TRUE(HasError(errors, 3, 3, "kind")) << Show(errors);
+}
+
 TEST(ScenarioDefaultsTest, EveryKeyFileReadsAsWritten) {
   ParseResult r =
       ParseScenarioFile((kScenarios / "testdata" / "valid" / "every-key.yaml").string());
   ASSERT_TRUE(r.ok()) << Show(r.errors);
   const Scenario& s = *r.scenario;
   EXPECT_EQ(s.target.signal_to, SignalTarget::kGroup);
+  ASSERT_TRUE(s.target.pooler.has_value());
+  EXPECT_EQ(s.target.pooler->mode, "transaction");
+  EXPECT_EQ(s.target.pooler->pool_size, 8);
   ASSERT_EQ(s.target.env.size(), 3u);
   EXPECT_EQ(s.target.env[2].first, "WORKERS");
   EXPECT_EQ(s.target.env[2].second.source(), "4");

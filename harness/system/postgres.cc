@@ -61,19 +61,6 @@ const std::vector<std::string> kServerSettings = {
     "log_checkpoints=off",
 };
 
-std::string Tail(const fs::path& path, std::size_t max_lines = 15) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    lines.push_back(line);
-    if (lines.size() > max_lines) lines.erase(lines.begin());
-  }
-  std::string out;
-  for (const std::string& l : lines) out += "  | " + l + "\n";
-  return out;
-}
-
 std::string RandomHex(std::size_t bytes) {
   std::random_device rd;
   std::string out;
@@ -117,44 +104,6 @@ std::string FindBinDir(const std::string& given) {
         "install postgresql, or pass --pg-url");
   }
   return candidates.front().string();
-}
-
-struct Credentials {
-  std::optional<uid_t> uid;
-  std::optional<gid_t> gid;
-};
-
-// initdb and postgres refuse to run as root: drop to an unprivileged user.
-Credentials ServerCredentials(const std::string& requested) {
-  if (::geteuid() != 0) return {};
-  std::string user = requested;
-  if (user.empty()) {
-    const char* env = std::getenv("GRACECHECK_PG_USER");
-    user = env && *env ? env : "postgres";
-  }
-  passwd* pw = ::getpwnam(user.c_str());
-  if (pw == nullptr) {
-    throw PostgresError(fmt::format(
-        "running as root, the embedded cluster needs an unprivileged user, and '{}' does not "
-        "exist (set GRACECHECK_PG_USER)",
-        user));
-  }
-  if (pw->pw_uid == 0) {
-    throw PostgresError(fmt::format("GRACECHECK_PG_USER '{}' is root; initdb refuses root", user));
-  }
-  return {pw->pw_uid, pw->pw_gid};
-}
-
-void ChownTree(const fs::path& root, const Credentials& creds) {
-  if (!creds.uid) return;
-  auto chown_one = [&](const fs::path& p) {
-    if (::lchown(p.c_str(), *creds.uid, *creds.gid) != 0) {
-      throw PostgresError(fmt::format("chown {}: {}", p.string(), std::strerror(errno)));
-    }
-  };
-  chown_one(root);
-  if (!fs::is_directory(root)) return;
-  for (const auto& entry : fs::recursive_directory_iterator(root)) chown_one(entry.path());
 }
 
 fs::path DefaultCacheDir() {
@@ -302,6 +251,52 @@ std::string ScramVerifier(const std::string& conninfo, const std::string& user,
 }
 
 }  // namespace
+
+// initdb and postgres refuse to run as root: drop to an unprivileged user.
+Credentials ServerCredentials(const std::string& requested) {
+  if (::geteuid() != 0) return {};
+  std::string user = requested;
+  if (user.empty()) {
+    const char* env = std::getenv("GRACECHECK_PG_USER");
+    user = env && *env ? env : "postgres";
+  }
+  passwd* pw = ::getpwnam(user.c_str());
+  if (pw == nullptr) {
+    throw PostgresError(fmt::format(
+        "running as root, the embedded cluster needs an unprivileged user, and '{}' does not "
+        "exist (set GRACECHECK_PG_USER)",
+        user));
+  }
+  if (pw->pw_uid == 0) {
+    throw PostgresError(fmt::format("GRACECHECK_PG_USER '{}' is root; initdb refuses root", user));
+  }
+  return {pw->pw_uid, pw->pw_gid};
+}
+
+void ChownTree(const fs::path& root, const Credentials& creds) {
+  if (!creds.uid) return;
+  auto chown_one = [&](const fs::path& p) {
+    if (::lchown(p.c_str(), *creds.uid, *creds.gid) != 0) {
+      throw PostgresError(fmt::format("chown {}: {}", p.string(), std::strerror(errno)));
+    }
+  };
+  chown_one(root);
+  if (!fs::is_directory(root)) return;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) chown_one(entry.path());
+}
+
+std::string Tail(const fs::path& path, std::size_t max_lines) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    lines.push_back(line);
+    if (lines.size() > max_lines) lines.erase(lines.begin());
+  }
+  std::string out;
+  for (const std::string& l : lines) out += "  | " + l + "\n";
+  return out;
+}
 
 int EmbeddedPostgres::RemoveStaleClusters(const fs::path& temp_root) {
   int removed = 0;
@@ -541,8 +536,19 @@ std::unique_ptr<ExternalPostgres> ExternalPostgres::Connect(const std::string& u
     pqxx::nontransaction tx(c);
     pqxx::row r = tx.exec1(
         "SELECT rolsuper, rolcreatedb, rolcreaterole, current_user, "
-        "current_setting('server_version') FROM pg_roles WHERE rolname = current_user");
+        "current_setting('server_version'), pg_backend_pid() FROM pg_roles "
+        "WHERE rolname = current_user");
     pg->version_ = r[4].as<std::string>();
+    // A pooler (PgBouncer, Odyssey, pgcat) answers the startup with a
+    // backend key of its own, not the server process's pid: the sessions
+    // pg_stat_activity shows are then the pooler's, not the target's.
+    if (const int server_pid = r[5].as<int>(); c.backendpid() != server_pid) {
+      pg->pooler_ = fmt::format(
+          "sessions belong to a pooler: --pg-url reaches the server through one (the "
+          "connection's backend key names pid {}, the server says its process is {}), so "
+          "pg_stat_activity shows the pooler's server connections, not the target's",
+          c.backendpid(), server_pid);
+    }
     const bool super = r[0].as<bool>();
     if (!super && !(r[1].as<bool>() && r[2].as<bool>())) {
       throw PostgresError(fmt::format(
@@ -613,6 +619,7 @@ std::unique_ptr<RunDatabase> RunDatabase::Create(PostgresServer& server, const s
     // The password is sent only as a SCRAM verifier, so it cannot end up in
     // the server log even if the statement fails.
     const std::string secret = ScramVerifier(server.AdminConnString(), db->name_, db->password_);
+    db->scram_verifier_ = secret;
     pqxx::nontransaction tx(c);
     const std::string role = tx.quote_name(db->name_);
     const std::string comment =

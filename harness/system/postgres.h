@@ -80,7 +80,24 @@ class PostgresServer {
   }
   // Copies the server's log to `path` when it stops (--out DIR).
   virtual void KeepLogAs(const std::filesystem::path& path) { (void)path; }
+  // Why the target's own sessions cannot be told from pg_stat_activity
+  // (a pooler between gracecheck and the server), or "" when they can.
+  virtual std::string sessions_unmeasurable() const { return ""; }
 };
+
+// Who the servers gracecheck starts run as: nobody in particular (the
+// harness's own user), or, when the harness is root, an unprivileged user
+// (`requested`, else $GRACECHECK_PG_USER, else "postgres"): initdb,
+// postgres and pgbouncer refuse root. Throws PostgresError.
+struct Credentials {
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+};
+Credentials ServerCredentials(const std::string& requested);
+// chown -R, when `creds` name a user. Throws PostgresError.
+void ChownTree(const std::filesystem::path& root, const Credentials& creds);
+// The last `max_lines` lines of a file, each indented "  | ", for errors.
+std::string Tail(const std::filesystem::path& path, std::size_t max_lines = 15);
 
 class EmbeddedPostgres : public PostgresServer {
  public:
@@ -171,6 +188,7 @@ class ExternalPostgres : public PostgresServer {
   int port() const override { return port_; }
   std::string url_options() const override { return url_options_; }
   std::string Describe() const override;
+  std::string sessions_unmeasurable() const override { return pooler_; }
 
  private:
   std::string url_;
@@ -178,6 +196,7 @@ class ExternalPostgres : public PostgresServer {
   int port_ = 5432;
   std::string url_options_;
   std::string version_;
+  std::string pooler_;  // sessions_unmeasurable()
 };
 
 // The database of one run. Created with a fresh random password; dropped (with
@@ -205,6 +224,10 @@ class RunDatabase {
   // The same with the password replaced by "***", for logs and reports.
   std::string redacted_url() const;
   const std::string& password() const { return password_; }
+  // The role's SCRAM-SHA-256 verifier, as the server stores it (a pooler's
+  // auth_file: it authenticates the target, then the server, without the
+  // password in a file).
+  const std::string& scram_verifier() const { return scram_verifier_; }
   Duration create_time() const { return create_time_; }
 
   // Drops database and role; idempotent. Throws PostgresError on failure.
@@ -216,6 +239,7 @@ class RunDatabase {
   PostgresServer* server_ = nullptr;
   std::string name_;
   std::string password_;
+  std::string scram_verifier_;
   Duration create_time_{};
   bool dropped_ = false;
   struct Owner;  // the session that holds the advisory lock

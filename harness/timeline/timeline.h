@@ -214,6 +214,22 @@ struct DbSessionEnd {
 };
 constexpr Nanos kLogTimeError = 2'000'000;  // 1 ms of log resolution + 1 ms of epoch resolution
 
+// A per-run pooler between the target and the database (target.pooler).
+// With one, Timeline's db_samples, db_sessions and db_session_ends are the
+// target's connections to the pooler (its admin console and its log): the
+// sessions the target opens and closes. What the server saw, the pooler's
+// own connections to it, is kept here: the checks of what runs on the
+// server (db.orphaned_queries, db.idle_in_transaction) judge these.
+struct PoolerView {
+  std::string describe;  // "PgBouncer 1.18.0, session mode, on 127.0.0.1:4123"
+  std::vector<DbSample> server_samples;
+  std::vector<DbSession> server_sessions;
+  bool server_log_read = false;
+  std::vector<DbSessionEnd> server_session_ends;
+  long long server_sessions_abandoned = -1;  // pg_stat_database deltas
+  long long server_sessions_fatal = -1;
+};
+
 struct Timeline {
   std::string scenario;
   std::string target_name;
@@ -255,6 +271,10 @@ struct Timeline {
   std::vector<int> listeners;
   std::vector<DbSample> db_samples;
   std::vector<DbSession> db_sessions;
+  std::optional<PoolerView> pooler;
+  // Why db_samples and db_sessions are not the target's sessions (a pooler
+  // between gracecheck and the server), or "": the session checks skip.
+  std::string sessions_unmeasurable;
   Nanos db_sessions_gone = kNever;  // first sample after exit with no session left
   // The cluster's log, read after the run: embedded cluster only (an
   // external server's log is not ours to read).
