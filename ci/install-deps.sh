@@ -22,6 +22,7 @@ packages=(
   libfmt-dev                                      # formatting
   libgtest-dev                                    # tests
   postgresql-15                                   # server binaries for the embedded cluster
+  pgbouncer                                       # target.pooler: a private PgBouncer per run
   util-linux                                      # setpriv (run the cluster unprivileged)
   curl procps                                     # README walkthrough, process checks
   python3-jsonschema python3-yaml                 # scenario JSON Schema test (scenarios/schema_test.py)

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@
 #include <sstream>
 #include <thread>
 
+#include "pgbouncer.h"
+#include "ports.h"
 #include "postgres.h"
 #include "probes.h"
 #include "procfs.h"
@@ -73,14 +76,16 @@ class RunTest : public ::testing::Test {
   std::unique_ptr<Subprocess> Start(std::vector<std::string> args) {
     args.insert(args.begin(), GRACECHECK_BIN);
     args.insert(args.begin(), prefix_.begin(), prefix_.end());
-    return Subprocess::Start(
-        {.argv = args,
-         // The run's own temp dirs (target logs without --out) go in tmp/ too.
-         .env = {marker_, "NO_COLOR=1", "GRACECHECK_TMPDIR=" + (dir_ / "tmp").string(),
-                 "TMPDIR=" + (dir_ / "tmp").string()},
-         .working_dir = SOURCE_DIR,
-         .stdout_path = (dir_ / "stdout").string(),
-         .stderr_path = (dir_ / "stderr").string()});
+    // The run's own temp dirs (target logs without --out) go in tmp/ too.
+    std::vector<std::string> env = {marker_, "NO_COLOR=1",
+                                    "GRACECHECK_TMPDIR=" + (dir_ / "tmp").string(),
+                                    "TMPDIR=" + (dir_ / "tmp").string()};
+    env.insert(env.end(), env_.begin(), env_.end());
+    return Subprocess::Start({.argv = args,
+                              .env = env,
+                              .working_dir = SOURCE_DIR,
+                              .stdout_path = (dir_ / "stdout").string(),
+                              .stderr_path = (dir_ / "stderr").string()});
   }
 
   CliResult Run(std::vector<std::string> args, Duration timeout = 120s) {
@@ -107,6 +112,7 @@ class RunTest : public ::testing::Test {
   fs::path dir_;
   std::string marker_;
   std::vector<std::string> prefix_;  // runs gracecheck through this (e.g. prlimit)
+  std::vector<std::string> env_;     // more of gracecheck's environment ("K=V")
 };
 
 const nlohmann::json& Check(const nlohmann::json& report, const std::string& name) {
@@ -797,6 +803,122 @@ TEST_F(RunTest, AWrapperIsSaidItsLeftServerIsAnOrphanAndAHelperThatLeavesSoonIsN
 // A correct server that exits 143 after its graceful shutdown, as the JVM
 // does after SIGTERM: the shipped scenario (code: graceful) passes it; the
 // same scenario with code: 0 fails process.exit, naming the code it wanted.
+// Behind a private PgBouncer (target.pooler) the session checks judge the
+// target's own connections to the pooler. The correct refapi passes them,
+// and the report names the pooler and what the server saw of it. refapi
+// --bug=no-db-close, whose exit drops its 16 connections, is caught by the
+// pooler's log ("client unexpected eof") although the pooler keeps its own
+// server connections open and the server sees nothing abandoned (before,
+// it passed 36 of 36 runs). Nothing of the pooler is left (TearDown, Run).
+TEST_F(RunTest, BehindAPrivatePgBouncerTheTargetsOwnConnectionsAreJudged) {
+  CliResult r = Run({"target/examples/pgbouncer-session.yaml"}, 60s);
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  const nlohmann::json& pooler = r.report["runs"][0]["pooler"];
+  EXPECT_NE(pooler.value("describe", "").find("PgBouncer"), std::string::npos) << pooler.dump();
+  EXPECT_NE(pooler.value("describe", "").find("session mode"), std::string::npos) << pooler.dump();
+  EXPECT_EQ(pooler.value("server_sessions_at_once", 0), 16) << pooler.dump();
+  EXPECT_TRUE(Check(r.report, "db.abandoned").value("passed", false)) << Describe(r);
+  EXPECT_TRUE(Check(r.report, "db.sessions_after_exit").value("passed", false)) << Describe(r);
+
+  r = Run(
+      {"target/examples/pgbouncer-session.yaml", "--target",
+       "bug={refapi} --listen 127.0.0.1:{port} --db {database_url} --pool 16 --bug=no-db-close"},
+      60s);
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  const nlohmann::json& abandoned = Check(r.report, "db.abandoned");
+  EXPECT_FALSE(abandoned.value("passed", true)) << abandoned.dump(2);
+  EXPECT_EQ(abandoned.value("observed", "").rfind("16 abandoned (the pooler's log", 0), 0u)
+      << abandoned.dump(2);
+  ASSERT_FALSE(abandoned["evidence"].empty()) << abandoned.dump(2);
+  EXPECT_EQ(abandoned["evidence"][0].get<std::string>().rfind("pooler client port ", 0), 0u)
+      << abandoned.dump(2);
+}
+
+// A pgbouncer that is not there is exit 3 before anything starts, at the
+// scenario's target.pooler; one that does not start, exit 3 in its own
+// words. Nothing is left behind either way (TearDown, Run).
+TEST_F(RunTest, APoolerThatIsMissingOrDoesNotStartIsExit3AndLeavesNothing) {
+  env_ = {"GRACECHECK_PGBOUNCER=/nonexistent/pgbouncer"};
+  CliResult r = Run({"target/examples/pgbouncer-session.yaml"}, 60s);
+  EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
+  EXPECT_NE(r.err.find("target/examples/pgbouncer-session.yaml:17:3: target.pooler: pgbouncer "
+                       "not found: GRACECHECK_PGBOUNCER=/nonexistent/pgbouncer is not an "
+                       "executable file"),
+            std::string::npos)
+      << Describe(r);
+  EXPECT_EQ(r.err.find("embedded PostgreSQL"), std::string::npos) << "nothing started\n"
+                                                                  << Describe(r);
+
+  env_ = {"GRACECHECK_PGBOUNCER=/bin/false"};
+  r = Run({"target/examples/pgbouncer-session.yaml"}, 60s);
+  EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
+  EXPECT_NE(r.err.find("target.pooler: pgbouncer did not accept connections within 10s (exit 1)"),
+            std::string::npos)
+      << Describe(r);
+}
+
+// --pg-url at a shared PgBouncer that gracecheck did not start (this test
+// starts one, as a user's CI would have it: every database by wildcard,
+// run roles looked up by auth_query). pg_stat_activity then shows the
+// pooler's server connections, which it keeps after the target exits:
+// before, every correct server failed db.sessions_after_exit there. Now
+// gracecheck sees the pooler (its backend key is not the server's pid) and
+// every session check says it cannot judge; the rest judges as ever.
+TEST_F(RunTest, ThroughAPoolerItCannotSeeIntoTheSessionChecksSayNotMeasurable) {
+  std::unique_ptr<PostgresServer> server = OpenPostgres(std::nullopt);
+  auto& cluster = dynamic_cast<EmbeddedPostgres&>(*server);
+  const std::optional<std::string> bin = FindPgBouncer();
+  ASSERT_TRUE(bin) << PgBouncerMissing() << " (ci/install-deps.sh installs it)";
+  const fs::path pb = dir_ / "pgbouncer";
+  fs::create_directories(pb);
+  const int port = PickFreePort();
+  std::ofstream(pb / "users.txt") << "\"gracecheck\" \"\"\n";
+  std::ofstream(pb / "hba.txt") << "host all gracecheck 127.0.0.1/32 trust\n"
+                                   "host all all 127.0.0.1/32 scram-sha-256\n";
+  std::ofstream(pb / "pgbouncer.ini") << fmt::format(
+      "[databases]\n* = host={sock} port={pg}\n[pgbouncer]\nlisten_addr = 127.0.0.1\n"
+      "listen_port = {port}\nunix_socket_dir =\nauth_type = hba\n"
+      "auth_hba_file = {dir}/hba.txt\nauth_file = {dir}/users.txt\n"
+      "auth_user = gracecheck\nauth_query = SELECT usename, passwd FROM pg_shadow WHERE "
+      "usename=$1\npool_mode = session\nlogfile = {dir}/pgbouncer.log\n",
+      fmt::arg("sock", cluster.socket_dir().string()), fmt::arg("pg", cluster.port()),
+      fmt::arg("port", port), fmt::arg("dir", pb.string()));
+  const Credentials creds = ServerCredentials("");
+  ChownTree(pb, creds);
+  auto pooler = Subprocess::Start({.argv = {*bin, (pb / "pgbouncer.ini").string()},
+                                   .env = {marker_},
+                                   .stdout_path = (pb / "stdout").string(),
+                                   .stderr_path = "=stdout",
+                                   .uid = creds.uid,
+                                   .gid = creds.gid});
+  const std::string url = fmt::format("postgresql://gracecheck@127.0.0.1:{}/postgres", port);
+  for (int i = 0; i < 400 && PQping(url.c_str()) != PQPING_OK; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(PQping(url.c_str()), PQPING_OK) << ReadFile(pb / "pgbouncer.log");
+
+  CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--pg-url", url});
+  pooler->Signal(SIGTERM);
+  pooler->WaitFor(5s);
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r) << ReadFile(pb / "pgbouncer.log");
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  for (const char* name : {"db.sessions_after_exit", "db.abandoned", "db.orphaned_queries",
+                           "db.closed_before_drain", "db.idle_in_transaction", "db.max_sessions"}) {
+    const nlohmann::json& c = Check(r.report, name);
+    EXPECT_EQ(c.value("status", ""), "skipped") << name << "\n" << c.dump(2);
+    EXPECT_EQ(c.value("observed", "").rfind("not measurable: sessions belong to a pooler", 0), 0u)
+        << name << "\n"
+        << c.dump(2);
+  }
+  EXPECT_TRUE(Check(r.report, "requests.dropped").value("passed", false)) << Describe(r);
+  EXPECT_TRUE(Check(r.report, "writes.lost").value("passed", false)) << Describe(r);
+  const nlohmann::json& warnings = r.report["runs"][0]["warnings"];
+  ASSERT_FALSE(warnings.empty()) << Describe(r);
+  EXPECT_NE(warnings.dump().find("sessions belong to a pooler"), std::string::npos)
+      << warnings.dump(2);
+}
+
 TEST_F(RunTest, Exit143AfterAGracefulSigtermPassesByConventionAndFailsCodeZero) {
   const std::string jvm_like = std::string("jvm-like=") + kRefapi + " --pool 16 --exit-code 143";
   CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--target", jvm_like});

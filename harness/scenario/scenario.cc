@@ -481,6 +481,7 @@ void Parser::ReadTarget(const Entry& e, TargetSpec* target) {
   if (const Entry* p = m->Find("pooler")) {
     // `pooler: pgbouncer`, or a mapping with its kind and settings.
     PoolerSpec pooler;
+    pooler.pos = {p->key_node.Mark().line + 1, p->key_node.Mark().column + 1};
     bool ok = true;
     if (p->value.IsScalar()) {
       ok = ReadChoice(*p, "target.pooler", kPoolerKinds).has_value();

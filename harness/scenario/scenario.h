@@ -117,6 +117,7 @@ struct ReadyProbe {
 struct PoolerSpec {
   std::string mode = "session";  // PgBouncer's pool_mode: session or transaction
   int pool_size = 50;            // server connections at most (default_pool_size)
+  SourcePos pos;                 // of target.pooler, for messages
 };
 
 struct TargetSpec {

@@ -391,6 +391,10 @@ struct RunCommand {
       Error(*why);
       return kExitInfrastructure;
     }
+    if (std::vector<ScenarioError> problems = PoolerProblems(scenarios); !problems.empty()) {
+      PrintErrors(problems);
+      return kExitInfrastructure;
+    }
     const std::uint64_t base_seed = seed ? *seed : std::random_device{}();
     TempOrKeptDir out(out_dir);
     std::unique_ptr<PostgresServer> server = OpenPostgres(pg_url);

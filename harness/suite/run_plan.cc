@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "pgbouncer.h"
+
 namespace gracecheck {
 
 RunPlan PlanRuns(const std::vector<Scenario>& scenarios,
@@ -62,6 +64,21 @@ std::vector<ScenarioError> ExternalServerProblems(const std::vector<Scenario>& s
                                     "(run this scenario without --pg-url)",
                                     i)});
     }
+  }
+  return errors;
+}
+
+std::vector<ScenarioError> PoolerProblems(const std::vector<Scenario>& scenarios) {
+  std::vector<ScenarioError> errors;
+  bool looked = false;
+  std::optional<std::string> bin;
+  for (const Scenario& s : scenarios) {
+    if (!s.target.pooler) continue;
+    if (!looked) bin = FindPgBouncer();
+    looked = true;
+    if (bin) continue;
+    errors.push_back({s.file, s.target.pooler->pos.line, s.target.pooler->pos.col,
+                      "target.pooler: " + PgBouncerMissing()});
   }
   return errors;
 }

@@ -56,6 +56,10 @@ std::vector<ScenarioError> ExternalServerProblems(const std::vector<Scenario>& s
 // each of `copies` runs per scenario; nullopt when it fits. The load's
 // sockets are gracecheck's own fds: a suite that does not fit is refused
 // before it starts, not counted as drops later.
+// Scenarios whose target.pooler cannot start here (no pgbouncer binary):
+// said before anything starts, an infrastructure problem (exit 3).
+std::vector<ScenarioError> PoolerProblems(const std::vector<Scenario>& scenarios);
+
 std::optional<std::string> SuiteFdShortage(const std::vector<Scenario>& scenarios,
                                            std::size_t copies, int jobs, const FdLimit& limit);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -30,18 +31,6 @@ constexpr char kDirPrefix[] = "gracecheck-pg-pgbouncer-";
 constexpr char kLockName[] = "owner.lock";
 constexpr char kAdminUser[] = "gracecheck";
 
-std::optional<std::string> FindPgBouncer() {
-  if (std::optional<std::string> p = FindProgram("pgbouncer");
-      p && ::access(p->c_str(), X_OK) == 0) {
-    return p;
-  }
-  // Debian puts it in /usr/sbin, which a user's PATH may lack.
-  for (const char* p : {"/usr/sbin/pgbouncer", "/usr/local/sbin/pgbouncer"}) {
-    if (::access(p, X_OK) == 0) return std::string(p);
-  }
-  return std::nullopt;
-}
-
 void Write(const fs::path& path, const std::string& text, mode_t mode) {
   {
     std::ofstream out(path, std::ios::trunc);
@@ -60,16 +49,37 @@ std::string Quoted(const std::string& s) {
 
 }  // namespace
 
+std::optional<std::string> FindPgBouncer() {
+  if (const char* given = std::getenv("GRACECHECK_PGBOUNCER"); given && *given) {
+    if (::access(given, X_OK) == 0) return std::string(given);
+    return std::nullopt;
+  }
+  if (std::optional<std::string> p = FindProgram("pgbouncer");
+      p && ::access(p->c_str(), X_OK) == 0) {
+    return p;
+  }
+  // Debian puts it in /usr/sbin, which a user's PATH may lack.
+  for (const char* p : {"/usr/sbin/pgbouncer", "/usr/local/sbin/pgbouncer"}) {
+    if (::access(p, X_OK) == 0) return std::string(p);
+  }
+  return std::nullopt;
+}
+
+std::string PgBouncerMissing() {
+  if (const char* given = std::getenv("GRACECHECK_PGBOUNCER"); given && *given) {
+    return fmt::format("pgbouncer not found: GRACECHECK_PGBOUNCER={} is not an executable file",
+                       given);
+  }
+  return "pgbouncer not found (GRACECHECK_PGBOUNCER, PATH, /usr/sbin); install it (Debian: "
+         "apt-get install pgbouncer)";
+}
+
 std::unique_ptr<PgBouncer> PgBouncer::Start(const Options& options) {
   if (options.mode != "session" && options.mode != "transaction") {
     throw PostgresError(fmt::format("pgbouncer: unknown pool mode '{}'", options.mode));
   }
   const std::optional<std::string> bin = FindPgBouncer();
-  if (!bin) {
-    throw PostgresError(
-        "target.pooler: pgbouncer not found (PATH, /usr/sbin); install it (Debian: apt-get "
-        "install pgbouncer)");
-  }
+  if (!bin) throw PostgresError("target.pooler: " + PgBouncerMissing());
   const Credentials creds = ServerCredentials(options.run_as_user);
   const fs::path root =
       options.temp_root.empty() ? EmbeddedPostgres::DefaultTempRoot() : options.temp_root;

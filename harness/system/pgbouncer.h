@@ -18,6 +18,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,12 @@
 #include "subprocess.h"
 
 namespace gracecheck {
+
+// The pgbouncer binary: $GRACECHECK_PGBOUNCER, else on PATH, else in
+// /usr/sbin (Debian's place, which a user's PATH may lack); nullopt when
+// none is, and PgBouncerMissing() says so in one line.
+std::optional<std::string> FindPgBouncer();
+std::string PgBouncerMissing();
 
 class PgBouncer {
  public:
