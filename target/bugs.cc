@@ -31,6 +31,8 @@ const std::vector<BugInfo>& KnownBugs() {
        "cancel the queries of requests in flight at shutdown: they answer 503"},
       {Bug::kSmallBacklog, "small-backlog",
        "stock cpp-httplib: <= 8 workers, backlog 5, queued connections dropped"},
+      {Bug::kPoolRefuses, "pool-refuses",
+       "refuse pool checkouts at the signal (503); close its sessions at exit"},
   };
   return bugs;
 }

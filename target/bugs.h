@@ -32,6 +32,7 @@ enum class Bug : std::uint8_t {
   kNoLameDuck,
   kCancelInflight,
   kSmallBacklog,
+  kPoolRefuses,
 };
 
 struct BugInfo {

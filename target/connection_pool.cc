@@ -24,7 +24,8 @@ pqxx::connection& ConnectionPool::Lease::operator*() const {
 std::optional<ConnectionPool::Lease> ConnectionPool::Acquire(Duration wait) {
   std::unique_lock<std::mutex> lock(mu_);
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  if (!cv_.wait_until(lock, deadline, [this] { return closed_ || !free_.empty(); }) || closed_) {
+  if (!cv_.wait_until(lock, deadline, [this] { return closed_ || refusing_ || !free_.empty(); }) ||
+      closed_ || refusing_) {
     return std::nullopt;
   }
   std::size_t slot = free_.back();
@@ -49,6 +50,12 @@ void ConnectionPool::Release(std::size_t slot) {
   }
   lock.unlock();
   cv_.notify_all();
+}
+
+void ConnectionPool::Refuse() {
+  std::lock_guard<std::mutex> lock(mu_);
+  refusing_ = true;
+  cv_.notify_all();  // waiters are refused too
 }
 
 ConnectionPool::CloseResult ConnectionPool::Close(Duration grace) {

@@ -70,6 +70,12 @@ class ConnectionPool {
   // call returns {0, still leased}.
   CloseResult Close(Duration grace);
 
+  // Acquire fails from now on; nothing is closed (Close still closes it
+  // all later). As asyncpg's Pool.close() and node-postgres' pool.end()
+  // begin: new checkouts refused at once, the connections kept open until
+  // the pool is done. Used only by --bug=pool-refuses.
+  void Refuse();
+
   // Asks the server to cancel the query of every leased connection (the
   // holders see pqxx::sql_error 57014); returns how many were asked. Used
   // only by --bug=cancel-inflight.
@@ -98,6 +104,7 @@ class ConnectionPool {
   std::vector<std::size_t> free_;  // indices into slots_, used as a stack
   std::size_t leased_ = 0;
   std::size_t closed_while_leased_ = 0;  // closed by Release after Close began
+  bool refusing_ = false;                // Refuse(): Acquire fails
   bool closed_ = false;
 };
 

@@ -130,6 +130,12 @@ bool StopWriter(ShutdownContext& c) {
   return true;
 }
 
+bool RefuseCheckouts(ShutdownContext& c) {
+  c.pool.Refuse();
+  LogPhase("pool_refusing");
+  return true;
+}
+
 bool OpenTransaction(ShutdownContext& c) {
   LeaveTransactionOpen(c.pool);
   return true;
@@ -222,6 +228,8 @@ std::vector<ShutdownStep> ShutdownSteps(const BugSet& bugs, DrainStyle drain) {
     e.InsertAfter("join_workers", {"stop_writer", true, StopWriter});
   if (bugs.Has(Bug::kIdleInTransaction))
     e.InsertBefore("close_pool", {"open_transaction", true, OpenTransaction});
+  if (bugs.Has(Bug::kPoolRefuses))
+    e.InsertBefore("not_ready", {"refuse_checkouts", false, RefuseCheckouts});
   if (bugs.Has(Bug::kExitImmediately)) e.KeepOnly("exit");
   return std::move(e).steps();
 }

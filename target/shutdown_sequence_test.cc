@@ -56,6 +56,9 @@ TEST(ShutdownStepsTest, EachBugEditsTheTable) {
       {Bug::kIdleInTransaction,
        "not_ready lame_duck stop_accepting close_idle drain join_workers open_transaction "
        "close_pool exit"},
+      {Bug::kPoolRefuses,
+       "refuse_checkouts not_ready lame_duck stop_accepting close_idle drain join_workers "
+       "close_pool exit"},
   };
   for (const auto& [bug, names] : expected) {
     EXPECT_EQ(Names(ShutdownSteps(Bugs({bug}))), names) << BugName(bug);

@@ -1258,6 +1258,114 @@ TEST(DbClosedBeforeDrainTest, SessionsThatEndedWithTheProcessWereNotClosedByIt) 
   EXPECT_TRUE(c.passed()) << Describe(c);
 }
 
+// A pool that closes by refusing (refapi --bug=pool-refuses; asyncpg's
+// Pool.close(), node-postgres' pool.end()): at the signal it answers 503 to
+// the requests it had, and its sessions close only after the drain. Before,
+// the check dated the pool's closing from the first session that went, and
+// passed (25 of 25 runs of such a server).
+Timeline PoolRefusedAtTheSignal() {
+  Timeline tl = CorrectRun();
+  LogCleanCloses(&tl, 1460 * kMs);
+  std::uint32_t id = 8000;
+  for (Nanos t = 1150 * kMs; t < 1200 * kMs; t += 20 * kMs) {
+    RequestRecord r = Request(id++, Outcome::kHttpError, t, false, 503);
+    r.done = 1200 * kMs + 200 * kUs;
+    tl.requests.push_back(r);
+  }
+  return tl;
+}
+
+TEST(DbClosedBeforeDrainTest, APoolThatRefusesAtTheSignalFails) {
+  CheckResult c = CheckDbClosedBeforeDrain(PoolRefusedAtTheSignal(), DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_NE(c.observed.find("3 of them in flight at the signal and answered 5xx while the "
+                            "pool's sessions were open: the pool refused them"),
+            std::string::npos)
+      << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 4u) << Describe(c);
+  EXPECT_EQ(c.evidence[1],
+            "request 201 (kind 0): http_error 503, written -49.9ms, done +0.200ms: in flight at "
+            "the signal, answered with 8 sessions open: the pool refused it")
+      << Describe(c);
+
+  // Its sessions never closed at all (they went with the process).
+  Timeline tl = PoolRefusedAtTheSignal();
+  for (DbSessionEnd& end : tl.db_session_ends) end.client_vanished = true;
+  c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_EQ(c.observed,
+            "3 requests in flight at the signal answered 5xx while the pool's sessions were "
+            "open: its database work stopped before the drain (a pool that refuses checkouts "
+            "before it disconnects); no session closed after the signal")
+      << Describe(c);
+
+  // Cancelled queries (refapi --bug=cancel-inflight) say so, by the log.
+  tl.db_session_ends[0].cancelled = true;
+  c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_NE(c.observed.find("(queries cancelled, by the server log)"), std::string::npos)
+      << Describe(c);
+  EXPECT_NE(c.evidence[0].find(": its query cancelled (server log)"), std::string::npos)
+      << Describe(c);
+
+  // A 5xx to a request written after the signal is the server's to give
+  // (a lame duck's 503): not the pool's.
+  tl = CorrectRun();
+  LogCleanCloses(&tl, 1460 * kMs);
+  tl.requests.push_back(Request(9000, Outcome::kHttpError, 1205 * kMs, true, 503));
+  EXPECT_TRUE(CheckDbClosedBeforeDrain(tl, DefaultExpect()).passed());
+}
+
+TEST(DbClosedBeforeDrainTest, WithADatabaseFaultThe5xxAreTheFaults) {
+  Timeline tl = PoolRefusedAtTheSignal();
+  FaultRecord db;
+  db.name = "terminate-backends";
+  db.action = "db";
+  db.delivered = 800 * kMs;
+  tl.faults.push_back(db);
+  const CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.passed()) << Describe(c);
+}
+
+// A request in flight at the signal, answered 5xx after the first session
+// went: the closing pool's (a pre-fork worker closing its own pool under
+// its requests). Before, only a 5xx written after that moment counted.
+TEST(DbClosedBeforeDrainTest, AnInFlightRequestAnswered5xxOnceThePoolBeganClosingFails) {
+  Timeline tl = CorrectRun();
+  tl.requests.erase(std::remove_if(tl.requests.begin(), tl.requests.end(),
+                                   [](const RequestRecord& r) {
+                                     return r.outcome == Outcome::kOk && r.intended >= 1200 * kMs;
+                                   }),
+                    tl.requests.end());
+  LogCleanCloses(&tl, 1300 * kMs);
+  RequestRecord r = Request(9000, Outcome::kHttpError, 1100 * kMs, false, 503);
+  r.done = 1310 * kMs;
+  tl.requests.push_back(r);
+  const CheckResult c = CheckDbClosedBeforeDrain(tl, DefaultExpect());
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  ASSERT_EQ(c.evidence.size(), 2u) << Describe(c);
+  EXPECT_NE(c.evidence[1].find(": in flight at the signal, answered 5xx once the pool began "
+                               "closing"),
+            std::string::npos)
+      << Describe(c);
+}
+
+// A reset before any response byte is a request no worker read: HTTP's
+// (requests.dropped), not the pool's. On pre-fork servers, whose workers
+// each close their pool after their own drain, such resets were blamed on
+// the pool.
+TEST(DbClosedBeforeDrainTest, AResetRequestNoWorkerReadIsNotThePools) {
+  Timeline tl = AnsweredAfterThePoolClosed();
+  tl.requests.back().outcome = Outcome::kReset;
+  tl.requests.back().status = 0;
+  EXPECT_TRUE(CheckDbClosedBeforeDrain(tl, DefaultExpect()).passed());
+  tl.requests.back().outcome = Outcome::kEof;
+  tl.requests.back().flags |= RequestRecord::kNeverAcked;
+  EXPECT_TRUE(CheckDbClosedBeforeDrain(tl, DefaultExpect()).passed());
+  tl.requests.back().flags = 0;  // read, then closed unanswered: the pool's
+  EXPECT_TRUE(CheckDbClosedBeforeDrain(tl, DefaultExpect()).failed());
+}
+
 TEST(DbClosedBeforeDrainTest, WithoutSignalIsNotMeasurable) {
   Timeline tl = PoolClosedFirst();
   tl.first_signal = kNever;

@@ -356,6 +356,36 @@ PoolClose FindPoolClose(const Timeline& tl) {
   return pc;
 }
 
+// A pool closes by refusing, too: asyncpg's Pool.close() and
+// node-postgres' pool.end() refuse new checkouts at once and keep their
+// sessions open until later. What shows it is the server failing (5xx,
+// after the signal) a request it had before the signal, which a drain must
+// finish, while its sessions were still open: its database work stopped
+// before the drain. Such a request is the pool's (or its cancelled query's,
+// when the server log says one was), never HTTP's: a request no worker read
+// is a reset or EOF, not an answer. Not judged in a run with a database
+// fault, whose failures are the fault's.
+bool InFlightAtTheSignalAnswered5xx(const RequestRecord& r, const Timeline& tl) {
+  return r.outcome == Outcome::kHttpError && r.status >= 500 && r.written != kNever &&
+         r.written < tl.first_signal && r.done != kNever && r.done > tl.first_signal;
+}
+
+bool WithDatabaseFault(const Timeline& tl) {
+  return std::any_of(tl.faults.begin(), tl.faults.end(), [](const FaultRecord& f) {
+    return f.action == "db" && f.delivered != kNever;
+  });
+}
+
+// Sessions open at `t` by the samples: the last one sent at or before it.
+int OpenAt(const Timeline& tl, Nanos t) {
+  int open = 0;
+  for (const DbSample& s : tl.db_samples) {
+    if (SentAt(s) > t) break;
+    open = s.total();
+  }
+  return open;
+}
+
 }  // namespace
 
 Nanos DbPoolClosingBegan(const Timeline& tl) {
@@ -379,6 +409,37 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
   const SessionGone& last = pc.last;
   const DbSession* first_session = pc.first_session;
   const Nanos kept_open_until = pc.kept_open_until;
+  // Answered 5xx with no session closed yet: the pool refused them.
+  std::vector<std::string> refused;
+  const bool judge_refusals = !WithDatabaseFault(tl);
+  bool cancelled = false;  // the server log says a query of the run was cancelled
+  for (const DbSessionEnd& end : tl.db_session_ends) cancelled = cancelled || end.cancelled;
+  const char* refusal = cancelled        ? "its query cancelled (server log)"
+                        : tl.db_log_read ? "the pool refused it"
+                                         : "the pool refused it, or its query was cancelled "
+                                           "(no server log to tell)";
+  for (const RequestRecord& r : tl.requests) {
+    if (!judge_refusals || !InFlightAtTheSignalAnswered5xx(r, tl)) continue;
+    if (closed > 0 && r.done >= first.lower) continue;  // the closing's, judged below
+    const int open = OpenAt(tl, r.done);
+    if (open == 0) continue;
+    refused.push_back(fmt::format("{}: in flight at the signal, answered with {} open: {}",
+                                  RequestLine(r, tl), Plural(open, "session", "sessions"),
+                                  refusal));
+  }
+  if (closed == 0 && !refused.empty()) {
+    c.Judge(static_cast<int>(refused.size()) <= allowed);
+    c.observed = fmt::format(
+        "{} in flight at the signal answered 5xx while the pool's sessions were open: its "
+        "database work stopped before the drain ({}); no session closed after the signal",
+        Plural(static_cast<int>(refused.size()), "request", "requests"),
+        cancelled        ? "queries cancelled, by the server log"
+        : tl.db_log_read ? "a pool that refuses checkouts before it disconnects"
+                         : "a pool that refuses checkouts, or cancelled queries: no server log "
+                           "to tell");
+    AddEvidence(&c.evidence, std::move(refused));
+    return c;
+  }
   if (closed == 0) {
     c.status = CheckStatus::kPassed;
     c.observed =
@@ -425,19 +486,32 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
     if (answered && r.status >= 500 &&
         earliest(r.written, first.upper) > first.upper + kWriteStampAllowance) {
       why = "written after the pool began closing";
+    } else if (judge_refusals && InFlightAtTheSignalAnswered5xx(r, tl) &&
+               earliest(r.done, first.upper) > first.upper) {
+      // Before, uncounted: written before the first session went, a 5xx
+      // after it (a pre-fork worker closing its pool under its own
+      // requests).
+      why = "in flight at the signal, answered 5xx once the pool began closing";
     } else if (trimmed) {
       continue;
     } else if (answered && earliest(r.written, last.upper) > last.upper + kWriteStampAllowance) {
       why = "written after the pool closed";
-    } else if (r.written < last.lower &&
+    } else if (r.written < last.lower && r.outcome != Outcome::kReset &&
+               !r.has(RequestRecord::kNeverAcked) &&
                (r.done == kNever ||
                 earliest(r.done, last.upper) > last.upper + kResponseLagAllowance)) {
+      // (A reset before any response byte, or a close before the server's
+      // TCP acknowledged the request, is a request no worker read: HTTP's,
+      // requests.dropped's. Blamed on the pool before, on pre-fork servers
+      // whose workers each closed their pool after their own drain.)
       why = "in flight when the pool closed";
     }
     if (!why) continue;
     ++count;
     lines.push_back(RequestLine(r, tl) + ": " + why);
   }
+  count += static_cast<int>(refused.size());
+  for (std::string& line : refused) lines.push_back(std::move(line));
   c.Judge(count <= allowed);
   const std::string source = all_from_log     ? LogName(tl)
                              : tl.db_log_read ? "pg_stat_activity samples"
@@ -459,6 +533,16 @@ CheckResult CheckDbClosedBeforeDrain(const Timeline& tl, const Expectations& e) 
         "; others stayed open until {}: the pool trimmed idle sessions, it did "
         "not close",
         FormatMoment(kept_open_until, tl));
+  }
+  if (!refused.empty()) {
+    pool += fmt::format(
+        "; {} of them in flight at the signal and answered 5xx while the pool's sessions were "
+        "open: {}",
+        refused.size(),
+        cancelled        ? "their queries cancelled (server log)"
+        : tl.db_log_read ? "the pool refused them"
+                         : "the pool refused them, or their queries were cancelled (no server log "
+                           "to tell)");
   }
   c.observed = fmt::format("{} served or in flight once the pool began closing; {}",
                            Plural(count, "request", "requests"), pool);

@@ -655,6 +655,10 @@ std::vector<DbSessionEnd> ParseDbSessionEnds(std::string_view jsonl, const std::
       }
       continue;
     }
+    if (StartsWith(message, "canceling statement due to user request")) {
+      end.cancelled = true;
+      continue;
+    }
     const bool mid_query = StartsWith(message, "could not send data to client") ||
                            StartsWith(message, "connection to client lost");
     const bool vanished = StartsWith(message, "unexpected EOF on client connection") ||
