@@ -659,6 +659,11 @@ std::vector<DbSessionEnd> ParseDbSessionEnds(std::string_view jsonl, const std::
       end.cancelled = true;
       continue;
     }
+    if (StartsWith(message, "prepared statement \"") &&
+        message.find("\" does not exist") != std::string::npos) {
+      ++end.unknown_statements;
+      continue;
+    }
     const bool mid_query = StartsWith(message, "could not send data to client") ||
                            StartsWith(message, "connection to client lost");
     const bool vanished = StartsWith(message, "unexpected EOF on client connection") ||

@@ -162,6 +162,20 @@ TEST(ParseDbSessionEndsTest, CleanCloseInATransactionLeftItOpen) {
   EXPECT_EQ(ends[0].ended, 495'000'000);
 }
 
+TEST(ParseDbSessionEndsTest, CancelledQueriesAndUnknownPreparedStatementsAreCounted) {
+  const std::string log = Line(12, "b.12", "2026-11-24 19:38:05.100", "ERROR", "SELECT",
+                               "canceling statement due to user request") +
+                          Line(12, "b.12", "2026-11-24 19:38:05.200", "ERROR", "idle",
+                               "prepared statement \\\"select_item_by_id\\\" does not exist") +
+                          Line(12, "b.12", "2026-11-24 19:38:05.300", "ERROR", "idle",
+                               "prepared statement \\\"sleep\\\" does not exist");
+  const std::vector<DbSessionEnd> ends = ParseDbSessionEnds(log, kDb, kEpochMs, 0);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_TRUE(ends[0].cancelled);
+  EXPECT_EQ(ends[0].unknown_statements, 2);
+  EXPECT_FALSE(ends[0].client_vanished);
+}
+
 TEST(ParseDbSessionEndsTest, OtherRolesOnTheRunsDatabaseAreNotTheTargets) {
   // A pooler's auth_query session (role pgbouncer) on the run's database
   // vanishing is not the target's abandoned session.

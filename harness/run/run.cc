@@ -474,6 +474,17 @@ class Run {
       p.server_session_ends = std::move(*ends);
       p.server_log_read = true;
     }
+    // A mode the target cannot work with, in the server's own words.
+    int unknown = 0;
+    for (const DbSessionEnd& e : p.server_session_ends) unknown += e.unknown_statements;
+    if (unknown > 0) {
+      tl_.warnings.push_back(fmt::format(
+          "{} statements of the target failed on the server with 'prepared statement \"…\" does "
+          "not exist' (server log): it prepares named statements, which a pooler in transaction "
+          "mode does not keep from one transaction to the next (PgBouncer before 1.21); send "
+          "them unnamed (refapi --statements inline) or use session mode",
+          unknown));
+    }
   }
 
   // A target that does not hold its listening socket while a descendant

@@ -833,6 +833,18 @@ TEST_F(RunTest, BehindAPrivatePgBouncerTheTargetsOwnConnectionsAreJudged) {
   ASSERT_FALSE(abandoned["evidence"].empty()) << abandoned.dump(2);
   EXPECT_EQ(abandoned["evidence"][0].get<std::string>().rfind("pooler client port ", 0), 0u)
       << abandoned.dump(2);
+
+  // Named prepared statements in transaction mode: the 5xx are dropped
+  // requests, and the run says why, from the server's errors.
+  r = Run({"target/examples/pgbouncer-transaction.yaml", "--target",
+           "prepared={refapi} --listen 127.0.0.1:{port} --db {database_url} --pool 16"},
+          60s);
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  EXPECT_FALSE(Check(r.report, "requests.dropped").value("passed", true)) << Describe(r);
+  const std::string warnings = r.report["runs"][0]["warnings"].dump();
+  EXPECT_NE(warnings.find("does not exist' (server log): it prepares named statements"),
+            std::string::npos)
+      << warnings;
 }
 
 // A pgbouncer that is not there is exit 3 before anything starts, at the

@@ -209,6 +209,7 @@ struct DbSessionEnd {
   bool open_transaction = false;  // ... while a transaction was open ("with an open transaction")
   bool mid_query = false;         // ... while a query ran: its answer could not be sent (FATAL)
   bool terminated = false;        // ended by the server (pg_terminate_backend, a restart)
+  int unknown_statements = 0;     // 'prepared statement "x" does not exist' errors in it
   bool cancelled = false;         // a query of it was cancelled ("canceling statement due to
                                   // user request": PQcancel, pg_cancel_backend)
   std::string state;    // the session's state when the message was logged ("idle in transaction")
