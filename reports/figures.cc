@@ -103,6 +103,14 @@ std::string DbSessionsText(const RunView& run) {
   return text;
 }
 
+std::string PoolerText(const RunView& run) {
+  if (run.pooler.empty()) return "";
+  return fmt::format(
+      "{}: the db sessions above are the target's connections to it; the server saw at most {} "
+      "of the pooler's at once",
+      run.pooler, run.pooler_server_sessions_at_once);
+}
+
 std::vector<Figure> KeyFigures(const RunView& run) {
   const Summary& s = run.summary;
   std::vector<Figure> figures;
@@ -135,6 +143,7 @@ std::vector<Figure> KeyFigures(const RunView& run) {
   }
   figures.push_back({"threads", ThreadsText(run)});
   figures.push_back({"db sessions", DbSessionsText(run)});
+  if (!run.pooler.empty()) figures.push_back({"pooler", PoolerText(run)});
   return figures;
 }
 

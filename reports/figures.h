@@ -35,6 +35,9 @@ std::string LatencyCell(const LatencySummary& l, const char* sep);
 std::string ThreadsText(const RunView& run);
 // "before load 0, peak 5 (at most 2 active, 4 idle), ...; all gone 65.0ms after the exit".
 std::string DbSessionsText(const RunView& run);
+// Behind a per-run pooler, which one and what the db sessions then are; ""
+// without one.
+std::string PoolerText(const RunView& run);
 
 // For a table cell: the run's checks, "12 passed", "10 passed, 2 skipped",
 // "7 of 14 failed", "1 of 12 failed, 2 skipped".

@@ -174,6 +174,7 @@ void Run(const RunView& r, std::size_t index, const ChartFrame& frame,
   fmt::format_to(it, "<dt>signal → exit</dt><dd>{}</dd>\n", Esc(SignalToExitText(r)));
   fmt::format_to(it, "<dt>threads</dt><dd>{}</dd>\n", Esc(ThreadsText(r)));
   fmt::format_to(it, "<dt>DB sessions</dt><dd>{}</dd>\n", Esc(DbSessionsText(r)));
+  if (!r.pooler.empty()) fmt::format_to(it, "<dt>pooler</dt><dd>{}</dd>\n", Esc(PoolerText(r)));
   fmt::format_to(it, "</dl>\n</div>\n</div>\n");
   if (!r.target_log_tail.empty()) {
     fmt::format_to(it,

@@ -98,7 +98,9 @@ void Run(const RunView& r, std::string* out) {
   }
   fmt::format_to(it, "- **signal → exit:** {}\n", Cell(SignalToExitText(r)));
   fmt::format_to(it, "- **threads:** {}\n", Cell(ThreadsText(r)));
-  fmt::format_to(it, "- **DB sessions:** {}\n\n", Cell(DbSessionsText(r)));
+  fmt::format_to(it, "- **DB sessions:** {}\n", Cell(DbSessionsText(r)));
+  if (!r.pooler.empty()) fmt::format_to(it, "- **pooler:** {}\n", Cell(PoolerText(r)));
+  fmt::format_to(it, "\n");
 
   if (!r.passed() && !r.target_log_tail.empty()) {
     fmt::format_to(it, "<details><summary>{}'s last output lines</summary>\n\n{}\n</details>\n\n",

@@ -276,6 +276,10 @@ RunView ReadRun(const json& run) {
   v.verdict = ParseRunVerdict(Text(Get(run, "verdict"))).value_or(RunVerdict::kFail);
   v.harness_errors = Texts(Get(run, "harness_errors"));
   v.warnings = Texts(Get(run, "warnings"));
+  if (const json& pooler = Get(run, "pooler"); pooler.is_object()) {
+    v.pooler = Text(Get(pooler, "describe"));
+    v.pooler_server_sessions_at_once = Int(Get(pooler, "server_sessions_at_once"));
+  }
   v.start_error = Text(Get(run, "start_error"));
   if (!v.harness_errors.empty() || !v.start_error.empty()) v.verdict = RunVerdict::kError;
 

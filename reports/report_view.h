@@ -50,6 +50,10 @@ struct RunView {
   RunVerdict verdict = RunVerdict::kFail;
   std::vector<std::string> harness_errors;  // why the run is invalid (verdict kError)
   std::vector<std::string> warnings;        // what to know that is no verdict
+  // Behind a per-run pooler (target.pooler): which, and the most server
+  // connections it held at once; "" without one.
+  std::string pooler;
+  int pooler_server_sessions_at_once = 0;
   std::string start_error;          // why the target never became ready (verdict kError, no checks)
   std::vector<CheckResult> checks;  // in CheckOrder()
 

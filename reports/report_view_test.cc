@@ -252,5 +252,30 @@ TEST(ReportViewTest, TheProcessTreeAndTheWarningsSurviveAndShow) {
       << "each process of the tree has its line in the chart";
 }
 
+// Behind a per-run pooler every report says so beside the db sessions:
+// they are the target's connections to the pooler, not the server's.
+TEST(ReportViewTest, APooledRunSaysItsSessionsAreTheTargetsConnectionsToThePooler) {
+  Timeline tl = testing::PassingRun();
+  tl.pooler.emplace();
+  tl.pooler->describe = "PgBouncer 1.18.0, session mode, on 127.0.0.1:4123";
+  DbSample server;
+  server.idle = 16;
+  tl.pooler->server_samples = {server};
+  const json j = testing::RunJsonOf(tl);
+  const RunView v = ReadRun(j);
+  EXPECT_EQ(v.pooler, tl.pooler->describe);
+  EXPECT_EQ(v.pooler_server_sessions_at_once, 16);
+  const std::string line =
+      "PgBouncer 1.18.0, session mode, on 127.0.0.1:4123: the db sessions above are the "
+      "target's connections to it; the server saw at most 16 of the pooler's at once";
+  EXPECT_NE(ConsoleReport(j, false).find("  pooler        " + line), std::string::npos)
+      << ConsoleReport(j, false);
+  EXPECT_NE(MarkdownReport(ReportJsonOfRuns({j})).find(line), std::string::npos);
+  EXPECT_NE(HtmlReport(ReportJsonOfRuns({j})).find("the db sessions above are the target"),
+            std::string::npos);
+  EXPECT_EQ(ConsoleReport(testing::RunJsonOf(testing::PassingRun()), false).find("  pooler "),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace gracecheck
