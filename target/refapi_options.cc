@@ -36,6 +36,21 @@ bool ParseDurationOption(std::string_view name, std::string_view text, Duration*
   return true;
 }
 
+// One of two spellings: "NAME wants A or B, not 'X'" otherwise.
+template <typename T>
+bool ParseChoice(std::string_view name, std::string_view value,
+                 const std::pair<std::string_view, T> (&choices)[2], T* out, std::string* error) {
+  for (const auto& [spelling, choice] : choices) {
+    if (value == spelling) {
+      *out = choice;
+      return true;
+    }
+  }
+  *error = fmt::format("{} wants {} or {}, not '{}'", name, choices[0].first, choices[1].first,
+                       value);
+  return false;
+}
+
 }  // namespace
 
 bool ParseListenAddress(std::string_view text, ListenAddress* address, std::string* error) {
@@ -125,23 +140,14 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
         parsed.exit_code = static_cast<int>(*code);
       }
     } else if (name == "--drain") {
-      if (*value == "close-idle") {
-        parsed.drain = DrainStyle::kCloseIdle;
-      } else if (*value == "wait-for-clients") {
-        parsed.drain = DrainStyle::kWaitForClients;
-      } else {
-        *error = fmt::format("--drain wants close-idle or wait-for-clients, not '{}'", *value);
-        ok = false;
-      }
+      ok = ParseChoice(name, *value,
+                       {{"close-idle", DrainStyle::kCloseIdle},
+                        {"wait-for-clients", DrainStyle::kWaitForClients}},
+                       &parsed.drain, error);
     } else if (name == "--statements") {
-      if (*value == "prepared") {
-        parsed.statements = Statements::kPrepared;
-      } else if (*value == "inline") {
-        parsed.statements = Statements::kInline;
-      } else {
-        *error = fmt::format("--statements wants prepared or inline, not '{}'", *value);
-        ok = false;
-      }
+      ok = ParseChoice(name, *value,
+                       {{"prepared", Statements::kPrepared}, {"inline", Statements::kInline}},
+                       &parsed.statements, error);
     } else if (name == "--bug") {
       std::optional<Bug> bug = ParseBug(*value);
       if (bug) {
