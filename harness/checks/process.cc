@@ -226,6 +226,9 @@ CheckResult CheckProcessSignalHandled(const Timeline& tl, const Expectations& e)
   } else if ((before->sig_blocked & bit) != 0) {
     c.Judge(true);
     c.observed = fmt::format("{} blocked, for sigwait or signalfd {}", name, when);
+  } else if ((before->sig_waited & bit) != 0) {
+    c.Judge(true);
+    c.observed = fmt::format("{} waited for in sigwait (its main thread was in it) {}", name, when);
   } else if ((before->sig_ignored & bit) != 0) {
     c.Judge(false);
     c.observed = fmt::format("{} ignored: the process does not stop for it {}", name, when);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -108,6 +109,8 @@ ProbeError ProcProbe::error() const {
 
 bool ProcProbe::SampleOnce() {
   const std::string base = fmt::format("/proc/{}", pid_);
+  // Before the masks (procfs.h says why).
+  const std::optional<std::uint64_t> sigwait_set = SigwaitSetAddress(pid_);
   const std::string status = ReadProcFile(base + "/status");
   if (status.empty()) return false;
   ProcSample s;
@@ -125,6 +128,14 @@ bool ProcProbe::SampleOnce() {
         s.signals_read = true;
       }
     }
+  }
+  // A main thread that sigwaits shows what it waits for as neither blocked
+  // nor caught; read the set it waits with when a stop signal looks at its
+  // default action (the memory of a process with handlers is never read).
+  constexpr std::uint64_t kStopSignals =
+      (1u << (SIGTERM - 1)) | (1u << (SIGINT - 1)) | (1u << (SIGQUIT - 1)) | (1u << (SIGHUP - 1));
+  if (s.signals_read && (kStopSignals & ~(s.sig_blocked | s.sig_caught | s.sig_ignored)) != 0) {
+    if (sigwait_set) s.sig_waited = ReadSigwaitSet(pid_, *sigwait_set).value_or(0);
   }
   s.target_threads = s.threads;
   s.fds = CountEntries(base + "/fd");
@@ -500,7 +511,7 @@ void DbProbe::Sample() {
 std::vector<std::string> ProbeHarnessErrors(const ProbeError& proc, const ProbeError& db,
                                             const std::vector<ProbeOutage>& outages,
                                             const std::vector<RestartWindow>& restarts,
-                                            const Timeline& tl) {
+                                            const Timeline& tl, const DbSourceNames& names) {
   std::vector<std::string> errors;
   if (proc.t != kNever) {
     errors.push_back(
@@ -508,7 +519,7 @@ std::vector<std::string> ProbeHarnessErrors(const ProbeError& proc, const ProbeE
                     FormatMoment(proc.t, tl), proc.what));
   }
   if (db.t != kNever) {
-    errors.push_back(fmt::format("the pg_stat_activity probe stopped at {}: {}; no sample after it",
+    errors.push_back(fmt::format("{} stopped at {}: {}; no sample after it", names.probe,
                                  FormatMoment(db.t, tl), db.what));
   }
   for (const ProbeOutage& o : outages) {
@@ -516,8 +527,8 @@ std::vector<std::string> ProbeHarnessErrors(const ProbeError& proc, const ProbeE
       return o.lost >= w.from && (w.to == kNever || o.lost <= w.to + kRestartOutageGrace);
     });
     if (restart && o.back != kNever) continue;
-    std::string line = fmt::format("the database monitor connection was lost at {}: {}; ",
-                                   FormatMoment(o.lost, tl), o.what);
+    std::string line =
+        fmt::format("{} was lost at {}: {}; ", names.connection, FormatMoment(o.lost, tl), o.what);
     line += o.back == kNever
                 ? std::string("not reconnected before the end of the run")
                 : fmt::format("reconnected {} later (no pg_stat_activity sample in between)",

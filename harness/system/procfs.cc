@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,6 +82,34 @@ std::optional<ProcStat> ReadProcStat(int pid) {
   const std::string text = ReadProcFile("/proc/" + std::to_string(pid) + "/stat", 4096);
   if (text.empty()) return std::nullopt;
   return ParseProcStat(text);
+}
+
+std::optional<std::uint64_t> SigwaitSetAddress(std::string_view syscall_line) {
+  // "NR ARG1 ARG2 ... SP PC", or "running", or "-1 SP PC" outside a call.
+  const std::size_t space = syscall_line.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const std::string nr(syscall_line.substr(0, space));
+  char* end = nullptr;
+  const long number = std::strtol(nr.c_str(), &end, 10);
+  if (end == nr.c_str() || *end != '\0' || number != SYS_rt_sigtimedwait) return std::nullopt;
+  const std::string rest(syscall_line.substr(space + 1));
+  const unsigned long long address = std::strtoull(rest.c_str(), &end, 16);
+  if (end == rest.c_str() || address == 0) return std::nullopt;
+  return address;
+}
+
+std::optional<std::uint64_t> SigwaitSetAddress(int pid) {
+  return SigwaitSetAddress(ReadProcFile("/proc/" + std::to_string(pid) + "/syscall", 512));
+}
+
+std::optional<std::uint64_t> ReadSigwaitSet(int pid, std::uint64_t address) {
+  const int fd = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::uint64_t set = 0;
+  const ssize_t n = ::pread(fd, &set, sizeof set, static_cast<off_t>(address));
+  ::close(fd);
+  if (n != static_cast<ssize_t>(sizeof set)) return std::nullopt;
+  return set;
 }
 
 std::string ReadCommandLine(int pid, std::size_t max) {

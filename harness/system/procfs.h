@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -34,6 +35,24 @@ std::optional<ProcStat> ReadProcStat(int pid);
 // Parses the contents of a /proc/PID/stat (the command name between the
 // parentheses may hold spaces and parentheses itself).
 std::optional<ProcStat> ParseProcStat(std::string_view text);
+
+// Where the set is that the process's main thread waits with in sigwait(3),
+// sigwaitinfo(2) or sigtimedwait(2) (one system call, rt_sigtimedwait) at
+// this moment; nullopt if it is not waiting in it or that cannot be read
+// (/proc/PID/syscall needs the access a debugger has: the same user and a
+// ptrace_scope allowing it, or root). While a thread waits there the kernel
+// takes the set it waits for off its blocked mask (SigBlk) and puts it back
+// when the wait returns: a single-threaded process that sigwaits for
+// SIGTERM shows it as neither blocked nor caught. Read it *before* the
+// masks: a wait that returns in between (the signal came) has its mask
+// back by then, and the set read after it still says what it waited for.
+std::optional<std::uint64_t> SigwaitSetAddress(int pid);
+// The same from the text of a /proc/PID/syscall: "128 0x7ffd... ..." on
+// x86-64 is a wait in rt_sigtimedwait, its set at the first argument.
+std::optional<std::uint64_t> SigwaitSetAddress(std::string_view syscall_line);
+// The signal set (bit N-1 for signal N) at `address` in the process's
+// memory (/proc/PID/mem, with the same access); nullopt if unreadable.
+std::optional<std::uint64_t> ReadSigwaitSet(int pid, std::uint64_t address);
 
 // Its command line, the arguments joined by spaces, at most `max` bytes
 // (then ending in "…"); a kernel thread's or a zombie's is its [comm].

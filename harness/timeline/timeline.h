@@ -148,6 +148,9 @@ struct ProcSample {
   std::uint64_t sig_blocked = 0;
   std::uint64_t sig_ignored = 0;
   std::uint64_t sig_caught = 0;
+  // The set the main thread was waiting for in sigwait/sigtimedwait when
+  // sampled (ReadSigwaitSet: the kernel takes it off SigBlk meanwhile).
+  std::uint64_t sig_waited = 0;
 };
 
 // One process of the target's tree, as the /proc probe saw it: the target
