@@ -92,6 +92,15 @@ struct RestartWindow {
 // meets the closed connection up to a round after the server is back).
 constexpr Nanos kRestartOutageGrace = 1'000'000'000;
 
+// How the harness errors name the session probe and its connection: the
+// server's pg_stat_activity, or behind a per-run pooler its SHOW CLIENTS.
+struct DbSourceNames {
+  std::string_view probe = "the pg_stat_activity probe";
+  std::string_view connection = "the database monitor connection";
+};
+inline constexpr DbSourceNames kPoolerClientsNames{"the pooler's SHOW CLIENTS probe",
+                                                   "the pooler's admin console connection"};
+
 // What the probes could not do, as the run's harness errors
 // (Timeline::harness_errors; `tl` for moments). A loss of the monitor
 // connection is one, even when a new connection came back at once: nobody
@@ -101,7 +110,7 @@ constexpr Nanos kRestartOutageGrace = 1'000'000'000;
 std::vector<std::string> ProbeHarnessErrors(const ProbeError& proc, const ProbeError& db,
                                             const std::vector<ProbeOutage>& outages,
                                             const std::vector<RestartWindow>& restarts,
-                                            const Timeline& tl);
+                                            const Timeline& tl, const DbSourceNames& names = {});
 
 // The monitor connection's application_name, so that a DBA (or a test) can
 // tell it apart in pg_stat_activity.

@@ -228,6 +228,20 @@ TEST(ProbeHarnessErrorsTest, ALostMonitorConnectionIsAnErrorEvenIfItCameBack) {
       << never[0];
 }
 
+// Behind a per-run pooler the session probe reads its SHOW CLIENTS, and
+// says so: "pg_stat_activity" would send the reader to the wrong place.
+TEST(ProbeHarnessErrorsTest, BehindAPoolerTheErrorsNameItsConsole) {
+  const std::vector<std::string> e =
+      ProbeHarnessErrors({}, {1300 * kMs, "bad conversion"}, {{900 * kMs, kNever, "gone"}}, {},
+                         SignalledAt(1000 * kMs), kPoolerClientsNames);
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].rfind("the pooler's SHOW CLIENTS probe stopped at +300.0ms: bad conversion", 0),
+            0u)
+      << e[0];
+  EXPECT_EQ(e[1].rfind("the pooler's admin console connection was lost at -100.0ms: gone", 0), 0u)
+      << e[1];
+}
+
 TEST(ProbeHarnessErrorsTest, ARestartsOwnLossIsNoErrorIfTheConnectionCameBack) {
   const std::vector<RestartWindow> restart = {{1000 * kMs, 1300 * kMs}};
   EXPECT_TRUE(ProbeHarnessErrors({}, {}, {{1010 * kMs, 1320 * kMs, "terminating connection"}},

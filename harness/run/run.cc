@@ -414,8 +414,9 @@ class Run {
     if (!tl_.sessions_unmeasurable.empty()) {
       tl_.warnings.push_back(tl_.sessions_unmeasurable + "; the db.* session checks are skipped");
     }
-    for (std::string& line : ProbeHarnessErrors(proc_probe_->error(), db_probe_->error(),
-                                                db_probe_->outages(), restarts_, tl_)) {
+    for (std::string& line :
+         ProbeHarnessErrors(proc_probe_->error(), db_probe_->error(), db_probe_->outages(),
+                            restarts_, tl_, tl_.pooler ? kPoolerClientsNames : DbSourceNames{})) {
       tl_.harness_errors.push_back(std::move(line));
     }
     if (tl_.pooler) {
