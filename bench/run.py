@@ -415,7 +415,7 @@ def scale(tmp, conns, seconds):
     yaml_path = os.path.join(tmp, f"scale-{conns}.yaml")
     scenario(yaml_path, f"keepalive-{conns}",
              'target:\n  command: ["{refapi}", "--listen", "127.0.0.1:{port}", "--db", '
-             f'"{{database_url}}", "--workers", "{min(conns + 100, 10_000)}", "--pool", "16"]\n'
+             f'"{{database_url}}", "--threads", "{min(conns + 100, 10_000)}", "--pool", "16"]\n'
              "  ready: { http_get: /healthz, timeout: 20s }",
              f"load:\n  model: closed\n  connections: {conns}\n  duration: {seconds}s\n"
              "  timeout: 10s\n  requests:\n"

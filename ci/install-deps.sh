@@ -29,6 +29,7 @@ packages=(
   libxml2-utils                                   # xmllint: JUnit output against its XSD, the HTML report's SVG well-formed (reports tests)
   golang-go golang-github-lib-pq-dev              # target/go: the seed article's Go server and go-fixed (GOPATH build, offline)
   openjdk-17-jdk-headless                         # target/examples/JvmServer.java: a JVM target, run from source (exit 143 after SIGTERM)
+  python3-aiohttp python3-asyncpg                 # target/examples/asyncpg_server.py: an async pool that closes by refusing
 )
 case "${1:-}" in
   --screenshot)

@@ -33,6 +33,8 @@ const std::vector<BugInfo>& KnownBugs() {
        "stock cpp-httplib: <= 8 workers, backlog 5, queued connections dropped"},
       {Bug::kPoolRefuses, "pool-refuses",
        "refuse pool checkouts at the signal (503); close its sessions at exit"},
+      {Bug::kNoForward, "no-forward",
+       "--workers: the master exits at the signal without telling its workers"},
   };
   return bugs;
 }

@@ -33,6 +33,7 @@ enum class Bug : std::uint8_t {
   kCancelInflight,
   kSmallBacklog,
   kPoolRefuses,
+  kNoForward,
 };
 
 struct BugInfo {

@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +31,10 @@ constexpr std::size_t kMaxRequestsPerConnection = 1000;
 // once), and then for it to empty the accept queue.
 constexpr auto kListenLoopStartLimit = std::chrono::seconds(1);
 constexpr auto kAcceptQueueDrainLimit = std::chrono::milliseconds(200);
+
+// Interrupts the accept thread's accept(2) on a shared listener; refapi uses
+// it for nothing else, and no other thread ever receives it.
+constexpr int kKickSignal = SIGUSR2;
 
 // Set by the post-routing handler when a response told the client
 // "Connection: close"; the worker thread then closes after writing it.
@@ -72,7 +77,9 @@ NextRequest WaitForRequest(const SocketStream& stream, State state, Clock::durat
 }  // namespace
 
 HttpServer::HttpServer(std::size_t workers) {
-  new_task_queue = [this, workers] { return new WorkerPool(workers, &connections_); };
+  new_task_queue = [this, workers] {
+    return new WorkerPool(workers, &connections_, [this] { accept_left_ = true; });
+  };
   set_tcp_nodelay(true);
   // cpp-httplib 0.11's default options set SO_REUSEPORT (and not
   // SO_REUSEADDR): a second server on the same port binds without error and
@@ -113,6 +120,11 @@ int HttpServer::Bind(const std::string& host, int port) {
   // it waits for SYN retransmission (1 s). listen() again only resizes it.
   if (bound > 0 && !stock_) ::listen(svr_sock_, SOMAXCONN);
   return bound > 0 ? bound : -1;
+}
+
+void HttpServer::Adopt(int listener) {
+  svr_sock_ = listener;
+  shared_ = true;
 }
 
 void HttpServer::UseStockCppHttplib(std::size_t workers) {
@@ -175,7 +187,36 @@ void HttpServer::StopAccepting() {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   }
-  stop();
+  if (shared_) {
+    StopSharedListener();
+  } else {
+    stop();
+  }
+}
+
+namespace {
+void IgnoreKick(int) {}
+}  // namespace
+
+// The accept thread may be blocked in accept(2) on the shared socket, which
+// close(2) does not wake. Take the socket from the loop (it sees
+// INVALID_SOCKET when it next looks), then interrupt accept() with a
+// thread-directed signal (it fails with EINTR, or the loop returns, in
+// cpp-httplib 0.11 either way), as often as it takes for the loop to leave:
+// one kick may land just before the thread enters accept(). A connection it
+// takes meanwhile is served as usual.
+void HttpServer::StopSharedListener() {
+  struct sigaction kick {};
+  kick.sa_handler = IgnoreKick;  // no SA_RESTART: accept() returns EINTR
+  sigemptyset(&kick.sa_mask);
+  ::sigaction(kKickSignal, &kick, nullptr);
+  const int listener = svr_sock_.exchange(INVALID_SOCKET);
+  const auto give_up = Clock::now() + kListenLoopStartLimit;
+  while (!accept_left_ && accept_thread_.joinable() && Clock::now() < give_up) {
+    ::pthread_kill(accept_thread_.native_handle(), kKickSignal);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (listener >= 0) ::close(listener);
 }
 
 bool HttpServer::WaitUntilStopped(std::chrono::steady_clock::time_point deadline) {

@@ -20,6 +20,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -40,6 +41,11 @@ class HttpServer : public httplib::Server {
   // Binds (port 0: any free port) with a listen backlog of SOMAXCONN; returns
   // the bound port, or -1.
   int Bind(const std::string& host, int port);
+  // Pre-fork mode (prefork.h): serve on `listener`, a listening socket that
+  // other processes share, instead of Bind(). StopAccepting() then closes
+  // only this process's descriptor: a shutdown(2) of the socket, as
+  // cpp-httplib's stop() does, would stop every process listening on it.
+  void Adopt(int listener);
 
   // Serves on a new "http-accept" thread until stop(). `on_exit` runs on that
   // thread when the library's listen loop has returned, i.e. after every
@@ -72,6 +78,7 @@ class HttpServer : public httplib::Server {
   }
 
  private:
+  void StopSharedListener();
   bool process_and_close_socket(socket_t sock) override;
 
   ConnectionTracker connections_;
@@ -80,6 +87,8 @@ class HttpServer : public httplib::Server {
   std::condition_variable cv_;
   bool stopped_ = false;
   bool stock_ = false;
+  bool shared_ = false;                   // Adopt(): the listener is shared with other processes
+  std::atomic<bool> accept_left_{false};  // the listen loop has left accept()
   std::function<void(int sock, bool open)> connection_observer_;
 };
 

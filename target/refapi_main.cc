@@ -2,7 +2,8 @@
 // pattern in C++: serve HTTP on its own threads, wait for SIGINT/SIGTERM on
 // another, then shut down step by step (shutdown_sequence.h): stop HTTP
 // first, close the database only after. With --bug=NAME (bugs.h) it has one
-// known shutdown bug more.
+// known shutdown bug more; with --workers N it is a pre-fork server
+// (prefork.h) whose every worker is this.
 #include <fmt/format.h>
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include "connection_pool.h"
 #include "http_server.h"
 #include "phase_log.h"
+#include "prefork.h"
 #include "refapi_options.h"
 #include "shutdown_sequence.h"
 #include "signals.h"
@@ -56,7 +58,9 @@ class ShutdownTrigger {
   bool by_signal_ = false;
 };
 
-int Run(const Options& options) {
+// Serves as the one process, or as a pre-fork worker on `listener` (the
+// master created the schema and printed the address).
+int Run(const Options& options, int listener) {
   if (options.bugs.Has(Bug::kOrphanChild)) {
     const pid_t helper = StartOrphanHelper(options.db_url);
     LogPhase("helper_started", fmt::format("pid={}", helper));
@@ -64,7 +68,7 @@ int Run(const Options& options) {
   UseStatements(options.statements);
   std::unique_ptr<ConnectionPool> pool;
   try {
-    bool schema_created = false;
+    bool schema_created = listener >= 0;
     pool = std::make_unique<ConnectionPool>(options.db_url, options.pool_size,
                                             [&schema_created](pqxx::connection& c) {
                                               if (!schema_created)
@@ -89,16 +93,21 @@ int Run(const Options& options) {
     }
   }
   RegisterApi(server, *pool, ready);
-  const int port = server.Bind(options.listen.host, options.listen.port);
-  if (port < 0) {
-    LogError(fmt::format("cannot listen on {}",
-                         FormatHostPort(options.listen.host, options.listen.port)));
-    return kExitFailure;
+  if (listener >= 0) {
+    server.Adopt(listener);
+    LogPhase("serving");
+  } else {
+    const int port = server.Bind(options.listen.host, options.listen.port);
+    if (port < 0) {
+      LogError(fmt::format("cannot listen on {}",
+                           FormatHostPort(options.listen.host, options.listen.port)));
+      return kExitFailure;
+    }
+    const std::string address = FormatHostPort(options.listen.host, port);
+    std::printf("listening on %s\n", address.c_str());
+    std::fflush(stdout);
+    LogPhase("listening", "addr=" + address);
   }
-  const std::string address = FormatHostPort(options.listen.host, port);
-  std::printf("listening on %s\n", address.c_str());
-  std::fflush(stdout);
-  LogPhase("listening", "addr=" + address);
 
   ShutdownTrigger trigger;
   server.Start([&trigger](bool ok) {
@@ -136,5 +145,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (options.bugs.Has(Bug::kIgnoreSigterm)) IgnoreSigterm();
-  return Run(options);
+  if (options.worker_processes > 0) {
+    return RunPrefork(options,
+                      [](const Options& worker, int listener) { return Run(worker, listener); });
+  }
+  return Run(options, /*listener=*/-1);
 }

@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::size_t kMaxPoolSize = 1000;
 constexpr std::size_t kMaxHttpWorkers = 10000;
+constexpr std::size_t kMaxWorkerProcesses = 64;
 
 bool ParseCount(std::string_view name, std::string_view text, std::size_t max, std::size_t* out,
                 std::string* error) {
@@ -101,9 +102,10 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    constexpr std::string_view kKnown[] = {
-        "--listen",    "--db",        "--pool",  "--workers",    "--drain-timeout",
-        "--lame-duck", "--exit-code", "--drain", "--statements", "--bug"};
+    constexpr std::string_view kKnown[] = {"--listen",        "--db",         "--pool",
+                                           "--threads",       "--workers",    "--buggy-workers",
+                                           "--drain-timeout", "--lame-duck",  "--exit-code",
+                                           "--drain",         "--statements", "--bug"};
     bool known = false;
     for (std::string_view k : kKnown) known = known || name == k;
     if (!known) {
@@ -125,8 +127,12 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
       have_db = !parsed.db_url.empty();
     } else if (name == "--pool") {
       ok = ParseCount(name, *value, kMaxPoolSize, &parsed.pool_size, error);
-    } else if (name == "--workers") {
+    } else if (name == "--threads") {
       ok = ParseCount(name, *value, kMaxHttpWorkers, &parsed.http_workers, error);
+    } else if (name == "--workers") {
+      ok = ParseCount(name, *value, kMaxWorkerProcesses, &parsed.worker_processes, error);
+    } else if (name == "--buggy-workers") {
+      ok = ParseCount(name, *value, kMaxWorkerProcesses, &parsed.buggy_workers, error);
     } else if (name == "--drain-timeout") {
       ok = ParseDurationOption(name, *value, &parsed.drain_timeout, error);
     } else if (name == "--lame-duck") {
@@ -163,6 +169,20 @@ bool ParseOptions(const std::vector<std::string_view>& args, Options* options, s
     *error = "--db URL is required";
     return false;
   }
+  if (parsed.worker_processes == 0) {
+    if (parsed.bugs.Has(Bug::kNoForward) || parsed.buggy_workers != 0) {
+      *error = fmt::format("{} is for pre-fork mode: add --workers N",
+                           parsed.buggy_workers != 0 ? "--buggy-workers" : "--bug=no-forward");
+      return false;
+    }
+  } else if (parsed.bugs.Has(Bug::kSmallBacklog)) {
+    *error = "--bug=small-backlog is stock cpp-httplib's own listener: not with --workers";
+    return false;
+  } else if (parsed.buggy_workers > parsed.worker_processes) {
+    *error = fmt::format("--buggy-workers {} is more than --workers {}", parsed.buggy_workers,
+                         parsed.worker_processes);
+    return false;
+  }
   *options = std::move(parsed);
   return true;
 }
@@ -176,7 +196,13 @@ The reference API server of gracecheck: shuts down gracefully on SIGINT/SIGTERM
   --listen HOST:PORT    address to listen on (default 127.0.0.1:8080; port 0 picks one)
   --db URL              PostgreSQL connection URL (required)
   --pool N              database connections, opened at start (default 8)
-  --workers N           HTTP worker threads; each keep-alive connection holds one (default 128)
+  --threads N           HTTP worker threads (per process); each keep-alive connection holds one
+                        (default 128)
+  --workers N           pre-fork mode: a master binds the listener and forks N worker processes
+                        that share it, each with its own --pool; the master forwards SIGINT and
+                        SIGTERM to every worker and exits once all have (default: one process)
+  --buggy-workers K     with --workers: only the first K workers have the --bug list
+                        (default: all of them)
   --drain-timeout D     how long in-flight requests may take after the signal (default 10s)
   --lame-duck D         keep serving for D after the signal while /readyz says 503 (default 0)
   --drain STYLE         close-idle: close idle keep-alive connections at the signal (default);

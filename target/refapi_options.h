@@ -36,7 +36,13 @@ struct Options {
   ListenAddress listen;
   std::string db_url;  // libpq URL or key=value string; never logged (it may hold a password)
   std::size_t pool_size = 8;
-  std::size_t http_workers = 128;
+  std::size_t http_workers = 128;  // --threads: HTTP worker threads per process
+  // --workers N: pre-fork mode (prefork.h), N worker processes sharing the
+  // master's listener, each with its own pool of pool_size; 0: one process.
+  std::size_t worker_processes = 0;
+  // --buggy-workers K: only the first K workers have `bugs` (the master's
+  // own, no-forward, is the master's); 0: all of them.
+  std::size_t buggy_workers = 0;
   Duration drain_timeout = std::chrono::seconds(10);
   Duration lame_duck = Duration::zero();
   DrainStyle drain = DrainStyle::kCloseIdle;  // --drain close-idle|wait-for-clients

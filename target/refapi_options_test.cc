@@ -40,7 +40,7 @@ TEST(RefapiOptionsTest, DefaultsNeedOnlyTheDatabase) {
 }
 
 TEST(RefapiOptionsTest, TakesEveryOptionInBothSpellings) {
-  Parsed p = Parse({"--listen=0.0.0.0:0", "--db=dbname=x", "--pool", "3", "--workers=16",
+  Parsed p = Parse({"--listen=0.0.0.0:0", "--db=dbname=x", "--pool", "3", "--threads=16",
                     "--drain-timeout", "1.5s", "--lame-duck=200ms", "--exit-code", "143",
                     "--statements=inline"});
   ASSERT_TRUE(p.ok) << p.error;
@@ -79,7 +79,7 @@ TEST(RefapiOptionsTest, RejectsBadInputWithOneLine) {
       {},                                      // no --db
       {"--db"},                                // no value
       {"--db", "x", "--pool", "0"},            // pool must be >= 1
-      {"--db", "x", "--workers", "12abc"},     // not a number
+      {"--db", "x", "--threads", "12abc"},     // not a number
       {"--db", "x", "--listen", "localhost"},  // no port
       {"--db", "x", "--listen", "h:70000"},    // port out of range
       {"--db", "x", "--listen", "::1:80"},     // IPv6 without brackets
@@ -89,6 +89,12 @@ TEST(RefapiOptionsTest, RejectsBadInputWithOneLine) {
       {"--db", "x", "stray"},                  // positional
       {"--db", "x", "--exit-code", "256"},     // not an exit status
       {"--db", "x", "--exit-code=-1"},         // not an exit status
+      {"--db", "x", "--workers", "0"},         // pre-fork wants >= 1 worker
+      {"--db", "x", "--workers", "65"},        // more than a machine here holds
+      {"--db", "x", "--bug=no-forward"},       // a master's bug, and no master
+      {"--db", "x", "--buggy-workers", "1"},   // no workers
+      {"--db", "x", "--workers", "2", "--buggy-workers", "3"},
+      {"--db", "x", "--workers", "2", "--bug=small-backlog"},  // stock listener
   };
   for (const auto& args : bad) {
     Parsed p = Parse(args);
@@ -100,6 +106,15 @@ TEST(RefapiOptionsTest, RejectsBadInputWithOneLine) {
   }
 }
 
+TEST(RefapiOptionsTest, PreforkIsOffByDefaultAndTakesItsCounts) {
+  EXPECT_EQ(Parse({"--db", "x"}).options.worker_processes, 0u);
+  Parsed p = Parse({"--db", "x", "--workers", "3", "--buggy-workers=1", "--bug=leak-threads"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.options.worker_processes, 3u);
+  EXPECT_EQ(p.options.buggy_workers, 1u);
+  EXPECT_EQ(p.options.http_workers, 128u) << "--workers is processes, not threads";
+}
+
 TEST(RefapiOptionsTest, NoBugByDefault) {
   Parsed p = Parse({"--db", "x"});
   ASSERT_TRUE(p.ok) << p.error;
@@ -108,7 +123,10 @@ TEST(RefapiOptionsTest, NoBugByDefault) {
 
 TEST(RefapiOptionsTest, TakesEveryKnownBugAndSeveralAtOnce) {
   for (const BugInfo& info : KnownBugs()) {
-    Parsed p = Parse({"--db", "x", "--bug", info.name});
+    // no-forward is the pre-fork master's own bug.
+    Parsed p = info.bug == Bug::kNoForward
+                   ? Parse({"--db", "x", "--workers", "2", "--bug", info.name})
+                   : Parse({"--db", "x", "--bug", info.name});
     ASSERT_TRUE(p.ok) << info.name << ": " << p.error;
     EXPECT_TRUE(p.options.bugs.Has(info.bug)) << info.name;
     for (const BugInfo& other : KnownBugs()) {

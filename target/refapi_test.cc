@@ -220,7 +220,7 @@ class RefapiTest : public ::testing::Test {
     return tx.exec1("SELECT count(*) FROM items WHERE key = " + tx.quote(key))[0].as<int>();
   }
 
-  // With --workers 2: two workers busy with /slow, three connections
+  // With --threads 2: two workers busy with /slow, three connections
   // waiting for one with their request sent, then SIGTERM. Returns what the
   // three got.
   std::vector<Exchange> QueuedBehindBusyWorkersAtSigterm() {
@@ -237,6 +237,18 @@ class RefapiTest : public ::testing::Test {
     std::vector<Exchange> got;
     for (auto& q : queued) got.push_back(q->Receive());
     return got;
+  }
+
+  // SIGTERM with a request in flight, then SIGINT: refapi (or its master)
+  // exits 1 at once, logging phase=forced_exit.
+  void ExpectSecondSignalForcesExit() {
+    ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+    std::this_thread::sleep_for(100ms);
+    ASSERT_FALSE(refapi_->exited()) << "exited before draining";
+    ASSERT_TRUE(refapi_->Signal(SIGINT, false));
+    ASSERT_TRUE(refapi_->WaitExit(2s)) << Stderr();
+    EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 1") << Stderr();
+    EXPECT_NE(Stderr().find("phase=forced_exit"), std::string::npos);
   }
 
   // Each of `phases` is in refapi's log, in this order.
@@ -365,13 +377,7 @@ TEST_F(RefapiTest, SecondSignalExitsAtOnce) {
     return c.Get("/slow?ms=10000");
   });
   std::this_thread::sleep_for(300ms);
-  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
-  std::this_thread::sleep_for(100ms);
-  ASSERT_FALSE(refapi_->exited()) << "exited before draining";
-  ASSERT_TRUE(refapi_->Signal(SIGINT, false));
-  ASSERT_TRUE(refapi_->WaitExit(2s)) << Stderr();
-  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 1") << Stderr();
-  EXPECT_NE(Stderr().find("phase=forced_exit"), std::string::npos);
+  ExpectSecondSignalForcesExit();
   slow.wait();
 }
 
@@ -601,7 +607,7 @@ TEST_F(RefapiTest, CancelInflightAnswers503ThenClosesThePoolInOrder) {
 }
 
 TEST_F(RefapiTest, ConnectionsQueuedForAWorkerAreServedAtShutdown) {
-  StartRefapi({"--workers", "2"});
+  StartRefapi({"--threads", "2"});
   for (const Exchange& e : QueuedBehindBusyWorkersAtSigterm())
     EXPECT_EQ(e.status(), 200) << e.Describe();
   ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
@@ -609,13 +615,116 @@ TEST_F(RefapiTest, ConnectionsQueuedForAWorkerAreServedAtShutdown) {
 }
 
 TEST_F(RefapiTest, SmallBacklogDropsConnectionsQueuedForAWorker) {
-  StartRefapi({"--workers", "2", "--bug=small-backlog"});
+  StartRefapi({"--threads", "2", "--bug=small-backlog"});
   for (const Exchange& e : QueuedBehindBusyWorkersAtSigterm()) {
     EXPECT_TRUE(e.outcome == "eof" || e.outcome == "reset") << e.Describe();
     EXPECT_EQ(e.response, "") << "a queued connection was answered";
   }
   ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
   EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+}
+
+// --- Pre-fork mode (--workers N, prefork.h). ---
+
+// The pids of the workers the master logged as started.
+std::vector<int> StartedWorkers(const std::string& log) {
+  std::vector<int> pids;
+  static const std::regex kStarted("phase=worker_started pid=([0-9]+)");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), kStarted);
+       it != std::sregex_iterator(); ++it) {
+    pids.push_back(std::stoi((*it)[1].str()));
+  }
+  return pids;
+}
+
+TEST_F(RefapiTest, PreforkWorkersShareTheListenerAndEachDrainsItsOwnPool) {
+  StartRefapi({"--workers", "2", "--pool", "3", "--drain-timeout", "5s"});
+  const std::vector<int> workers = StartedWorkers(Stderr());
+  ASSERT_EQ(workers.size(), 2u) << Stderr();
+  EXPECT_EQ(ProcessGroupMembers(refapi_->pid()).size(), 3u) << "the master and its workers";
+  // Each worker has its own pool: 2 x 3 sessions, none the master's.
+  EXPECT_TRUE(Eventually([&] { return Sessions() == 6; })) << Sessions() << " sessions";
+  // Two requests in flight at once reach both workers (each is a
+  // connection of its own; a worker takes many, so send until both served).
+  std::vector<std::future<Exchange>> slow;
+  for (int i = 0; i < 2; ++i) slow.push_back(RequestInBackground(port_, "/slow?ms=800"));
+  EXPECT_TRUE(Eventually([&] { return SleepingQueries() == 2; })) << "not both in flight";
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  for (auto& f : slow) EXPECT_EQ(f.get().status(), 200) << "a request in flight was dropped";
+  ASSERT_TRUE(refapi_->WaitExit(5s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0") << Stderr();
+  EXPECT_TRUE(ProcessGroupMembers(refapi_->pid()).empty()) << "a worker outlived the master";
+  EXPECT_FALSE(HttpGetStatus(port_, "/healthz", 1s)) << "the listener outlived the server";
+  EXPECT_TRUE(Eventually([&] { return Sessions() == 0; }));
+  EXPECT_EQ(SessionsAbandoned(), 0);
+  const std::string log = Stderr();
+  for (int w : workers) {
+    EXPECT_NE(log.find(fmt::format("phase=worker_exited pid={} code=0", w)), std::string::npos)
+        << log;
+    EXPECT_NE(log.find(fmt::format("refapi[{}] ", w)), std::string::npos);
+  }
+  ExpectPhasesInOrder({"phase=signal sig=SIGTERM", "phase=master_closed_listener",
+                       "phase=stopped_accepting", "phase=pool_closed n=3", "phase=worker_exited",
+                       "phase=worker_exited", "phase=exit code=0"});
+}
+
+TEST_F(RefapiTest, PreforkBugsGoToTheFirstBuggyWorkersOnly) {
+  StartRefapi({"--workers", "2", "--pool", "2", "--buggy-workers", "1", "--bug=no-db-close"});
+  const std::vector<int> workers = StartedWorkers(Stderr());
+  ASSERT_EQ(workers.size(), 2u) << Stderr();
+  EXPECT_TRUE(Eventually([&] { return Sessions() == 4; })) << Sessions() << " sessions";
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(refapi_->WaitExit(5s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0") << Stderr();
+  EXPECT_TRUE(Eventually([&] { return Sessions() == 0; }));
+  // The first worker dropped its two sessions; the second closed its own.
+  EXPECT_TRUE(Eventually([&] { return SessionsAbandoned() == 2; })) << SessionsAbandoned();
+  const std::string log = Stderr();
+  EXPECT_NE(log.find(fmt::format("refapi[{}] ", workers[1])), std::string::npos);
+  EXPECT_NE(log.find("phase=pool_closed n=2"), std::string::npos) << log;
+}
+
+TEST_F(RefapiTest, PreforkNoForwardLeavesTheWorkersServing) {
+  StartRefapi({"--workers", "2", "--pool", "1", "--bug=no-forward"});
+  const std::vector<int> workers = StartedWorkers(Stderr());
+  ASSERT_EQ(workers.size(), 2u) << Stderr();
+  ASSERT_TRUE(refapi_->Signal(SIGTERM, false));
+  ASSERT_TRUE(refapi_->WaitExit(3s)) << Stderr();
+  EXPECT_EQ(refapi_->exit_status()->ToString(), "exit 0");
+  EXPECT_EQ(HttpGetStatus(port_, "/healthz", 1s), 200) << "the orphaned workers stopped serving";
+  std::vector<int> left = ProcessGroupMembers(refapi_->pid());
+  std::sort(left.begin(), left.end());
+  std::vector<int> expected = workers;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(left, expected);
+  EXPECT_EQ(refapi_->KillLeftovers({}).size(), 2u);
+  EXPECT_TRUE(Eventually([&] { return Sessions() == 0; }));
+}
+
+TEST_F(RefapiTest, PreforkSecondSignalEndsEveryWorkerAtOnce) {
+  StartRefapi({"--workers", "2", "--drain-timeout", "30s"});
+  auto slow = RequestInBackground(port_, "/slow?ms=10000");
+  EXPECT_TRUE(Eventually([&] { return SleepingQueries() == 1; }));
+  ExpectSecondSignalForcesExit();
+  EXPECT_TRUE(ProcessGroupMembers(refapi_->pid()).empty());
+  slow.wait();
+}
+
+TEST_F(RefapiTest, PreforkUsageErrors) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--bug=no-forward"},
+                                             {"--buggy-workers", "1"},
+                                             {"--workers", "2", "--bug=small-backlog"},
+                                             {"--workers", "2", "--buggy-workers", "3"},
+                                             {"--workers", "65"}}) {
+    std::vector<std::string> argv = {REFAPI_BIN, "--db", db_->url()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto p = Subprocess::Start({.argv = argv, .stderr_path = dir_ + "/stderr"});
+    std::optional<ExitStatus> status = p->WaitFor(5s);
+    ASSERT_TRUE(status) << "refapi did not exit";
+    EXPECT_EQ(status->ToString(), "exit 2") << fmt::format("{}", fmt::join(args, " "));
+    EXPECT_EQ(Stderr().rfind("refapi: error: ", 0), 0u) << Stderr();
+  }
 }
 
 }  // namespace

@@ -16,7 +16,9 @@ namespace {
 
 bool g_sigterm_ignored = false;  // set before any thread starts, read-only after
 
-sigset_t ShutdownSignals() {
+}  // namespace
+
+sigset_t ShutdownSignalSet() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -24,10 +26,8 @@ sigset_t ShutdownSignals() {
   return set;
 }
 
-}  // namespace
-
 void BlockShutdownSignals() {
-  sigset_t set = ShutdownSignals();
+  sigset_t set = ShutdownSignalSet();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   // Sockets are written with MSG_NOSIGNAL and libpq guards its own writes;
   // this is for any other write to a closed peer.
@@ -37,7 +37,7 @@ void BlockShutdownSignals() {
 void StartSignalThread(std::function<void(int sig)> on_first_signal) {
   std::thread([on_first_signal = std::move(on_first_signal)] {
     pthread_setname_np(pthread_self(), "signals");
-    const sigset_t set = ShutdownSignals();
+    const sigset_t set = ShutdownSignalSet();
     for (int count = 0;; ++count) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;

@@ -9,11 +9,16 @@
 // callback runs on the signals thread.
 #pragma once
 
+#include <signal.h>
+
 #include <functional>
 
 namespace gracecheck::refapi {
 
 void BlockShutdownSignals();
+
+// SIGINT and SIGTERM, or SIGINT alone after IgnoreSigterm().
+sigset_t ShutdownSignalSet();
 
 void StartSignalThread(std::function<void(int sig)> on_first_signal);
 

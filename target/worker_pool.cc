@@ -2,9 +2,13 @@
 
 #include <pthread.h>
 
+#include <utility>
+
 namespace gracecheck::refapi {
 
-WorkerPool::WorkerPool(std::size_t threads, ConnectionTracker* tracker) : tracker_(tracker) {
+WorkerPool::WorkerPool(std::size_t threads, ConnectionTracker* tracker,
+                       std::function<void()> on_shutdown)
+    : tracker_(tracker), on_shutdown_(std::move(on_shutdown)) {
   threads_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
 }
@@ -21,6 +25,7 @@ void WorkerPool::enqueue(std::function<void()> job) {
 }
 
 void WorkerPool::shutdown() {
+  if (on_shutdown_) std::exchange(on_shutdown_, nullptr)();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (shutting_down_) return;

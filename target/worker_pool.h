@@ -25,7 +25,10 @@ namespace gracecheck::refapi {
 
 class WorkerPool : public httplib::TaskQueue {
  public:
-  WorkerPool(std::size_t threads, ConnectionTracker* tracker);
+  // `on_shutdown` (may be empty) runs first thing in shutdown(), i.e. as
+  // soon as the accept loop has left accept().
+  WorkerPool(std::size_t threads, ConnectionTracker* tracker,
+             std::function<void()> on_shutdown = {});
   ~WorkerPool() override;  // shutdown() if not done yet
 
   void enqueue(std::function<void()> job) override;
@@ -35,6 +38,7 @@ class WorkerPool : public httplib::TaskQueue {
   void Work();
 
   ConnectionTracker* tracker_;
+  std::function<void()> on_shutdown_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;

@@ -480,7 +480,7 @@ TEST_F(RunTest, ATargetThatDoesNotStartLosesNoOtherRunOfTheSuite) {
 // refapi with a worker per connection.
 constexpr char kTwoThousandConnections[] = R"(name: conn2000
 target:
-  command: ["{refapi}", "--listen", "127.0.0.1:{port}", "--db", "{database_url}", "--workers", "2100"]
+  command: ["{refapi}", "--listen", "127.0.0.1:{port}", "--db", "{database_url}", "--threads", "2100"]
 load:
   model: closed
   connections: 2000

@@ -1,9 +1,14 @@
 #include "procfs.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <thread>
@@ -40,6 +45,57 @@ TEST(CommandLineTest, ArgumentsAreJoinedAndLongOnesCut) {
   EXPECT_NE(self.find("procfs_test"), std::string::npos) << self;
   const std::string cut = ReadCommandLine(::getpid(), 4);
   EXPECT_EQ(cut.size(), 4 + std::string("…").size()) << cut;
+}
+
+TEST(SigwaitTest, OnlyAWaitInRtSigtimedwaitHasASetAddress) {
+  EXPECT_EQ(SigwaitSetAddress(fmt::format("{} 0x7ffd1234 0x0 0x0 0x8 0x0 0x0 0x7ffd 0x7f00",
+                                          SYS_rt_sigtimedwait)),
+            std::optional<std::uint64_t>(0x7ffd1234));
+  EXPECT_FALSE(SigwaitSetAddress("7 0x7ffd1234 0x1 0xffffffff 0x0 0x0 0x0 0x7ffd 0x7f00"));  // poll
+  EXPECT_FALSE(SigwaitSetAddress("running"));
+  EXPECT_FALSE(SigwaitSetAddress("-1 0x7ffd 0x7f00"));
+  EXPECT_FALSE(SigwaitSetAddress(""));
+}
+
+// A single-threaded process in sigwaitinfo: SigBlk loses SIGTERM while it
+// waits, and the set it waits with holds it.
+TEST(SigwaitTest, TheSetOfAProcessWaitingInSigwaitIsRead) {
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    (void)!::write(ready[1], "x", 1);
+    siginfo_t info;
+    ::sigwaitinfo(&set, &info);
+    ::_exit(0);
+  }
+  char x;
+  ASSERT_EQ(::read(ready[0], &x, 1), 1);
+  std::optional<std::uint64_t> address;
+  for (int i = 0; i < 200 && !address; ++i) {
+    address = SigwaitSetAddress(child);
+    if (!address) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(address) << "never seen in sigwaitinfo";
+  const std::optional<std::uint64_t> set = ReadSigwaitSet(child, *address);
+  ASSERT_TRUE(set);
+  EXPECT_EQ(*set, (1u << (SIGTERM - 1)) | (1u << (SIGINT - 1)));
+  const std::string status = ReadProcFile(fmt::format("/proc/{}/status", child));
+  EXPECT_NE(status.find("SigBlk:\t0000000000000000"), std::string::npos)
+      << "the kernel no longer unblocks the waited set (then this reading is not needed):\n"
+      << status;
+  ::kill(child, SIGTERM);
+  int st = 0;
+  ::waitpid(child, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  EXPECT_FALSE(SigwaitSetAddress(::getpid())) << "this process is not in sigwait";
+  ::close(ready[0]);
+  ::close(ready[1]);
 }
 
 TEST(ListenersOnTest, TheProcessHoldingTheListeningSocketIsFound) {
