@@ -109,33 +109,47 @@ ProbeError ProcProbe::error() const {
 
 bool ProcProbe::SampleOnce() {
   const std::string base = fmt::format("/proc/{}", pid_);
-  // Before the masks (procfs.h says why).
-  const std::optional<std::uint64_t> sigwait_set = SigwaitSetAddress(pid_);
-  const std::string status = ReadProcFile(base + "/status");
-  if (status.empty()) return false;
-  ProcSample s;
-  s.t = (Clock::now() - epoch_).count();
-  std::istringstream lines(status);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("State:", 0) == 0 && line.find('Z') != std::string::npos) return false;
-    if (line.rfind("Threads:", 0) == 0) s.threads = std::atoi(line.c_str() + 8);
-    if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::atoll(line.c_str() + 6);
-    for (auto [name, mask] :
-         {std::pair{"SigBlk:", &s.sig_blocked}, std::pair{"SigIgn:", &s.sig_ignored},
-          std::pair{"SigCgt:", &s.sig_caught}}) {
-      if (line.rfind(name, 0) == 0) {
-        *mask = std::strtoull(line.c_str() + 7, nullptr, 16);
-        s.signals_read = true;
-      }
-    }
-  }
   // A main thread that sigwaits shows what it waits for as neither blocked
-  // nor caught; read the set it waits with when a stop signal looks at its
-  // default action (the memory of a process with handlers is never read).
+  // nor caught: when a stop signal looks at its default action, read the
+  // set it waits with (the memory of a process with handlers is never
+  // read). The call is read before the masks (procfs.h says why), and the
+  // three are read again, up to kReads times, when the call or the set
+  // could not be read: read once, a correct pre-fork master failed
+  // process.signal_handled in 1 of 50 runs (its sample said "default
+  // action"; which read failed is not known).
   constexpr std::uint64_t kStopSignals =
       (1u << (SIGTERM - 1)) | (1u << (SIGINT - 1)) | (1u << (SIGQUIT - 1)) | (1u << (SIGHUP - 1));
-  if (s.signals_read && (kStopSignals & ~(s.sig_blocked | s.sig_caught | s.sig_ignored)) != 0) {
-    if (sigwait_set) s.sig_waited = ReadSigwaitSet(pid_, *sigwait_set).value_or(0);
+  constexpr int kReads = 3;
+  ProcSample s;
+  std::optional<std::uint64_t> sigwait_set;
+  for (int read = 1;; ++read) {
+    sigwait_set = SigwaitSetAddress(pid_);
+    const std::string status = ReadProcFile(base + "/status");
+    if (status.empty()) return false;
+    s = ProcSample();
+    s.t = (Clock::now() - epoch_).count();
+    std::istringstream lines(status);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("State:", 0) == 0 && line.find('Z') != std::string::npos) return false;
+      if (line.rfind("Threads:", 0) == 0) s.threads = std::atoi(line.c_str() + 8);
+      if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::atoll(line.c_str() + 6);
+      for (auto [name, mask] :
+           {std::pair{"SigBlk:", &s.sig_blocked}, std::pair{"SigIgn:", &s.sig_ignored},
+            std::pair{"SigCgt:", &s.sig_caught}}) {
+        if (line.rfind(name, 0) == 0) {
+          *mask = std::strtoull(line.c_str() + 7, nullptr, 16);
+          s.signals_read = true;
+        }
+      }
+    }
+    const bool unhandled =
+        s.signals_read && (kStopSignals & ~(s.sig_blocked | s.sig_caught | s.sig_ignored)) != 0;
+    if (!unhandled) break;
+    if (sigwait_set) {
+      s.sig_waited = ReadSigwaitSet(pid_, *sigwait_set).value_or(0);
+      if (s.sig_waited != 0) break;
+    }
+    if (read == kReads) break;
   }
   s.target_threads = s.threads;
   s.fds = CountEntries(base + "/fd");
