@@ -82,11 +82,6 @@ int ExitCodeOf(int status) {
   return kExitFailure;
 }
 
-std::string SignalName(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  return std::string("SIG") + (abbrev != nullptr ? abbrev : "?");
-}
-
 class Master {
  public:
   Master(const Options& options, int listener) : options_(options), listener_(listener) {}
@@ -127,7 +122,7 @@ class Master {
         deadline.reset();
         continue;
       }
-      LogPhase("signal", "sig=" + SignalName(sig));
+      LogSignal(sig);
       if (++signals == 1) {
         if (options_.bugs.Has(Bug::kNoForward)) {
           LogPhase("exit", fmt::format("code={}", options_.exit_code));

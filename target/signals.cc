@@ -41,8 +41,7 @@ void StartSignalThread(std::function<void(int sig)> on_first_signal) {
     for (int count = 0;; ++count) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
-      const char* abbrev = sigabbrev_np(sig);
-      LogPhase("signal", std::string("sig=SIG") + (abbrev != nullptr ? abbrev : "?"));
+      LogSignal(sig);
       if (count == 0) {
         on_first_signal(sig);
       } else {
@@ -51,6 +50,11 @@ void StartSignalThread(std::function<void(int sig)> on_first_signal) {
       }
     }
   }).detach();
+}
+
+void LogSignal(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  LogPhase("signal", std::string("sig=SIG") + (abbrev != nullptr ? abbrev : "?"));
 }
 
 void IgnoreSigterm() {

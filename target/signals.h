@@ -22,6 +22,9 @@ sigset_t ShutdownSignalSet();
 
 void StartSignalThread(std::function<void(int sig)> on_first_signal);
 
+// Logs phase=signal sig=SIGTERM (or the signal's name) for a signal taken.
+void LogSignal(int sig);
+
 // --bug=ignore-sigterm: SIGTERM's disposition becomes SIG_IGN and it is
 // unblocked, so the kernel discards it on arrival, as it does for a PID 1
 // (in a container) that installed no handler, or for a server started by a
