@@ -1493,28 +1493,35 @@ TEST(DbIdleInTransactionTest, WithoutTheLogATransactionGoneWithTheProcessFails) 
   EXPECT_TRUE(CheckDbIdleInTransaction(tl, DefaultExpect()).failed());
 }
 
-// An external server, and no sample caught the transaction: refapi
-// --bug=idle-in-transaction's BEGIN came after the last sample before the
-// exit (the probe's thread waited 9-26 ms for a CPU while 16 pool sessions
-// ended; 5 of 30 runs). pg_stat_database counted it: 1 rolled back, 1
-// abandoned. Rollbacks with nothing abandoned (a cancelled query's error)
-// are not a transaction left open.
-TEST(DbIdleInTransactionTest, WithoutTheLogARollbackBesideAnAbandonedSessionFails) {
+// An external server, and no sample caught a transaction, but
+// pg_stat_database counts rollbacks beside abandoned sessions. That is
+// refapi --bug=idle-in-transaction when its BEGIN came after the last
+// sample before the exit (the probe's thread waited 9-26 ms for a CPU
+// while 16 pool sessions ended; 5 of 30 runs: 1 rolled back, 1 abandoned),
+// and equally asyncpg cancelling its queries as its pool closed, then
+// killed with its sessions idle (2 rolled back, 4 abandoned, no
+// transaction ever opened; it failed this check on an external server in
+// CI). The counters cannot tell them apart: the check says so (skipped),
+// and db.abandoned judges the sessions.
+TEST(DbIdleInTransactionTest, WithoutTheLogRollbacksBesideAbandonedSessionsCannotBeTold) {
   Timeline tl = CorrectRun();
   tl.db_log_read = false;
-  tl.sessions_abandoned = 1;
-  tl.xact_rollback = 1;
+  tl.sessions_abandoned = 4;
+  tl.xact_rollback = 2;
   CheckResult c = CheckDbIdleInTransaction(tl, DefaultExpect());
-  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_TRUE(c.skipped()) << Describe(c);
   EXPECT_EQ(c.observed,
-            "1 transaction left open (external server: pg_stat_activity samples only, no server "
-            "log)")
+            "not measurable: 2 rolled back beside 4 sessions abandoned, and no sample saw a "
+            "transaction: a transaction gone with its client and a failed or cancelled "
+            "statement count the same in pg_stat_database (external server: pg_stat_activity "
+            "samples only, no server log; db.abandoned judges the sessions)")
       << Describe(c);
   ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
   EXPECT_EQ(c.evidence[0],
-            "1 transaction unseen by any sample: pg_stat_database counts 1 rolled back and 1 "
-            "abandoned since the target was ready (a session that ends inside its transaction "
-            "is rolled back; an error or an explicit ROLLBACK counts too)")
+            "perhaps 2 transactions unseen by any sample: pg_stat_database counts 2 rolled back "
+            "and 4 abandoned since the target was ready (a session that ends inside its "
+            "transaction is rolled back, and so is a statement that fails or is cancelled: "
+            "without the server log the two look the same)")
       << Describe(c);
   // Rollbacks, nothing abandoned: errors or ROLLBACKs of a server whose
   // sessions all closed cleanly.
@@ -1535,7 +1542,7 @@ TEST(DbIdleInTransactionTest, WithoutTheLogARollbackBesideAnAbandonedSessionFail
   EXPECT_TRUE(CheckDbIdleInTransaction(tl, DefaultExpect()).passed());
   tl.xact_rollback = 12;
   c = CheckDbIdleInTransaction(tl, DefaultExpect());
-  EXPECT_TRUE(c.failed()) << Describe(c);
+  EXPECT_TRUE(c.skipped()) << Describe(c);
   EXPECT_NE(c.evidence.at(0).find("12 rolled back and 5 abandoned"), std::string::npos)
       << Describe(c);
   EXPECT_NE(c.evidence.at(0).find(", less 11 for the sessions ended FATAL"), std::string::npos)
@@ -1553,6 +1560,16 @@ TEST(DbIdleInTransactionTest, ARollbackOfASessionASampleCaughtIsNotCountedTwice)
   EXPECT_EQ(c.observed.rfind("1 transaction left open", 0), 0u) << Describe(c);
   ASSERT_EQ(c.evidence.size(), 1u) << Describe(c);
   EXPECT_EQ(c.evidence[0].rfind("session pid 5100 idle in transaction", 0), 0u) << Describe(c);
+  // More rollbacks beside more abandoned sessions: the one seen fails the
+  // check, the rest may be errors and are said as "perhaps".
+  tl.sessions_abandoned = 3;
+  tl.xact_rollback = 3;
+  const CheckResult more = CheckDbIdleInTransaction(tl, DefaultExpect());
+  EXPECT_TRUE(more.failed()) << Describe(more);
+  EXPECT_EQ(more.observed.rfind("1 transaction left open", 0), 0u) << Describe(more);
+  ASSERT_EQ(more.evidence.size(), 2u) << Describe(more);
+  EXPECT_EQ(more.evidence[1].rfind("perhaps more: 2 transactions unseen by any sample", 0), 0u)
+      << Describe(more);
 }
 
 // A snapshot is taken between its query's send and its answer. Under

@@ -1023,9 +1023,19 @@ TEST_F(RunTest, AGoServerThatExitsWithATransactionOpenFailsOnEitherServer) {
     EXPECT_EQ(r.status.ToString(), "exit 1") << label << "\n" << Describe(r);
     ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
     const nlohmann::json& open = Check(r.report, "db.idle_in_transaction");
-    EXPECT_FALSE(open.value("passed", true)) << label << "\n" << open.dump(2);
-    EXPECT_EQ(open.value("observed", "").rfind("1 transaction left open", 0), 0u) << label << "\n"
-                                                                                  << open.dump(2);
+    const std::string observed = open.value("observed", "");
+    if (where.empty() || open.value("status", "") != "skipped") {
+      EXPECT_FALSE(open.value("passed", true)) << label << "\n" << open.dump(2);
+      EXPECT_EQ(observed.rfind("1 transaction left open", 0), 0u) << label << "\n" << open.dump(2);
+    } else {
+      // Without the server log, a transaction no sample caught (open a few
+      // ms before the exit: 3 of 5 runs) counts in pg_stat_database as a
+      // statement error would: 1 rolled back, 1 abandoned. The check says
+      // it cannot tell; db.abandoned fails on the session.
+      EXPECT_NE(observed.find("1 rolled back beside 1 session abandoned"), std::string::npos)
+          << open.dump(2);
+      EXPECT_FALSE(Check(r.report, "db.abandoned").value("passed", true)) << Describe(r);
+    }
     EXPECT_TRUE(Check(r.report, "requests.dropped").value("passed", false)) << Describe(r);
     EXPECT_TRUE(Check(r.report, "process.exit").value("passed", false)) << Describe(r);
 
