@@ -132,10 +132,22 @@ void HttpServer::UseStockCppHttplib(std::size_t workers) {
   new_task_queue = [this, workers] { return new WorkerPool(workers, &connections_); };
 }
 
-void HttpServer::Start(std::function<void(bool ok)> on_exit) {
-  accept_thread_ = std::thread([this, on_exit = std::move(on_exit)] {
+void HttpServer::Start(std::function<void(bool ok)> on_exit, std::function<bool()> gate) {
+  WorkerPool* early = nullptr;
+  if (gate) {  // every thread now; the library takes this pool when its loop starts
+    const auto make = std::move(new_task_queue);
+    early = static_cast<WorkerPool*>(make());
+    new_task_queue = [early] { return early; };
+  }
+  accept_thread_ = std::thread([this, early, gate = std::move(gate), on_exit = std::move(on_exit)] {
     pthread_setname_np(pthread_self(), "http-accept");
-    bool ok = listen_after_bind();
+    bool ok = false;
+    if (!gate || gate()) {
+      ok = listen_after_bind();
+    } else {  // never served: the pool goes as the library's loop would let it go
+      early->shutdown();
+      delete early;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopped_ = true;

@@ -49,8 +49,10 @@ class HttpServer : public httplib::Server {
 
   // Serves on a new "http-accept" thread until stop(). `on_exit` runs on that
   // thread when the library's listen loop has returned, i.e. after every
-  // worker finished.
-  void Start(std::function<void(bool ok)> on_exit);
+  // worker finished. With a `gate` (pre-fork workers), every thread starts
+  // at once and the accept thread calls `gate` first: it serves if that
+  // returns true, else `on_exit(false)` with nothing served.
+  void Start(std::function<void(bool ok)> on_exit, std::function<bool()> gate = {});
   // Closes the listener (new connects: ECONNREFUSED) without resetting the
   // connections the kernel had already completed: see http_server.cc.
   // Call once, from any thread, after Start().

@@ -58,9 +58,10 @@ class ShutdownTrigger {
   bool by_signal_ = false;
 };
 
-// Serves as the one process, or as a pre-fork worker on `listener` (the
-// master created the schema and printed the address).
-int Run(const Options& options, int listener) {
+// Serves as the one process (no `gate`), or as a pre-fork worker on
+// `listener` that tells its master through `gate` once it can serve (the
+// master prints the address).
+int Run(const Options& options, int listener, bool create_schema, StartGate* gate) {
   if (options.bugs.Has(Bug::kOrphanChild)) {
     const pid_t helper = StartOrphanHelper(options.db_url);
     LogPhase("helper_started", fmt::format("pid={}", helper));
@@ -68,7 +69,7 @@ int Run(const Options& options, int listener) {
   UseStatements(options.statements);
   std::unique_ptr<ConnectionPool> pool;
   try {
-    bool schema_created = listener >= 0;
+    bool schema_created = !create_schema;
     pool = std::make_unique<ConnectionPool>(options.db_url, options.pool_size,
                                             [&schema_created](pqxx::connection& c) {
                                               if (!schema_created)
@@ -93,9 +94,8 @@ int Run(const Options& options, int listener) {
     }
   }
   RegisterApi(server, *pool, ready);
-  if (listener >= 0) {
+  if (gate) {
     server.Adopt(listener);
-    LogPhase("serving");
   } else {
     const int port = server.Bind(options.listen.host, options.listen.port);
     if (port < 0) {
@@ -110,10 +110,24 @@ int Run(const Options& options, int listener) {
   }
 
   ShutdownTrigger trigger;
-  server.Start([&trigger](bool ok) {
-    if (!ok) trigger.Fire(/*by_signal=*/false);
-  });
+  std::function<bool()> accept_gate;
+  if (gate) {
+    accept_gate = [gate] {
+      const bool go = gate->WaitForGo();
+      LogPhase(go ? "serving" : "not_started");
+      return go;
+    };
+  }
+  server.Start(
+      [&trigger](bool ok) {
+        if (!ok) trigger.Fire(/*by_signal=*/false);
+      },
+      std::move(accept_gate));
   StartSignalThread([&trigger](int) { trigger.Fire(/*by_signal=*/true); });
+  if (gate) {  // every thread runs; the accept thread waits at the gate
+    LogPhase("worker_ready");
+    gate->Ready();
+  }
 
   ShutdownContext context{options, ready, server, *pool};
   context.exit_code = options.exit_code;
@@ -147,7 +161,9 @@ int main(int argc, char** argv) {
   if (options.bugs.Has(Bug::kIgnoreSigterm)) IgnoreSigterm();
   if (options.worker_processes > 0) {
     return RunPrefork(options,
-                      [](const Options& worker, int listener) { return Run(worker, listener); });
+                      [](const Options& worker, int listener, bool create_schema, StartGate& gate) {
+                        return Run(worker, listener, create_schema, &gate);
+                      });
   }
-  return Run(options, /*listener=*/-1);
+  return Run(options, /*listener=*/-1, /*create_schema=*/true, /*gate=*/nullptr);
 }
