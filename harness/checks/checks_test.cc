@@ -646,6 +646,27 @@ TEST(ThreadsGrowthTest, AWorkerGoneBeforeTheEndIsNotJudgedAlone) {
   EXPECT_TRUE(c.passed()) << Describe(c);
 }
 
+// A worker that appeared after the baseline (one still starting when the
+// load began, or a process per request that stayed) adds all its threads
+// to the total; the evidence says which, since no per-process growth does.
+TEST(ThreadsGrowthTest, AProcessBornAfterTheBaselineIsNamedInTheTotal) {
+  Timeline tl = CorrectRun();
+  tl.first_signal = kNever;
+  tl.load_end = 1000 * kMs;
+  tl.threads_before_load = 1 + 2;
+  tl.threads_idle_after_load = 1 + 2 + 2;
+  const Nanos end = tl.exited - 1 * kMs;
+  tl.processes = {Proc(4242, {{50 * kMs, 1}}, end), Proc(4243, {{50 * kMs, 2}}, end),
+                  Proc(4244, {{tl.load_start + 200 * kMs, 2}}, end)};
+  const CheckResult c = CheckThreadsGrowth(tl, ThreadExpect(0, std::nullopt));
+  EXPECT_TRUE(c.failed()) << Describe(c);
+  ASSERT_GE(c.evidence.size(), 1u) << Describe(c);
+  EXPECT_EQ(c.evidence[0].rfind("pid 4244 (", 0), 0u) << Describe(c);
+  EXPECT_NE(c.evidence[0].find(", after the load began: its 2 threads counted in the total"),
+            std::string::npos)
+      << Describe(c);
+}
+
 TEST(ThreadsGrowthTest, FaultDuringLoadIsSkippedNotPassed) {
   const CheckResult c = CheckThreadsGrowth(CorrectRun(), ThreadExpect(0, std::nullopt));
   EXPECT_TRUE(c.skipped()) << Describe(c);

@@ -338,6 +338,19 @@ CheckResult CheckThreadsGrowth(const Timeline& tl, const Expectations& e) {
                     "({:+d})",
                     NameProcess(tl, g.p->pid), g.before, g.after, g.after - g.before));
   }
+  // A process born after the baseline (a worker still starting, a process
+  // per request that stayed) adds all its threads to the total: said, since
+  // the per-process view cannot judge it.
+  for (const TreeProcess& p : tl.processes) {
+    if (p.first_seen == kNever || p.first_seen <= tl.load_start) continue;
+    const int after = p.LowestThreads(std::max(p.first_seen, tl.load_end), until);
+    if (after <= 0) continue;
+    lines.push_back(
+        fmt::format("{} appeared at {}, after the load began: its {} counted in the "
+                    "total",
+                    NameProcess(tl, p.pid), FormatMoment(p.first_seen, tl),
+                    Plural(after, "thread", "threads")));
+  }
   lines.push_back(fmt::format("{} threads in the last sample before the load ({}){}",
                               tl.threads_before_load, FormatMoment(tl.load_start, tl),
                               tree ? ", the target and its descendants" : ""));

@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "cpu_wait.h"
+#include "evidence.h"
 #include "faults.h"
 #include "interrupt.h"
 #include "load.h"
@@ -188,12 +189,14 @@ class Run {
     // --jobs 2 on 2 cores, and threads.growth failed a correct server by +131.
     // (A target that exits meanwhile ends the probe: its own doing.)
     const bool sampled = proc_probe_->WaitForSamples(3, 2s);
-    if (const ProcSample idle = proc_probe_->Latest(); idle.t != 0) {
-      tl_.threads_before_load = idle.threads;
-    }
     if (!sampled && !proc_probe_->ended()) {
       tl_.harness_errors.push_back(
           "the /proc probe took fewer than 3 samples of the target in the 2s after its readiness");
+    } else {
+      WaitForTheTree();
+    }
+    if (const ProcSample idle = proc_probe_->Latest(); idle.t != 0) {
+      tl_.threads_before_load = idle.threads;
     }
     std::set<int> pids = proc_probe_->Descendants();
     pids.insert(process_->pid());
@@ -369,6 +372,45 @@ class Run {
     }
     db_probe_->Stop();
     if (server_probe_) server_probe_->Stop();
+  }
+
+  // A tree still starting at its readiness (a pre-fork master that
+  // answered before its last worker had its threads: refapi's did, and
+  // threads.growth counted that worker's 130 threads as growth in 3 of 50
+  // soak runs) would give the load a baseline it then outgrows. Waits until
+  // the tree's processes and threads are unchanged for kTreeSteady, at most
+  // kTreeSettleLimit after the readiness; says so if they still changed.
+  void WaitForTheTree() {
+    constexpr auto kTreeSteady = 100ms;
+    constexpr auto kTreeSettleLimit = 2s;
+    auto shape = [this] {
+      return std::make_pair(proc_probe_->Latest().threads, proc_probe_->Descendants());
+    };
+    const auto first = shape();
+    auto last = first;
+    auto steady_since = Clock::now();
+    const auto give_up = steady_since + kTreeSettleLimit;
+    while (!proc_probe_->ended()) {
+      const auto now = Clock::now();
+      if (now - steady_since >= kTreeSteady) {
+        tl_.tree_settled = Now();
+        return;
+      }
+      if (now >= give_up) break;
+      std::this_thread::sleep_for(5ms);
+      if (auto s = shape(); s != last) {
+        last = std::move(s);
+        steady_since = Clock::now();
+      }
+    }
+    if (proc_probe_->ended()) return;
+    tl_.warnings.push_back(fmt::format(
+        "the target's process tree was still changing {} after its readiness ({} threads in {} "
+        "then, {} in {} now): threads.growth's baseline before the load may miss a process "
+        "still starting; a readiness check that waits for every worker avoids it",
+        FormatDuration(kTreeSettleLimit), first.first,
+        Plural(static_cast<int>(first.second.size()) + 1, "process", "processes"), last.first,
+        Plural(static_cast<int>(last.second.size()) + 1, "process", "processes")));
   }
 
   // What the parts saw, into the timeline; the writes verified; the run's

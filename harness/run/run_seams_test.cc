@@ -40,6 +40,9 @@ struct World {
   std::optional<Duration> helper_leaves_after;
   // Who holds the listening socket (the fake tree is 4242 and its child 4243).
   std::vector<int> listeners = {4242};
+  // The tree gains a thread every 10 ms for this long after the /proc
+  // probe starts (a worker still starting at the readiness).
+  Duration threads_grow_for = 0ms;
 
   std::mutex mu;
   std::vector<std::string> calls;                    // "target.start", "SIGTERM to process", ...
@@ -159,13 +162,17 @@ class FakeTarget : public Target {
 class FakeProcWatch : public ProcWatch {
  public:
   FakeProcWatch(World& w, Clock::time_point epoch) : w_(w), epoch_(epoch) {}
-  void Start() override { w_.Call("proc.start"); }
+  void Start() override {
+    started_ = Clock::now();
+    w_.Call("proc.start");
+  }
   void SetDense() override { w_.Dense("proc", Now()); }
   void Stop() override { w_.Call("proc.stop"); }
   ProcSample Latest() const override {
     ProcSample s;
     s.t = Now();
-    s.threads = 4;
+    const auto growing = std::min<Duration>(Clock::now() - started_, w_.threads_grow_for);
+    s.threads = 4 + static_cast<int>(growing / 10ms);
     return s;
   }
   bool WaitForSamples(std::size_t, Duration) const override { return true; }
@@ -189,6 +196,7 @@ class FakeProcWatch : public ProcWatch {
   Nanos Now() const { return (Clock::now() - epoch_).count(); }
   World& w_;
   Clock::time_point epoch_;
+  Clock::time_point started_ = Clock::now();
 };
 
 class FakeDbWatch : public DbWatch {
@@ -517,6 +525,39 @@ TEST(RunSeamsTest, ATargetWhoseChildHoldsTheListenerIsNamedAWrapper) {
   World serving;  // the target holds it (a pre-fork master and its workers alike)
   serving.listeners = {4242, 4243};
   EXPECT_TRUE(RunOn(serving, kSigterm).tl.warnings.empty());
+}
+
+// A tree still starting at its readiness (a pre-fork worker not yet up)
+// is waited for before the load: the baseline is the settled tree's.
+TEST(RunSeamsTest, ATreeStillStartingAtReadinessIsWaitedForBeforeTheLoad) {
+  World w;
+  w.threads_grow_for = 300ms;
+  const Ran ran = RunOn(w, kSigterm);
+  ASSERT_NE(ran.tl.tree_settled, kNever);
+  EXPECT_GE(ran.tl.tree_settled - ran.tl.ready, 300'000'000) << "settled before it stopped growing";
+  EXPECT_EQ(ran.tl.threads_before_load, 4 + 30);
+  for (const std::string& warning : ran.tl.warnings) {
+    EXPECT_EQ(warning.find("still changing"), std::string::npos) << warning;
+  }
+}
+
+// One that never settles is waited for 2 s, then the run goes on and says so.
+TEST(RunSeamsTest, ATreeThatKeepsChangingAfterReadinessIsSaid) {
+  World w;
+  w.threads_grow_for = 10s;
+  const Ran ran = RunOn(w, kSigterm);
+  EXPECT_EQ(ran.tl.tree_settled, kNever);
+  std::string said;
+  for (const std::string& warning : ran.tl.warnings) {
+    if (warning.find("still changing") != std::string::npos) said = warning;
+  }
+  EXPECT_EQ(said.rfind("the target's process tree was still changing 2s after its readiness (", 0),
+            0u)
+      << said;
+  EXPECT_NE(said.find("threads.growth's baseline before the load may miss a process still "
+                      "starting"),
+            std::string::npos)
+      << said;
 }
 
 TEST(RunSeamsTest, ATargetThatIsNeverReadyIsTheRunsErrorAndNothingElseStarts) {

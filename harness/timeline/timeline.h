@@ -299,6 +299,10 @@ struct Timeline {
   static constexpr int kUnknown = -1;
   int threads_before_load = kUnknown;
   int threads_idle_after_load = kUnknown;
+  // When the tree (its processes and their threads) was first seen
+  // unchanged for a while after readiness, before the load: kNever if it
+  // still changed when the harness stopped waiting (RunState::WaitForTheTree).
+  Nanos tree_settled = kNever;
   std::vector<std::pair<std::string, int>> thread_names_at_exit;  // comm -> count
 
   // pg_stat_database.sessions_abandoned for the run's database, after minus

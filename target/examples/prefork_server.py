@@ -4,6 +4,7 @@ listener, as gunicorn, uvicorn --workers and PHP-FPM do), for gracecheck's
 own tests of the process-tree checks. No database.
 
     prefork_server.py PORT [--workers N] [--bug NAME]... [--helper-leaves MS]
+                      [--late-worker MS]
 
 The master binds 127.0.0.1:PORT, forks N workers (default 2) and waits.
 Each worker serves HTTP/1.0 (one request per connection) with a thread per
@@ -21,6 +22,12 @@ and exits 0; the master then exits 0.
                        ms after the master did (its cue: the pipe from the
                        master closes), as Python's multiprocessing resource
                        tracker does 8-11 ms after a uvicorn supervisor.
+  --late-worker MS     the last worker is forked MS ms after the others,
+                       once the first already answers (gunicorn's arbiter
+                       spawns its workers one after another, and each
+                       boots in its own time): the tree is still growing
+                       at the readiness. Not a bug: gracecheck waits for
+                       the tree to settle before its baseline.
 """
 import faulthandler
 import os
@@ -115,6 +122,7 @@ def main():
     workers = 2
     bugs = set()
     helper_leaves = None
+    late_worker_ms = None
     while args:
         flag = args.pop(0)
         if flag == "--workers":
@@ -123,6 +131,8 @@ def main():
             bugs.add(args.pop(0))
         elif flag == "--helper-leaves":
             helper_leaves = int(args.pop(0))
+        elif flag == "--late-worker":
+            late_worker_ms = int(args.pop(0))
         else:
             sys.exit(f"prefork_server.py: unknown flag {flag}")
     Handler.leak = "leak-threads" in bugs
@@ -142,11 +152,15 @@ def main():
     # past a SIGTERM, for ever (it did here: 7 of 20 runs hung).
     server.socket.setblocking(False)
     children = []
-    for _ in range(workers):
+
+    def fork_worker():
         pid = os.fork()
         if pid == 0:
             worker(server)
         children.append(pid)
+
+    for _ in range(workers - (1 if late_worker_ms is not None else 0)):
+        fork_worker()
 
     def forward(signum, _frame):
         # The listener first (as gunicorn's arbiter does): a connection the
@@ -161,6 +175,9 @@ def main():
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    if late_worker_ms is not None:
+        time.sleep(late_worker_ms / 1000)
+        fork_worker()
     status = 0
     for pid in children:
         while True:
