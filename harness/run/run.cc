@@ -116,11 +116,17 @@ class Run {
     values_.port = PickFreePort();
     values_.database_url = db_.url;
     if (const std::optional<PoolerSpec>& pooler = scenario_.target.pooler) {
-      // The target reaches its database through the pooler (throws
-      // PostgresError: the suite's error, as a database that cannot be made).
-      values_.database_url = parts_.StartPooler(pooler->mode, pooler->pool_size);
-      tl_.pooler.emplace();
-      tl_.pooler->describe = parts_.PoolerDescription();
+      // The target reaches its database through the pooler. One that does
+      // not start is this run's error, as a target that does not start
+      // (a missing binary was said before anything started): the suite's
+      // other runs are judged and every report written.
+      try {
+        values_.database_url = parts_.StartPooler(pooler->mode, pooler->pool_size);
+        tl_.pooler.emplace();
+        tl_.pooler->describe = parts_.PoolerDescription();
+      } catch (const PostgresError& e) {
+        tl_.start_error = e.what();
+      }
       interrupt::ThrowIfRequested();
     }
     values_.binaries = config_.binaries;
@@ -154,6 +160,7 @@ class Run {
   // (false, its reason in start_error): the runs before and after it are
   // judged and reported as usual.
   bool Start() {
+    if (!tl_.start_error.empty()) return false;  // its pooler did not start
     try {
       process_ = parts_.StartTarget(target_, epoch_);
       tl_.target_pid = process_->pid();
@@ -380,16 +387,36 @@ class Run {
   // soak runs) would give the load a baseline it then outgrows. Waits until
   // the tree's processes and threads are unchanged for kTreeSteady, at most
   // kTreeSettleLimit after the readiness; says so if they still changed.
+  // How long WaitForTheTree may take: kTreeSettleLimit, or less when a
+  // fault timed from the readiness (every time trigger without a load;
+  // `since: ready` with one) is due sooner, so that the wait never makes a
+  // fault late: it stops kFaultMargin before the first one is due.
+  Duration TreeSettleLimit() const {
+    constexpr auto kFaultMargin = 200ms;
+    Duration limit = kTreeSettleLimit;
+    for (const Fault& f : scenario_.faults) {
+      const auto* at = std::get_if<AtTime>(&f.trigger);
+      const bool from_ready = !scenario_.load || (at && at->since_ready);
+      if (!from_ready) continue;
+      const Duration due = EarliestOf(f.trigger, scenario_.faults).at;
+      limit = std::min(limit, std::max<Duration>(Duration::zero(), due - kFaultMargin));
+    }
+    return limit;
+  }
+
+  static constexpr auto kTreeSettleLimit = 2s;
+
   void WaitForTheTree() {
     constexpr auto kTreeSteady = 100ms;
-    constexpr auto kTreeSettleLimit = 2s;
+    const Duration limit = TreeSettleLimit();
+    if (limit < kTreeSteady) return;  // a fault is due first: the baseline as sampled
     auto shape = [this] {
       return std::make_pair(proc_probe_->Latest().threads, proc_probe_->Descendants());
     };
     const auto first = shape();
     auto last = first;
     auto steady_since = Clock::now();
-    const auto give_up = steady_since + kTreeSettleLimit;
+    const auto give_up = steady_since + limit;
     while (!proc_probe_->ended()) {
       const auto now = Clock::now();
       if (now - steady_since >= kTreeSteady) {
@@ -405,12 +432,13 @@ class Run {
     }
     if (proc_probe_->ended()) return;
     tl_.warnings.push_back(fmt::format(
-        "the target's process tree was still changing {} after its readiness ({} threads in {} "
+        "the target's process tree was still changing {} after its readiness{} ({} threads in {} "
         "then, {} in {} now): threads.growth's baseline before the load may miss a process "
         "still starting; a readiness check that waits for every worker avoids it",
-        FormatDuration(kTreeSettleLimit), first.first,
-        Plural(static_cast<int>(first.second.size()) + 1, "process", "processes"), last.first,
-        Plural(static_cast<int>(last.second.size()) + 1, "process", "processes")));
+        FormatDuration(limit),
+        limit < kTreeSettleLimit ? ", when the harness stopped waiting for the first fault" : "",
+        first.first, Plural(static_cast<int>(first.second.size()) + 1, "process", "processes"),
+        last.first, Plural(static_cast<int>(last.second.size()) + 1, "process", "processes")));
   }
 
   // What the parts saw, into the timeline; the writes verified; the run's

@@ -349,6 +349,19 @@ expect:
   db_sessions: { after_exit: 0, settle: 300ms }
 )";
 
+// The same with the signal late enough for the wait for the tree (at most
+// 2 s, ending 200 ms before a fault timed from the readiness is due).
+constexpr const char* kLateSigterm = R"(
+name: fake
+target:
+  command: [server, --port, "{port}", --db, "{database_url}"]
+faults:
+  - at: 2500ms
+    send: SIGTERM
+expect:
+  exit: { code: 0, within: 200ms }
+)";
+
 struct Ran {
   Timeline tl;
   std::vector<CheckResult> checks;
@@ -532,7 +545,7 @@ TEST(RunSeamsTest, ATargetWhoseChildHoldsTheListenerIsNamedAWrapper) {
 TEST(RunSeamsTest, ATreeStillStartingAtReadinessIsWaitedForBeforeTheLoad) {
   World w;
   w.threads_grow_for = 300ms;
-  const Ran ran = RunOn(w, kSigterm);
+  const Ran ran = RunOn(w, kLateSigterm);
   ASSERT_NE(ran.tl.tree_settled, kNever);
   EXPECT_GE(ran.tl.tree_settled - ran.tl.ready, 300'000'000) << "settled before it stopped growing";
   EXPECT_EQ(ran.tl.threads_before_load, 4 + 30);
@@ -545,7 +558,7 @@ TEST(RunSeamsTest, ATreeStillStartingAtReadinessIsWaitedForBeforeTheLoad) {
 TEST(RunSeamsTest, ATreeThatKeepsChangingAfterReadinessIsSaid) {
   World w;
   w.threads_grow_for = 10s;
-  const Ran ran = RunOn(w, kSigterm);
+  Ran ran = RunOn(w, kLateSigterm);
   EXPECT_EQ(ran.tl.tree_settled, kNever);
   std::string said;
   for (const std::string& warning : ran.tl.warnings) {
@@ -558,6 +571,18 @@ TEST(RunSeamsTest, ATreeThatKeepsChangingAfterReadinessIsSaid) {
                       "starting"),
             std::string::npos)
       << said;
+  const CheckResult* delivered = ran.Check("faults.delivered");
+  ASSERT_NE(delivered, nullptr);
+  EXPECT_TRUE(delivered->passed()) << "the wait made the fault late: " << delivered->observed;
+
+  // A fault due sooner cuts the wait short, 200 ms before it: never late.
+  World soon;
+  soon.threads_grow_for = 10s;
+  ran = RunOn(soon, kSigterm);  // SIGTERM at 50 ms: no wait at all
+  EXPECT_EQ(ran.tl.tree_settled, kNever);
+  delivered = ran.Check("faults.delivered");
+  ASSERT_NE(delivered, nullptr);
+  EXPECT_TRUE(delivered->passed()) << delivered->observed;
 }
 
 TEST(RunSeamsTest, ATargetThatIsNeverReadyIsTheRunsErrorAndNothingElseStarts) {

@@ -848,8 +848,10 @@ TEST_F(RunTest, BehindAPrivatePgBouncerTheTargetsOwnConnectionsAreJudged) {
 }
 
 // A pgbouncer that is not there is exit 3 before anything starts, at the
-// scenario's target.pooler; one that does not start, exit 3 in its own
-// words. Nothing is left behind either way (TearDown, Run).
+// scenario's target.pooler; one that does not start is that run's error in
+// its own words (exit 3, the report written, the suite's other runs
+// judged: it used to end the suite with no report at all). Nothing is left
+// behind either way (TearDown, Run).
 TEST_F(RunTest, APoolerThatIsMissingOrDoesNotStartIsExit3AndLeavesNothing) {
   env_ = {"GRACECHECK_PGBOUNCER=/nonexistent/pgbouncer"};
   CliResult r = Run({"target/examples/pgbouncer-session.yaml"}, 60s);
@@ -863,11 +865,19 @@ TEST_F(RunTest, APoolerThatIsMissingOrDoesNotStartIsExit3AndLeavesNothing) {
                                                                   << Describe(r);
 
   env_ = {"GRACECHECK_PGBOUNCER=/bin/false"};
-  r = Run({"target/examples/pgbouncer-session.yaml"}, 60s);
+  r = Run({"target/examples/pgbouncer-session.yaml", "scenarios/sigterm-idle.yaml"}, 90s);
   EXPECT_EQ(r.status.ToString(), "exit 3") << Describe(r);
   EXPECT_NE(r.err.find("target.pooler: pgbouncer did not accept connections within 10s (exit 1)"),
             std::string::npos)
       << Describe(r);
+  ASSERT_TRUE(r.report.is_object()) << "no JSON report\n" << Describe(r);
+  ASSERT_EQ(r.report["runs"].size(), 2u) << r.report.dump(2);
+  EXPECT_EQ(r.report["runs"][0].value("verdict", ""), "error") << r.report["runs"][0].dump(2);
+  EXPECT_NE(r.report["runs"][0].value("start_error", "").find("pgbouncer did not accept"),
+            std::string::npos)
+      << r.report["runs"][0].dump(2);
+  EXPECT_EQ(r.report["runs"][1].value("verdict", ""), "pass") << "the next run still ran\n"
+                                                              << r.report["runs"][1].dump(2);
 }
 
 // --pg-url at a shared PgBouncer that gracecheck did not start (this test
