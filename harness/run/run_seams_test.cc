@@ -349,18 +349,13 @@ expect:
   db_sessions: { after_exit: 0, settle: 300ms }
 )";
 
-// The same with the signal late enough for the wait for the tree (at most
+// kSigterm with its signal late enough for the wait for the tree (at most
 // 2 s, ending 200 ms before a fault timed from the readiness is due).
-constexpr const char* kLateSigterm = R"(
-name: fake
-target:
-  command: [server, --port, "{port}", --db, "{database_url}"]
-faults:
-  - at: 2500ms
-    send: SIGTERM
-expect:
-  exit: { code: 0, within: 200ms }
-)";
+std::string SigtermAt(const std::string& at) {
+  std::string yaml = kSigterm;
+  yaml.replace(yaml.find("at: 50ms"), 8, "at: " + at);
+  return yaml;
+}
 
 struct Ran {
   Timeline tl;
@@ -545,7 +540,7 @@ TEST(RunSeamsTest, ATargetWhoseChildHoldsTheListenerIsNamedAWrapper) {
 TEST(RunSeamsTest, ATreeStillStartingAtReadinessIsWaitedForBeforeTheLoad) {
   World w;
   w.threads_grow_for = 300ms;
-  const Ran ran = RunOn(w, kLateSigterm);
+  const Ran ran = RunOn(w, SigtermAt("2500ms"));
   ASSERT_NE(ran.tl.tree_settled, kNever);
   EXPECT_GE(ran.tl.tree_settled - ran.tl.ready, 300'000'000) << "settled before it stopped growing";
   EXPECT_EQ(ran.tl.threads_before_load, 4 + 30);
@@ -558,7 +553,7 @@ TEST(RunSeamsTest, ATreeStillStartingAtReadinessIsWaitedForBeforeTheLoad) {
 TEST(RunSeamsTest, ATreeThatKeepsChangingAfterReadinessIsSaid) {
   World w;
   w.threads_grow_for = 10s;
-  Ran ran = RunOn(w, kLateSigterm);
+  Ran ran = RunOn(w, SigtermAt("2500ms"));
   EXPECT_EQ(ran.tl.tree_settled, kNever);
   std::string said;
   for (const std::string& warning : ran.tl.warnings) {
