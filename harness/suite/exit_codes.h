@@ -11,4 +11,20 @@ constexpr int kExitInfrastructure = 3;  // database or target could not start, o
                                         // failed during a run (an invalid run, verdict "error")
 constexpr int kExitInterrupted = 130;   // SIGINT/SIGTERM/SIGHUP to gracecheck
 
+// The same, as the man page says them.
+struct ExitCodeMeaning {
+  int code;
+  const char* meaning;
+};
+inline constexpr ExitCodeMeaning kExitCodeMeanings[] = {
+    {kExitPassed, "every check passed (or was skipped: not measurable)"},
+    {kExitCheckFailed, "a check failed"},
+    {kExitUsage, "usage error or invalid scenario (file:line:col: message)"},
+    {kExitInfrastructure,
+     "the database or a target could not start (that run is an error, the others still run and "
+     "every report is written), or the harness failed during a run (an invalid run, verdict "
+     "error)"},
+    {kExitInterrupted, "interrupted (SIGINT, SIGTERM or SIGHUP to gracecheck)"},
+};
+
 }  // namespace gracecheck

@@ -24,12 +24,14 @@
 
 #include "checks.h"
 #include "compare.h"
+#include "completion.h"
 #include "console.h"
 #include "exit_codes.h"
 #include "fd_limit.h"
 #include "interrupt.h"
 #include "job_pool.h"
 #include "json.h"
+#include "manpage.h"
 #include "out_dir.h"
 #include "postgres.h"
 #include "report_files.h"
@@ -632,6 +634,29 @@ struct Version {
   }
 };
 
+struct CompletionCommand {
+  const CLI::App* root = nullptr;
+  std::string shell;
+  void Setup(CLI::App& app) {
+    app.add_option("shell", shell, "bash, zsh or fish")
+        ->required()
+        ->check(CLI::IsMember(CompletionShells()));
+  }
+  int Run() {
+    fmt::print("{}", CompletionScript(*root, shell));
+    return kExitPassed;
+  }
+};
+
+struct ManPageCommand {
+  const CLI::App* root = nullptr;
+  void Setup(CLI::App& app) { app.group(""); }  // for packaging, not in --help
+  int Run() {
+    fmt::print("{}", ManPage(*root, GRACECHECK_VERSION));
+    return kExitPassed;
+  }
+};
+
 struct Subcommand {
   const char* name;
   const char* description;
@@ -657,6 +682,10 @@ int Main(int argc, char** argv) {
   Cleanup cleanup;
   ReportCommand report;
   Version version;
+  CompletionCommand completion;
+  completion.root = &app;
+  ManPageCommand manpage;
+  manpage.root = &app;
   const std::vector<Subcommand> subcommands = {
       {"run", "run scenarios against their targets and judge the shutdown",
        [&](CLI::App& a) { run.Setup(a); }, [&] { return run.Run(); }},
@@ -674,6 +703,12 @@ int Main(int argc, char** argv) {
        [&](CLI::App& a) { cleanup.Setup(a); }, [&] { return cleanup.Run(); }},
       {"version", "print the version", [&](CLI::App& a) { version.Setup(a); },
        [&] { return version.Run(); }},
+      {"completion",
+       "print a shell completion script (bash, zsh, fish), e.g. source <(gracecheck completion "
+       "bash)",
+       [&](CLI::App& a) { completion.Setup(a); }, [&] { return completion.Run(); }},
+      {"manpage", "print the man page, gracecheck(1), as roff",
+       [&](CLI::App& a) { manpage.Setup(a); }, [&] { return manpage.Run(); }},
   };
   std::vector<std::pair<CLI::App*, const Subcommand*>> apps;
   for (const Subcommand& s : subcommands)
