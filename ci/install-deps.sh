@@ -30,6 +30,7 @@ packages=(
   golang-go golang-github-lib-pq-dev              # target/go: the seed article's Go server and go-fixed (GOPATH build, offline)
   openjdk-17-jdk-headless                         # target/examples/JvmServer.java: a JVM target, run from source (exit 143 after SIGTERM)
   python3-aiohttp python3-asyncpg                 # target/examples/asyncpg_server.py: an async pool that closes by refusing
+  tmux groff-base                                 # the status line in a real 80-column terminal; the man page rendered
 )
 case "${1:-}" in
   --screenshot)

@@ -95,4 +95,28 @@ void PrintConsoleReport(FILE* out, const nlohmann::json& run, bool color) {
   std::fwrite(text.data(), 1, text.size(), out);
 }
 
+std::string SuiteTally(const ReportView& report, std::chrono::nanoseconds wall,
+                       const std::string& where) {
+  const std::size_t runs = report.runs.size();
+  int skipped = 0;
+  for (const RunView& run : report.runs) {
+    for (const CheckResult& c : run.checks) skipped += c.skipped() ? 1 : 0;
+  }
+  // Tenths of a second: "12.3s", and minutes past one: "2m05.1s".
+  const double seconds = std::chrono::duration<double>(wall).count();
+  const std::string took =
+      seconds < 60
+          ? fmt::format("{:.1f}s", seconds)
+          : fmt::format("{}m{:04.1f}s", static_cast<long>(seconds / 60),
+                        seconds - 60.0 * static_cast<double>(static_cast<long>(seconds / 60)));
+  std::string line = fmt::format(
+      "gracecheck: {}{} run{} in {}: {} passed, {} failed, {} error{}; {} check{} skipped; ",
+      report.interrupted ? "interrupted after " : "", runs, runs == 1 ? "" : "s", took,
+      report.Count(RunVerdict::kPass), report.Count(RunVerdict::kFail),
+      report.Count(RunVerdict::kError), report.Count(RunVerdict::kError) == 1 ? "" : "s", skipped,
+      skipped == 1 ? "" : "s");
+  line += where.empty() ? "no report files (--out DIR keeps them)" : "reports in " + where;
+  return line;
+}
+
 }  // namespace gracecheck

@@ -12,6 +12,7 @@
 // Threading: a pure rendering of read-only inputs; writes only to `out`.
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -26,5 +27,13 @@ std::string ConsoleReport(const RunView& run, bool color);
 // `run`: one element of the JSON report's "runs".
 std::string ConsoleReport(const nlohmann::json& run, bool color);
 void PrintConsoleReport(FILE* out, const nlohmann::json& run, bool color);
+
+// The one line that ends a suite: how many runs passed, failed and were
+// errors, how many checks were skipped, the wall time, and where the
+// reports are (`where`: a directory or the files written; empty: none), e.g.
+// "gracecheck: 4 runs in 12.3s: 2 passed, 1 failed, 1 error; 3 checks
+// skipped; reports in out/". An interrupted suite says so first.
+std::string SuiteTally(const ReportView& report, std::chrono::nanoseconds wall,
+                       const std::string& where);
 
 }  // namespace gracecheck

@@ -109,5 +109,27 @@ TEST(ConsoleReportTest, InvalidRunSaysErrorWithItsReasonsNeverPass) {
   EXPECT_NE(colored.find("\033[1m\033[31mERROR\033[0m"), std::string::npos) << colored;
 }
 
+// The line that ends a suite: every verdict counted, the skipped checks,
+// the wall time and where the reports went; interrupted said first.
+TEST(SuiteTallyTest, CountsEveryVerdictAndSaysWhereTheReportsAre) {
+  ReportView report;
+  RunView pass, fail, error;
+  pass.verdict = RunVerdict::kPass;
+  CheckResult skipped;
+  skipped.status = CheckStatus::kSkipped;
+  pass.checks = {skipped, skipped};
+  fail.verdict = RunVerdict::kFail;
+  error.verdict = RunVerdict::kError;
+  report.runs = {pass, pass, fail, error};
+  EXPECT_EQ(SuiteTally(report, std::chrono::milliseconds(12345), "out/"),
+            "gracecheck: 4 runs in 12.3s: 2 passed, 1 failed, 1 error; 4 checks skipped; "
+            "reports in out/");
+  report.interrupted = true;
+  report.runs = {fail};
+  EXPECT_EQ(SuiteTally(report, std::chrono::seconds(125), ""),
+            "gracecheck: interrupted after 1 run in 2m05.0s: 0 passed, 1 failed, 0 errors; 0 "
+            "checks skipped; no report files (--out DIR keeps them)");
+}
+
 }  // namespace
 }  // namespace gracecheck

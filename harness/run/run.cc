@@ -295,6 +295,13 @@ class Run {
           (!load_ || load_->ended_at() != kNever)) {
         break;
       }
+      // The moment the first signal went out, marked in the progress: the
+      // status line after it is the shutdown's.
+      if (ff != kNever && !signal_said_) {
+        signal_said_ = true;
+        Say(fmt::format("first signal sent at {:.2f}s",
+                        static_cast<double>(ff - time_zero_) / 1e9));
+      }
       if (config_.status && load_ && t - last_status > 100'000'000) {
         last_status = t;
         Status(t);
@@ -643,6 +650,7 @@ class Run {
   DbCounters server_counters_before_;
   Nanos time_zero_ = 0;
   std::atomic<Nanos> first_signal_{kNever};
+  bool signal_said_ = false;  // the progress said when the first signal went out
   MainThreadTasks main_thread_;
   std::vector<RestartWindow> restarts_;  // written and read on the run's thread
   std::unique_ptr<FaultScheduler> faults_;

@@ -54,4 +54,23 @@ grep -qF "mybin.yaml:4:14: target.command[0]: unknown placeholder {mybin}" "$tmp
 "$gracecheck" validate "$tmp/mybin.yaml" --bin mybin=/usr/local/bin/myserver > "$tmp/out" 2> "$tmp/err" ||
   fail "validate --bin: $(cat "$tmp/err")"
 grep -q "^1 scenario valid$" "$tmp/out" || fail "validate --bin: $(cat "$tmp/out")"
+
+# --target NAME=CMD is checked as run would take it: its placeholders
+# (with --bin), and one name per target.
+"$gracecheck" validate scenarios/sigterm-idle.yaml --bin mybin=/usr/local/bin/myserver \
+  --target 'mine={mybin} --port {port} --db {database_url}' > "$tmp/out" 2> "$tmp/err" ||
+  fail "validate --target: $(cat "$tmp/err")"
+grep -q "^1 scenario valid$" "$tmp/out" || fail "validate --target: $(cat "$tmp/out")"
+# Runs "$@" with stderr in $tmp/err; its exit code in $status.
+status_of() { set +e; "$@" > /dev/null 2> "$tmp/err"; status=$?; set -e; }
+status_of "$gracecheck" validate scenarios/sigterm-idle.yaml --target 'mine={mybin} --port {port}'
+[ "$status" -eq 2 ] || fail "validate --target {mybin} without --bin: exit $status, expected 2"
+grep -qF "gracecheck: error: --target mine={mybin} --port {port}: " "$tmp/err" ||
+  fail "validate --target {mybin} without --bin: $(cat "$tmp/err")"
+grep -qF "{mybin}" "$tmp/err" || fail "the unknown placeholder is not named: $(cat "$tmp/err")"
+status_of "$gracecheck" validate scenarios/sigterm-idle.yaml --target 'a={refapi}' \
+  --target 'a={refapi} -v'
+[ "$status" -eq 2 ] || fail "validate with a target name twice: exit $status, expected 2"
+grep -qF "the name 'a' is already given to another --target" "$tmp/err" ||
+  fail "validate with a target name twice: $(cat "$tmp/err")"
 echo "validate_command_test: ok"

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -151,6 +152,37 @@ bool UseColor() {
 // NO_COLOR does not forbid it (it is about color), TERM=dumb does.
 bool LiveStatus() { return ::isatty(STDERR_FILENO) && !DumbTerminal(); }
 
+// The terminal's width: stderr's window size, else $COLUMNS, else 80.
+std::size_t TerminalColumns() {
+  winsize w{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 0) return w.ws_col;
+  if (const char* columns = std::getenv("COLUMNS")) {
+    char* end = nullptr;
+    const long n = std::strtol(columns, &end, 10);
+    if (end != columns && *end == '\0' && n > 0) return static_cast<std::size_t>(n);
+  }
+  return 80;
+}
+
+// The status line redrawn in place, cut to fit: a line wider than the
+// terminal wraps, and "\r" then returns only to its last row (22 copies of
+// it in one run in an 80-column terminal). Three columns are left free: the
+// terminal echoes a Ctrl-C as "^C" after it, and had that wrapped, the
+// erase on interrupt would clear the wrong row (seen in tmux). Its text is
+// ASCII: bytes are columns.
+void DrawStatus(const std::string& line) {
+  constexpr std::size_t kFree = 3;
+  std::string shown = "  " + line;
+  const std::size_t width = TerminalColumns();
+  if (shown.size() + kFree > width) shown.resize(width > kFree ? width - kFree : 0);
+  fmt::print(stderr, "\r\033[K{}", shown);
+}
+
+// Erases the status line, if one is drawn.
+void ClearStatus() {
+  if (LiveStatus()) fmt::print(stderr, "\r\033[K");
+}
+
 void PrintErrors(const std::vector<ScenarioError>& errors) {
   for (const ScenarioError& e : errors) fmt::print(stderr, "{}\n", e.ToString());
 }
@@ -174,6 +206,30 @@ std::optional<ParseOptions> BinariesOf(const std::vector<std::string>& bins,
   for (const auto& [name, path] : *binaries) options.binaries.push_back(name);
   if (options.binaries.empty()) options.binaries = {"refapi"};
   return options;
+}
+
+// The --target NAME=CMD overrides, each parsed against `options` (its
+// placeholders known); false (said, one line) for one that is not, or for
+// a name given twice (two targets of one name would be one in every report).
+bool TargetsOf(const std::vector<std::string>& targets, const ParseOptions& options,
+               std::vector<TargetOverride>* overrides) {
+  for (const std::string& t : targets) {
+    std::string why;
+    std::optional<TargetOverride> o = ParseTargetOverride(t, options, &why);
+    if (!o) {
+      Error(fmt::format("--target {}: {}", t, why));
+      return false;
+    }
+    for (const TargetOverride& earlier : *overrides) {
+      if (earlier.name == o->name) {
+        Error(fmt::format("--target {}: the name '{}' is already given to another --target", t,
+                          o->name));
+        return false;
+      }
+    }
+    overrides->push_back(std::move(*o));
+  }
+  return true;
 }
 
 // gracecheck cleanup [--pg-url URL]
@@ -207,18 +263,22 @@ struct Cleanup {
   }
 };
 
-// gracecheck validate SCENARIO... [--bin NAME=PATH]...
+// gracecheck validate SCENARIO... [--bin NAME=PATH]... [--target NAME=CMD]...
 struct Validate {
   std::vector<std::string> files;
   std::vector<std::string> bins;
+  std::vector<std::string> targets;
   void Setup(CLI::App& app) {
     app.add_option("scenarios", files, "scenario files")->required();
     app.add_option("--bin", bins, "NAME=PATH: a binary scenarios may name as {NAME} (as for run)");
+    app.add_option("--target", targets, "NAME=CMD: check this command as run would take it");
   }
   int Run() {
     std::map<std::string, std::string> binaries;
     std::optional<ParseOptions> options = BinariesOf(bins, &binaries);
     if (!options) return kExitUsage;
+    std::vector<TargetOverride> overrides;
+    if (!TargetsOf(targets, *options, &overrides)) return kExitUsage;
     std::vector<ScenarioError> warnings;
     std::vector<ScenarioError> errors = ValidateScenarioFiles(files, *options, &warnings);
     PrintErrors(warnings);
@@ -344,23 +404,7 @@ struct RunCommand {
       if (r.ok()) scenarios.push_back(std::move(*r.scenario));
     }
     std::vector<TargetOverride> overrides;
-    for (const std::string& t : targets) {
-      std::string why;
-      std::optional<TargetOverride> o = ParseTargetOverride(t, options, &why);
-      if (!o) {
-        Error(fmt::format("--target {}: {}", t, why));
-        return kExitUsage;
-      }
-      // Two targets of one name would be one in every report.
-      for (const TargetOverride& earlier : overrides) {
-        if (earlier.name == o->name) {
-          Error(fmt::format("--target {}: the name '{}' is already given to another --target", t,
-                            o->name));
-          return kExitUsage;
-        }
-      }
-      overrides.push_back(std::move(*o));
-    }
+    if (!TargetsOf(targets, options, &overrides)) return kExitUsage;
     // What cannot work with --pg-url is said now, not found by the run.
     if (pg_url) {
       std::vector<ScenarioError> problems = ExternalServerProblems(scenarios);
@@ -413,6 +457,18 @@ struct RunCommand {
     // rendered from that JSON, as `gracecheck report` renders a saved one.
     std::vector<nlohmann::json> judged(plans.size());
     RunVerdict worst = RunVerdict::kPass;
+    const auto suite_start = std::chrono::steady_clock::now();
+    // The suite's last line: its tally, and where the reports went.
+    auto tally = [&](const nlohmann::json& report, const std::vector<std::string>& written) {
+      std::string where = out_dir;
+      if (where.empty() && !written.empty()) {
+        where = written.size() == 1 ? written[0]
+                                    : fmt::format("{} and {} more", written[0], written.size() - 1);
+      }
+      fmt::print(
+          stderr, "{}\n",
+          SuiteTally(ReadReport(report), std::chrono::steady_clock::now() - suite_start, where));
+    };
     // Interrupted (SIGINT/SIGTERM): the runs judged so far still become the
     // report files, marked "interrupted", before gracecheck exits 130.
     try {
@@ -421,17 +477,20 @@ struct RunCommand {
         judged[static_cast<std::size_t>(p.index)] = std::move(run);
       });
     } catch (const interrupt::Interrupted&) {
+      ClearStatus();
       nlohmann::json runs = JudgedInOrder(&judged);
       if (!runs.empty()) {
         const ReportFiles outputs = OutputFiles();
         const std::size_t n = runs.size();
         nlohmann::json report = ReportJsonOfRuns(std::move(runs));
         report["interrupted"] = true;
-        for (const std::string& e : WriteReportFiles(report, outputs)) Error(e);
+        std::vector<std::string> written;
+        for (const std::string& e : WriteReportFiles(report, outputs, &written)) Error(e);
         fmt::print(stderr,
                    "gracecheck: interrupted: the report files hold the {} run{} judged "
                    "before it\n",
                    n, n == 1 ? "" : "s");
+        tally(report, written);
       }
       throw;
     }
@@ -449,6 +508,7 @@ struct RunCommand {
     const std::vector<std::string> write_errors = WriteReportFiles(report, outputs, &written);
     for (const std::string& path : written) fmt::print(stderr, "gracecheck: wrote {}\n", path);
     for (const std::string& e : write_errors) Error(e);
+    tally(report, written);
     // A report that could not be written is the harness's failure.
     if (!write_errors.empty() || records_lost_) return kExitInfrastructure;
     return VerdictExitCode(worst);
@@ -521,7 +581,7 @@ struct RunCommand {
         fmt::print(stderr, "  {}\n", line);
       };
       std::function<void(const std::string&)> status;
-      if (tty) status = [](const std::string& line) { fmt::print(stderr, "\r\033[K  {}", line); };
+      if (tty) status = DrawStatus;
       RunJobs(plans.size(), 1, alone, [&](std::size_t i) {
         fmt::print(stderr, "{}", RunningLine(plans[i]));
         Execute(plans[i], server, binaries, stdout, progress, status,
