@@ -1380,6 +1380,82 @@ TEST_F(RunTest, InterruptedRunWritesTheRunsJudgedBeforeIt) {
   EXPECT_EQ(rs->ToString(), "exit 130") << ReadFile(dir_ / "stderr");
 }
 
+// A deliberately broken suite: a target that is never ready, one that
+// fails a check, one that passes, and one interrupted while it runs. All
+// four reports hold the three runs judged, each with its verdict, and read
+// as interrupted; the tally line says so; exit 130.
+TEST_F(RunTest, ABrokenSuiteLosesNoRunInAnyReport) {
+  MakeTmp();
+  const std::string idle = ReadFile(fs::path(SOURCE_DIR) / "scenarios/sigterm-idle.yaml");
+  auto variant = [&](const std::string& name, const std::string& command, const std::string& at) {
+    std::string yaml = idle;
+    yaml.replace(yaml.find("name: sigterm-idle"), 18, "name: " + name);
+    const std::string from =
+        R"(command: ["{refapi}", "--listen", "127.0.0.1:{port}", "--db", "{database_url}"])";
+    yaml.replace(yaml.find(from), from.size(), "command: " + command);
+    yaml.replace(yaml.find("timeout: 10s"), 12, "timeout: 2s");
+    yaml.replace(yaml.find("at: 500ms"), 9, "at: " + at);
+    const fs::path file = dir_ / (name + ".yaml");
+    std::ofstream(file) << yaml;
+    return file.string();
+  };
+  const std::vector<std::string> files = {
+      variant("a-never-ready", R"(["/bin/sleep", "60"])", "500ms"),
+      variant(
+          "b-failing",
+          R"(["{refapi}", "--listen", "127.0.0.1:{port}", "--db", "{database_url}", "--bug=no-db-close"])",
+          "500ms"),
+      variant("c-passing",
+              R"(["{refapi}", "--listen", "127.0.0.1:{port}", "--db", "{database_url}"])", "500ms"),
+      variant("d-interrupted",
+              R"(["{refapi}", "--listen", "127.0.0.1:{port}", "--db", "{database_url}"])", "30s")};
+  const fs::path out = dir_ / "out";
+  std::vector<std::string> args = {"run"};
+  args.insert(args.end(), files.begin(), files.end());
+  args.insert(args.end(), {"--out", out.string()});
+  auto p = Start(args);
+  for (int i = 0;
+       i < 3000 && ReadFile(dir_ / "stderr").find("running d-interrupted") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_NE(ReadFile(dir_ / "stderr").find("running d-interrupted"), std::string::npos)
+      << ReadFile(dir_ / "stderr");
+  std::this_thread::sleep_for(500ms);  // its target starting or ready
+  ASSERT_TRUE(p->Signal(SIGINT));
+  std::optional<ExitStatus> s = p->WaitFor(30s);
+  ASSERT_TRUE(s);
+  const std::string err = ReadFile(dir_ / "stderr");
+  EXPECT_EQ(s->ToString(), "exit 130") << err;
+  EXPECT_NE(err.find("gracecheck: interrupted after 3 runs in "), std::string::npos) << err;
+  EXPECT_NE(err.find(": 1 passed, 1 failed, 1 error; "), std::string::npos) << err;
+
+  const nlohmann::json report =
+      nlohmann::json::parse(ReadFile(out / "report.json"), nullptr, false);
+  ASSERT_TRUE(report.is_object()) << err;
+  EXPECT_EQ(report.value("interrupted", false), true);
+  ASSERT_EQ(report["runs"].size(), 3u) << report.dump().substr(0, 500);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"a-never-ready", "error"}, {"b-failing", "fail"}, {"c-passing", "pass"}};
+  const std::string md = ReadFile(out / "report.md");
+  const std::string html = ReadFile(out / "report.html");
+  const std::string junit = ReadFile(out / "junit.xml");
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(report["runs"][i].value("scenario", ""), expected[i].first);
+    EXPECT_EQ(report["runs"][i].value("verdict", ""), expected[i].second) << expected[i].first;
+    EXPECT_NE(md.find(expected[i].first), std::string::npos) << expected[i].first << "\n" << md;
+    EXPECT_NE(html.find(expected[i].first), std::string::npos) << expected[i].first;
+    EXPECT_NE(junit.find("name=\"" + expected[i].first), std::string::npos)
+        << expected[i].first << "\n"
+        << junit;
+  }
+  EXPECT_EQ(md.find("d-interrupted"), std::string::npos) << "a run that was never judged";
+  EXPECT_NE(md.find("interrupted"), std::string::npos) << md;
+  EXPECT_NE(html.find("INTERRUPTED"), std::string::npos);
+  EXPECT_NE(junit.find("<property name=\"interrupted\" value=\"true\"/>"), std::string::npos);
+  EXPECT_NE(junit.find("<error"), std::string::npos) << "the run never ready is a JUnit error";
+}
+
 // SIGKILLed at 20 random moments of a run (cluster start, target start,
 // load, signal, drain, checks, teardown): gracecheck can do nothing, so its
 // watchdog and the children's parent-death signals must end the target and
