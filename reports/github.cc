@@ -36,9 +36,16 @@ std::string Property(const std::string& s) {
   return out;
 }
 
+// `file` and `where` (line 0: none) put the annotation on the scenario's
+// line in the pull request's diff and the run's summary.
 void Command(std::string* out, const char* level, const std::string& title,
-             const std::string& message) {
-  *out += fmt::format("::{} title={}::{}\n", level, Property(title), Data(message));
+             const std::string& message, const std::string& file = "", SourcePos where = {}) {
+  std::string properties;
+  if (!file.empty()) {
+    properties += "file=" + Property(file) + ",";
+    if (where.line > 0) properties += fmt::format("line={},col={},", where.line, where.col);
+  }
+  *out += fmt::format("::{} {}title={}::{}\n", level, properties, Property(title), Data(message));
 }
 
 }  // namespace
@@ -65,7 +72,7 @@ std::string GithubAnnotations(const ReportView& report) {
         std::string message =
             fmt::format("{} failed: expected {}; observed {}", c.name, c.expected, c.observed);
         for (const std::string& line : c.evidence) message += "\n  " + line;
-        Command(&out, "error", title, message);
+        Command(&out, "error", title, message, run.scenario_file, c.where);
       } else if (c.skipped()) {
         Command(&out, "notice", title, fmt::format("{} skipped: {}", c.name, c.observed));
       }

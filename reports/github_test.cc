@@ -19,12 +19,14 @@ void ExpectWellFormed(const std::string& text) {
     const std::size_t end = text.find('\n', start);
     ASSERT_NE(end, std::string::npos) << "the last line is not ended";
     const std::string line = text.substr(start, end - start);
-    EXPECT_TRUE(line.rfind("::error title=", 0) == 0 || line.rfind("::warning title=", 0) == 0 ||
+    EXPECT_TRUE(line.rfind("::error ", 0) == 0 || line.rfind("::warning title=", 0) == 0 ||
                 line.rfind("::notice title=", 0) == 0)
         << line;
     const std::size_t title_end = line.find("::", 2);
     ASSERT_NE(title_end, std::string::npos) << line;
-    const std::string title = line.substr(line.find('=') + 1, title_end - line.find('=') - 1);
+    const std::size_t title_at = line.find("title=");
+    ASSERT_LT(title_at, title_end) << line;
+    const std::string title = line.substr(title_at + 6, title_end - title_at - 6);
     EXPECT_EQ(title.find_first_of(":,"), std::string::npos) << "unescaped in a property: " << title;
     start = end + 1;
   }
@@ -44,6 +46,21 @@ TEST(GithubAnnotationsTest, OneErrorPerFailedCheckAndANoticePerSkippedOne) {
       << text;
   EXPECT_EQ(text.find("faults.delivered"), std::string::npos) << "a passed check is no finding";
   EXPECT_EQ(text.find("hunter2"), std::string::npos) << "a password from the target's log";
+}
+
+// A failed check points at its expectation's line in the scenario file,
+// so that GitHub shows it there.
+TEST(GithubAnnotationsTest, AFailedCheckPointsAtItsScenarioLine) {
+  json report = testing::FixtureReport();
+  report["runs"][1]["scenario_file"] = "scenarios/sigterm-mid-load.yaml";
+  report["runs"][1]["checks"]["requests.dropped"]["at"] = {{"line", 31}, {"col", 3}};
+  const std::string text = GithubAnnotations(report);
+  ExpectWellFormed(text);
+  EXPECT_NE(text.find("::error file=scenarios/sigterm-mid-load.yaml,line=31,col=3,title="
+                      "gracecheck%3A sigterm-mid-load against refapi-bug-drop::requests.dropped "
+                      "failed"),
+            std::string::npos)
+      << text;
 }
 
 TEST(GithubAnnotationsTest, ErrorRunsAndAnInterruptedSuiteSaySo) {

@@ -71,6 +71,7 @@ json Checks(const std::vector<CheckResult>& checks) {
                  {"expected", c.expected},
                  {"observed", RedactSecrets(c.observed)},
                  {"evidence", Redacted(c.evidence)}};
+    if (c.where.line > 0) j[c.name]["at"] = {{"line", c.where.line}, {"col", c.where.col}};
   }
   return j;
 }
@@ -249,6 +250,7 @@ json RunJson(const RunReport& run) {
   const Summary s = Summarize(tl);
   json j;
   j["scenario"] = tl.scenario;
+  j["scenario_file"] = tl.scenario_file;
   j["target"] = tl.target_name;
   j["seed"] = tl.seed;
   j["epoch"] = FormatUnixMillis(tl.epoch_unix_ms);

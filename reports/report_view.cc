@@ -65,6 +65,7 @@ std::vector<CheckResult> Checks(const json& checks) {
     r.expected = Text(Get(c, "expected"));
     r.observed = Text(Get(c, "observed"));
     r.evidence = Texts(Get(c, "evidence"));
+    r.where = {Int(Get(Get(c, "at"), "line")), Int(Get(Get(c, "at"), "col"))};
     out.push_back(std::move(r));
   }
   const std::vector<std::string>& order = CheckOrder();
@@ -266,6 +267,7 @@ Nanos RunView::LastMoment() const {
 RunView ReadRun(const json& run) {
   RunView v;
   v.scenario = Text(Get(run, "scenario"));
+  v.scenario_file = Text(Get(run, "scenario_file"));
   v.target = Text(Get(run, "target"));
   v.seed = static_cast<std::uint64_t>(Integer(Get(run, "seed"), 0));
   v.epoch = Text(Get(run, "epoch"));

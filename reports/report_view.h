@@ -42,6 +42,7 @@ struct WritesView {
 
 struct RunView {
   std::string scenario;
+  std::string scenario_file;  // its path as given to gracecheck; "" in older reports
   std::string target;
   std::uint64_t seed = 0;
   std::string epoch;  // ISO 8601 UTC, "2024-05-01T10:00:00.123Z"

@@ -29,25 +29,40 @@ bool WithMaxSessions(const Timeline&, const Expectations& e) {
   return e.db_sessions.max.has_value();
 }
 
+// The position of `key` ("expect.db_sessions.max"), else of the nearest
+// key around it that the file has, else {0, 0}.
+SourcePos WhereIs(const Expectations& e, std::string key) {
+  for (;;) {
+    if (auto it = e.positions.find(key); it != e.positions.end()) return it->second;
+    const std::size_t dot = key.rfind('.');
+    if (dot == std::string::npos) return key == "expect" ? SourcePos{} : WhereIs(e, "expect");
+    key.resize(dot);
+  }
+}
+
 }  // namespace
 
 const std::vector<CheckSpec>& CheckTable() {
   static const std::vector<CheckSpec> kTable = {
-      {"requests.dropped", nullptr, CheckRequestsDropped},
-      {"requests.lame_duck", WithLameDuck, CheckRequestsLameDuck},
-      {"writes.lost", WithWrites, CheckWritesLost},
-      {"process.exit", nullptr, CheckProcessExit},
+      {"requests.dropped", nullptr, CheckRequestsDropped, false, "expect.dropped"},
+      {"requests.lame_duck", WithLameDuck, CheckRequestsLameDuck, false, "expect.lame_duck"},
+      {"writes.lost", WithWrites, CheckWritesLost, false, "expect.writes.lost"},
+      {"process.exit", nullptr, CheckProcessExit, false, "expect.exit"},
       {"process.orphans", nullptr, CheckProcessOrphans},
       {"process.signal_handled", nullptr, CheckProcessSignalHandled},
-      {"threads.growth", WithThreadsGrowth, CheckThreadsGrowth},
-      {"threads.at_exit", WithThreadsAtExit, CheckThreadsAtExit},
-      {"db.sessions_after_exit", nullptr, CheckDbSessionsAfterExit},
-      {"db.abandoned", nullptr, CheckDbAbandoned},
-      {"db.orphaned_queries", nullptr, CheckDbOrphanedQueries, /*server_side=*/true},
-      {"db.closed_before_drain", nullptr, CheckDbClosedBeforeDrain},
-      {"db.idle_in_transaction", nullptr, CheckDbIdleInTransaction, /*server_side=*/true},
-      {"db.max_sessions", WithMaxSessions, CheckDbMaxSessions},
-      {"faults.delivered", nullptr, CheckFaultsDelivered},
+      {"threads.growth", WithThreadsGrowth, CheckThreadsGrowth, false, "expect.threads.growth"},
+      {"threads.at_exit", WithThreadsAtExit, CheckThreadsAtExit, false, "expect.threads.at_exit"},
+      {"db.sessions_after_exit", nullptr, CheckDbSessionsAfterExit, false,
+       "expect.db_sessions.after_exit"},
+      {"db.abandoned", nullptr, CheckDbAbandoned, false, "expect.db_sessions.abandoned"},
+      {"db.orphaned_queries", nullptr, CheckDbOrphanedQueries, /*server_side=*/true,
+       "expect.db_sessions.orphaned_queries"},
+      {"db.closed_before_drain", nullptr, CheckDbClosedBeforeDrain, false,
+       "expect.db_sessions.closed_before_drain"},
+      {"db.idle_in_transaction", nullptr, CheckDbIdleInTransaction, /*server_side=*/true,
+       "expect.db_sessions.idle_in_transaction"},
+      {"db.max_sessions", WithMaxSessions, CheckDbMaxSessions, false, "expect.db_sessions.max"},
+      {"faults.delivered", nullptr, CheckFaultsDelivered, false, "faults"},
   };
   return kTable;
 }
@@ -82,6 +97,7 @@ std::vector<CheckResult> RunChecks(const Timeline& tl, const Expectations& e) {
     if (spec.server_side && tl.pooler && !server) server = ServerSide(tl);
     CheckResult r = spec.judge(spec.server_side && server ? *server : tl, e);
     r.name = spec.name;
+    r.where = WhereIs(e, spec.key);
     results.push_back(std::move(r));
   }
   return results;

@@ -33,6 +33,9 @@ struct CheckResult {
   std::string expected;               // "<= 0 dropped", "exit 0 within 10s"
   std::string observed;               // "3 dropped (2 eof, 1 reset)"
   std::vector<std::string> evidence;  // at most ~10 lines, each self-contained
+  // The scenario's line of the expectation judged (its key, else the
+  // nearest enclosing one, else `expect`); line 0 when unknown.
+  SourcePos where;
 
   bool passed() const { return status == CheckStatus::kPassed; }
   bool failed() const { return status == CheckStatus::kFailed; }
@@ -56,6 +59,8 @@ struct CheckSpec {
   // Judges what ran on the server: behind a per-run pooler, the pooler's
   // connections to it (ServerSide), not the target's to the pooler.
   bool server_side = false;
+  // The scenario key it judges (Expectations::positions), for `where`.
+  const char* key = "expect";
 };
 const std::vector<CheckSpec>& CheckTable();
 

@@ -1755,6 +1755,25 @@ TEST(RunChecksTest, CorrectRunPassesEveryCheck) {
   for (const CheckResult& c : results) EXPECT_TRUE(c.passed()) << Describe(c);
 }
 
+// Each check points at the line of what it judges: its own key, else the
+// nearest around it, else `expect`; nothing when the file says nothing.
+TEST(RunChecksTest, EachCheckPointsAtItsExpectation) {
+  Expectations e = DefaultExpect();
+  e.positions = {{"expect", {10, 1}},
+                 {"expect.dropped", {11, 3}},
+                 {"expect.db_sessions", {12, 3}},
+                 {"faults", {5, 1}}};
+  for (const CheckResult& c : RunChecks(CorrectRun(), e)) {
+    const int line = c.name == "requests.dropped"   ? 11
+                     : c.name.rfind("db.", 0) == 0  ? 12
+                     : c.name == "faults.delivered" ? 5
+                                                    : 10;
+    EXPECT_EQ(c.where.line, line) << c.name;
+  }
+  for (const CheckResult& c : RunChecks(CorrectRun(), DefaultExpect()))
+    EXPECT_EQ(c.where.line, 0) << c.name;
+}
+
 TEST(RunChecksTest, OptionalChecksOnlyWhenExpected) {
   Timeline tl = CorrectRun();
   const std::vector<std::string> names = Names(RunChecks(tl, DefaultExpect()));

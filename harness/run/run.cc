@@ -98,6 +98,7 @@ class Run {
   // options: every placeholder filled in, or a UsageError.
   void Prepare() {
     tl_.scenario = scenario_.name;
+    tl_.scenario_file = scenario_.file;
     tl_.target_name = config_.target_name;
     tl_.seed = config_.seed;
     if (scenario_.load) {

@@ -1380,6 +1380,20 @@ TEST_F(RunTest, InterruptedRunWritesTheRunsJudgedBeforeIt) {
   EXPECT_EQ(rs->ToString(), "exit 130") << ReadFile(dir_ / "stderr");
 }
 
+// In GitHub Actions a failed check is an annotation on the scenario's line
+// of the expectation it judged (here db_sessions.abandoned, in a flow
+// mapping on line 15).
+TEST_F(RunTest, InGithubActionsAFailedCheckIsAnnotatedAtItsScenarioLine) {
+  env_ = {"GITHUB_ACTIONS=true"};
+  CliResult r = Run({"scenarios/sigterm-idle.yaml", "--target",
+                     std::string("leaky=") + kRefapi + " --bug=no-db-close"});
+  EXPECT_EQ(r.status.ToString(), "exit 1") << Describe(r);
+  EXPECT_NE(r.out.find("::error file=scenarios/sigterm-idle.yaml,line=15,col=33,title=gracecheck"
+                       "%3A sigterm-idle against leaky::db.abandoned failed"),
+            std::string::npos)
+      << r.out;
+}
+
 // A deliberately broken suite: a target that is never ready, one that
 // fails a check, one that passes, and one interrupted while it runs. All
 // four reports hold the three runs judged, each with its verdict, and read

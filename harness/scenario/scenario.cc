@@ -741,8 +741,18 @@ void Parser::ReadFaults(const Entry& e, SignalTarget default_to, std::vector<Fau
 // ----------------------------------------------------------------- expect
 
 void Parser::ReadExpect(const Entry& e, Expectations* expect) {
+  expect->positions["expect"] = PosOf(e.key_node);
   std::optional<Map> m = ReadMap(e.value, Where(e), "expect", kExpectKeys);
   if (!m) return;
+  // Every key and the keys of its mapping, for the checks' positions.
+  for (const Entry& k : m->entries()) {
+    const std::string path = "expect." + k.key;
+    expect->positions[path] = PosOf(k.key_node);
+    if (!k.value.IsMap()) continue;
+    for (const auto& sub : k.value) {
+      expect->positions[path + "." + sub.first.Scalar()] = PosOf(sub.first);
+    }
+  }
   ReadIntInto(*m, "dropped", "expect", 0, std::numeric_limits<int>::max(), &expect->dropped);
   if (const Entry* d = m->Find("dropped_after_signal")) {
     if (auto v = ReadInt(*d, "expect.dropped_after_signal", 0, std::numeric_limits<int>::max())) {
@@ -889,6 +899,7 @@ ParseResult Parser::Run() {
     scenario.load = std::move(load);
   }
   if (const Entry* f = m->Find("faults")) {
+    scenario.expect.positions["faults"] = PosOf(f->key_node);
     ReadFaults(*f, scenario.target.signal_to, &scenario.faults);
   } else {
     Missing(start, "", "faults", " (what shuts the target down, e.g. - {at: 1s, send: SIGTERM})");

@@ -62,6 +62,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -223,6 +224,10 @@ struct Expectations {
   std::optional<ThreadExpectation> threads;
   DbSessionExpectation db_sessions;
   std::optional<WritesExpectation> writes;
+  // Where the keys the checks judge are in the file, by dotted path
+  // ("expect", "expect.dropped", "expect.db_sessions.max", "faults"): the
+  // line a failed check points at (GitHub annotations).
+  std::map<std::string, SourcePos> positions;
 };
 
 struct Scenario {

@@ -72,6 +72,27 @@ bool HasError(const std::vector<ScenarioError>& errors, int line, int col,
 
 // ------------------------------------------------------- shipped catalogue
 
+// Where the keys the checks judge are: every expect key and its mapping's
+// keys, the expect key itself, and faults.
+TEST(ScenarioPositionsTest, TheKeysChecksJudgeHaveTheirLineAndColumn) {
+  const Scenario s = MustParse(WithBase(R"(faults:
+  - { at: 1s, send: SIGTERM }
+expect:
+  dropped: 0
+  db_sessions:
+    max: 4
+)"));
+  const std::map<std::string, SourcePos>& at = s.expect.positions;
+  ASSERT_EQ(at.count("faults"), 1u);
+  EXPECT_EQ(at.at("faults").line, 3);
+  EXPECT_EQ(at.at("expect").line, 5);
+  EXPECT_EQ(at.at("expect.dropped").line, 6);
+  EXPECT_EQ(at.at("expect.dropped").col, 3);
+  EXPECT_EQ(at.at("expect.db_sessions").line, 7);
+  EXPECT_EQ(at.at("expect.db_sessions.max").line, 8);
+  EXPECT_EQ(at.at("expect.db_sessions.max").col, 5);
+}
+
 TEST(ShippedScenariosTest, EveryScenarioParsesWithoutErrors) {
   const auto files = YamlFiles(kScenarios);
   ASSERT_GE(files.size(), 5u) << "scenarios found in " << kScenarios;

@@ -238,6 +238,7 @@ struct PoolerView {
 
 struct Timeline {
   std::string scenario;
+  std::string scenario_file;  // the scenario's path, as given on the command line
   std::string target_name;
   std::int64_t epoch_unix_ms = 0;  // wall clock at the epoch, for people
 
