@@ -251,6 +251,9 @@ json RunJson(const RunReport& run) {
   json j;
   j["scenario"] = tl.scenario;
   j["scenario_file"] = tl.scenario_file;
+  j["scenario_sha256"] = tl.scenario_sha256;
+  j["target_command"] = tl.target_command;  // templates: no secret in them
+  j["target_argv"] = Redacted(tl.target_argv);
   j["target"] = tl.target_name;
   j["seed"] = tl.seed;
   j["epoch"] = FormatUnixMillis(tl.epoch_unix_ms);

@@ -99,6 +99,8 @@ class Run {
   void Prepare() {
     tl_.scenario = scenario_.name;
     tl_.scenario_file = scenario_.file;
+    tl_.scenario_sha256 = scenario_.sha256;
+    for (const Template& t : scenario_.target.command) tl_.target_command.push_back(t.source());
     tl_.target_name = config_.target_name;
     tl_.seed = config_.seed;
     if (scenario_.load) {
@@ -135,6 +137,7 @@ class Run {
     std::optional<std::vector<std::string>> argv = scenario_.target.Argv(values_, &error);
     if (!argv) throw UsageError(fmt::format("{}: target.command: {}", scenario_.file, error));
     target_.argv = *argv;
+    tl_.target_argv = *argv;
     for (const auto& [name, value] : scenario_.target.env) {
       std::optional<std::string> v = value.Expand(values_, &error);
       if (!v) throw UsageError(fmt::format("{}: target.env.{}: {}", scenario_.file, name, error));

@@ -92,7 +92,8 @@ class RunTest : public ::testing::Test {
     MakeTmp();
     const fs::path json = dir_ / "report.json";
     fs::remove(json);
-    if (args.empty() || args[0] != "compare") args.insert(args.begin(), "run");
+    if (args.empty() || (args[0] != "compare" && args[0] != "rerun"))
+      args.insert(args.begin(), "run");
     args.push_back("--json");
     args.push_back(json.string());
     auto p = Start(args);
@@ -1378,6 +1379,59 @@ TEST_F(RunTest, InterruptedRunWritesTheRunsJudgedBeforeIt) {
   std::optional<ExitStatus> rs = rendered->WaitFor(30s);
   ASSERT_TRUE(rs);
   EXPECT_EQ(rs->ToString(), "exit 130") << ReadFile(dir_ / "stderr");
+}
+
+// Every report says how to make its runs again, and `rerun` does: the
+// run's scenario file (its sha256 compared), its target's command as
+// written, its seed. The machine and gracecheck's command line are in the
+// report too, the database password masked everywhere.
+TEST_F(RunTest, ARunIsReplayedFromItsReport) {
+  MakeTmp();
+  const fs::path scenario = dir_ / "idle.yaml";
+  fs::copy_file(fs::path(SOURCE_DIR) / "scenarios/sigterm-idle.yaml", scenario);
+  const fs::path first = dir_ / "first.json";
+  CliResult r = Run({scenario.string(), "--repeat", "2", "--seed", "500", "--target",
+                     std::string("mine=") + kRefapi});
+  ASSERT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  fs::copy_file(dir_ / "report.json", first);  // Run's own is written again by the next Run
+  const nlohmann::json report = r.report;
+  ASSERT_TRUE(report.is_object()) << Describe(r);
+  EXPECT_GE(report["machine"].value("cores", 0), 1) << report["machine"].dump();
+  EXPECT_EQ(report["machine"].value("kernel", "").rfind("Linux ", 0), 0u);
+  EXPECT_EQ(report["machine"]["load_average"].size(), 3u);
+  EXPECT_EQ(report["invocation"]["argv"][1], "run");
+  const nlohmann::json& second = report["runs"][1];
+  EXPECT_EQ(second.value("seed", 0), 501);
+  EXPECT_EQ(second.value("scenario_file", ""), scenario.string());
+  EXPECT_EQ(second.value("scenario_sha256", "").size(), 64u);
+  EXPECT_EQ(second["target_command"][0], "{refapi}");
+  const std::string argv = second["target_argv"].dump();
+  EXPECT_NE(argv.find(":***@"), std::string::npos) << "the password is masked: " << argv;
+
+  r = Run({"rerun", first.string(), "--run", "2"});
+  ASSERT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  EXPECT_NE(r.err.find("gracecheck: replaying run 2 of " + first.string() +
+                       ": sigterm-idle against mine (seed 501)"),
+            std::string::npos)
+      << r.err;
+  const nlohmann::json& replay = r.report;
+  ASSERT_TRUE(replay.is_object()) << Describe(r);
+  ASSERT_EQ(replay["runs"].size(), 1u);
+  EXPECT_EQ(replay["runs"][0].value("seed", 0), 501);
+  EXPECT_EQ(replay["runs"][0]["target_command"], second["target_command"]);
+  EXPECT_EQ(replay["runs"][0].value("scenario_sha256", ""), second.value("scenario_sha256", ""));
+
+  // The file changed since: said, and replayed as it is now.
+  std::ofstream(scenario, std::ios::app) << "# edited\n";
+  r = Run({"rerun", first.string()});
+  EXPECT_EQ(r.status.ToString(), "exit 0") << Describe(r);
+  EXPECT_NE(r.err.find(" changed since the report (sha256 "), std::string::npos) << r.err;
+  // Not a report, or no such run: a usage error.
+  r = Run({"rerun", scenario.string()});
+  EXPECT_EQ(r.status.ToString(), "exit 2") << Describe(r);
+  r = Run({"rerun", first.string(), "--run", "3"});
+  EXPECT_EQ(r.status.ToString(), "exit 2") << Describe(r);
+  EXPECT_NE(r.err.find("--run 3: " + first.string() + " has 2 runs"), std::string::npos) << r.err;
 }
 
 // In GitHub Actions a failed check is an annotation on the scenario's line

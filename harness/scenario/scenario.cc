@@ -19,6 +19,7 @@
 
 #include "command_line.h"
 #include "scenario_warnings.h"
+#include "sha256.h"
 #include "spellcheck.h"
 #include "yaml_reader.h"
 
@@ -944,7 +945,9 @@ ParseResult ParseScenarioFile(const std::string& path, const ParseOptions& optio
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return ParseScenario(text.str(), path, options);
+  ParseResult r = ParseScenario(text.str(), path, options);
+  if (r.scenario) r.scenario->sha256 = Sha256Hex(text.str());
+  return r;
 }
 
 std::vector<ScenarioError> ValidateScenarioFiles(const std::vector<std::string>& paths,

@@ -231,7 +231,8 @@ struct Expectations {
 };
 
 struct Scenario {
-  std::string file;  // as given to the parser
+  std::string file;    // as given to the parser
+  std::string sha256;  // of the file's bytes (ParseScenarioFile), for the reports
   std::string name;
   std::string description;
   TargetSpec target;

@@ -13,17 +13,20 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "checks.h"
+#include "command_line.h"
 #include "compare.h"
 #include "completion.h"
 #include "console.h"
@@ -32,9 +35,11 @@
 #include "interrupt.h"
 #include "job_pool.h"
 #include "json.h"
+#include "machine.h"
 #include "manpage.h"
 #include "out_dir.h"
 #include "postgres.h"
+#include "redact.h"
 #include "report_files.h"
 #include "report_view.h"
 #include "requests_out.h"
@@ -42,6 +47,7 @@
 #include "run_plan.h"
 #include "scenario.h"
 #include "scenario_warnings.h"
+#include "sha256.h"
 #include "signal_names.h"
 #include "subprocess.h"
 #include "target_process.h"
@@ -336,6 +342,23 @@ nlohmann::json JudgedInOrder(std::vector<nlohmann::json>* judged) {
 }
 
 // gracecheck run SCENARIO... [--target NAME=CMD]... [--repeat N] [--seed S] ...
+// gracecheck's own command line, for the reports (secrets masked there).
+std::vector<std::string> g_invocation;
+
+// What a report says of how and where it was made, so that `gracecheck
+// rerun` can replay a run and say what differs: gracecheck's command line
+// and working directory, and the machine (cores, kernel, load average at
+// the suite's start).
+nlohmann::json Provenance(const MachineInfo& m) {
+  nlohmann::json argv = nlohmann::json::array();
+  for (const std::string& a : g_invocation) argv.push_back(RedactSecrets(a));
+  std::error_code ec;
+  nlohmann::json load = nlohmann::json::array();
+  for (double l : m.load) load.push_back(l < 0 ? nlohmann::json() : nlohmann::json(l));
+  return {{"invocation", {{"argv", argv}, {"cwd", fs::current_path(ec).string()}}},
+          {"machine", {{"cores", m.cores}, {"kernel", m.kernel}, {"load_average", load}}}};
+}
+
 struct RunCommand {
   bool compare = false;  // gracecheck compare: at least two targets, and the side-by-side table
   std::vector<std::string> files;
@@ -368,6 +391,11 @@ struct RunCommand {
                                                : std::string();
             },
             "UINT"));
+    SetupOutputs(app);
+  }
+
+  // Where the runs are made and their reports go: also rerun's options.
+  void SetupOutputs(CLI::App& app) {
     app.add_option("--pg-url", pg_url, "external PostgreSQL (default: embedded cluster)")
         ->envname("GRACECHECK_PG_URL");
     std::string names;
@@ -390,6 +418,7 @@ struct RunCommand {
   ReportFiles OutputFiles() const { return report_files.InDirectory(out_dir).WithEnvironment(); }
 
   int Run() {
+    const MachineInfo machine = DescribeMachine();  // the load before ours
     std::map<std::string, std::string> binaries;
     std::optional<ParseOptions> parsed = BinariesOf(bins, &binaries);
     if (!parsed) return kExitUsage;
@@ -483,6 +512,7 @@ struct RunCommand {
         const ReportFiles outputs = OutputFiles();
         const std::size_t n = runs.size();
         nlohmann::json report = ReportJsonOfRuns(std::move(runs));
+        report.update(Provenance(machine));
         report["interrupted"] = true;
         std::vector<std::string> written;
         for (const std::string& e : WriteReportFiles(report, outputs, &written)) Error(e);
@@ -497,6 +527,7 @@ struct RunCommand {
     nlohmann::json runs = JudgedInOrder(&judged);
     const ReportFiles outputs = OutputFiles();
     nlohmann::json report = ReportJsonOfRuns(std::move(runs));
+    report.update(Provenance(machine));
     if (compare) {
       const CompareTable table = BuildCompareTable(ReadReport(report));
       report["compare"] = CompareJson(table);
@@ -694,6 +725,94 @@ struct Version {
   }
 };
 
+// gracecheck rerun REPORT.json [--run N] [--pg-url URL] [--out DIR]
+// Replays one run of a saved report: its scenario file (said if its
+// sha256 changed since), its target's command as written, its seed; the
+// machine's differences said. Default: the first run that did not pass.
+struct Rerun {
+  RunCommand* run_command = nullptr;
+  std::string report_path;
+  std::optional<int> which;
+  void Setup(CLI::App& app) {
+    app.add_option("report", report_path, "a JSON report gracecheck wrote")->required();
+    app.add_option("--run", which,
+                   "which of its runs, from 1 (default: the first that did not pass)")
+        ->check(CLI::PositiveNumber);
+    run_command->SetupOutputs(app);
+  }
+  int Run() {
+    std::ifstream in(report_path);
+    const nlohmann::json report = nlohmann::json::parse(in, nullptr, false);
+    if (!in || !report.is_object() || !report.contains("runs") || !report["runs"].is_array() ||
+        report["runs"].empty()) {
+      Error(fmt::format("{}: not a gracecheck JSON report with runs", report_path));
+      return kExitUsage;
+    }
+    const nlohmann::json& runs = report["runs"];
+    std::size_t index = 0;
+    if (which) {
+      index = static_cast<std::size_t>(*which - 1);
+      if (index >= runs.size()) {
+        Error(fmt::format("--run {}: {} has {} run{}", *which, report_path, runs.size(),
+                          runs.size() == 1 ? "" : "s"));
+        return kExitUsage;
+      }
+    } else {
+      while (index + 1 < runs.size() && runs[index].value("verdict", "") == "pass") ++index;
+    }
+    const nlohmann::json& run = runs[index];
+    const std::string file = run.value("scenario_file", "");
+    const std::vector<std::string> command =
+        run.value("target_command", std::vector<std::string>{});
+    if (file.empty() || command.empty() || !run.contains("seed")) {
+      Error(
+          fmt::format("{}: run {} does not say its scenario file, target command and seed "
+                      "(a report from before gracecheck could replay)",
+                      report_path, index + 1));
+      return kExitUsage;
+    }
+    std::ifstream scenario(file, std::ios::binary);
+    if (!scenario) {
+      Error(fmt::format(
+          "run {}'s scenario {} cannot be read here (run rerun from the directory "
+          "the report was made in: {})",
+          index + 1, file, report.value("/invocation/cwd"_json_pointer, std::string("unknown"))));
+      return kExitUsage;
+    }
+    std::ostringstream bytes;
+    bytes << scenario.rdbuf();
+    const std::string sha = Sha256Hex(bytes.str());
+    const std::string recorded = run.value("scenario_sha256", "");
+    fmt::print(stderr, "gracecheck: replaying run {} of {}: {} against {} (seed {})\n", index + 1,
+               report_path, run.value("scenario", ""), run.value("target", ""),
+               run["seed"].get<std::uint64_t>());
+    if (!recorded.empty() && recorded != sha) {
+      fmt::print(stderr,
+                 "gracecheck: warning: {} changed since the report (sha256 {} then, {} now)\n",
+                 file, recorded.substr(0, 12), sha.substr(0, 12));
+    }
+    const MachineInfo here = DescribeMachine();
+    const unsigned then_cores = report.value("/machine/cores"_json_pointer, 0u);
+    const std::string then_kernel = report.value("/machine/kernel"_json_pointer, std::string());
+    if ((then_cores != 0 && then_cores != here.cores) ||
+        (!then_kernel.empty() && then_kernel != here.kernel)) {
+      fmt::print(stderr, "gracecheck: note: the report was made on {} cores, {}; this is {}, {}\n",
+                 then_cores, then_kernel, here.cores, here.kernel);
+    }
+    // The binaries the original named ({mybin} of --bin mybin=PATH).
+    const std::vector<std::string> argv =
+        report.value("/invocation/argv"_json_pointer, std::vector<std::string>{});
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+      if (argv[i] == "--bin" && i + 1 < argv.size()) run_command->bins.push_back(argv[++i]);
+      if (argv[i].rfind("--bin=", 0) == 0) run_command->bins.push_back(argv[i].substr(6));
+    }
+    run_command->files = {file};
+    run_command->seed = run["seed"].get<std::uint64_t>();
+    run_command->targets = {run.value("target", "target") + "=" + JoinCommandLine(command)};
+    return run_command->Run();
+  }
+};
+
 struct CompletionCommand {
   const CLI::App* root = nullptr;
   std::string shell;
@@ -728,6 +847,7 @@ int Main(int argc, char** argv) {
   interrupt::Install();
   // A target that closes a connection must not kill the harness.
   ::signal(SIGPIPE, SIG_IGN);
+  g_invocation.assign(argv, argv + argc);
   CLI::App app{
       "gracecheck: proves that HTTP API servers backed by PostgreSQL shut down gracefully"};
   app.require_subcommand(1);
@@ -742,6 +862,9 @@ int Main(int argc, char** argv) {
   Cleanup cleanup;
   ReportCommand report;
   Version version;
+  RunCommand replay;
+  Rerun rerun;
+  rerun.run_command = &replay;
   CompletionCommand completion;
   completion.root = &app;
   ManPageCommand manpage;
@@ -751,6 +874,8 @@ int Main(int argc, char** argv) {
        [&](CLI::App& a) { run.Setup(a); }, [&] { return run.Run(); }},
       {"report", "render a saved JSON report as HTML, JUnit, Markdown or console text",
        [&](CLI::App& a) { report.Setup(a); }, [&] { return report.Run(); }},
+      {"rerun", "replay one run of a saved JSON report (its scenario, target command and seed)",
+       [&](CLI::App& a) { rerun.Setup(a); }, [&] { return rerun.Run(); }},
       {"compare", "run scenarios against several targets and compare them side by side",
        [&](CLI::App& a) { compare.Setup(a); }, [&] { return compare.Run(); }},
       {"validate", "check scenario files without running them",

@@ -48,8 +48,8 @@ TEST(ManPageTest, TheBuiltPageRendersCleanly) {
   EXPECT_EQ(out, "") << "groff warned";
   std::stringstream roff;
   roff << std::ifstream(page).rdbuf();
-  for (const char* sub : {"run", "report", "compare", "validate", "list", "with\\-db", "cleanup",
-                          "version", "completion"}) {
+  for (const char* sub : {"run", "report", "rerun", "compare", "validate", "list", "with\\-db",
+                          "cleanup", "version", "completion"}) {
     EXPECT_NE(roff.str().find(std::string(".SS gracecheck ") + sub + "\n"), std::string::npos)
         << sub;
   }

@@ -239,6 +239,9 @@ struct PoolerView {
 struct Timeline {
   std::string scenario;
   std::string scenario_file;  // the scenario's path, as given on the command line
+  std::string scenario_sha256;              // of its bytes
+  std::vector<std::string> target_command;  // as written, placeholders and all (a replay's)
+  std::vector<std::string> target_argv;     // as spawned (secrets masked in the reports)
   std::string target_name;
   std::int64_t epoch_unix_ms = 0;  // wall clock at the epoch, for people
 
