@@ -136,7 +136,12 @@ int Run(const Options& options, int listener, bool create_schema, StartGate* gat
     LogPhase("listener_failed");
     context.exit_code = kExitFailure;
   }
-  return RunShutdown(ShutdownSteps(options.bugs, options.drain), context);
+  const int code = RunShutdown(ShutdownSteps(options.bugs, options.drain), context);
+  if (SecondSignalCame()) {  // "exit now", even when the drain ended first
+    LogPhase("forced_exit");
+    return kExitFailure;
+  }
+  return code;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@ namespace gracecheck::refapi {
 namespace {
 
 bool g_sigterm_ignored = false;  // set before any thread starts, read-only after
+std::atomic<int> g_signals_taken{0};  // shutdown signals sigwait (or SecondSignalCame) took
 
 }  // namespace
 
@@ -41,6 +43,7 @@ void StartSignalThread(std::function<void(int sig)> on_first_signal) {
     for (int count = 0;; ++count) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
+      g_signals_taken.fetch_add(1);
       LogSignal(sig);
       if (count == 0) {
         on_first_signal(sig);
@@ -50,6 +53,16 @@ void StartSignalThread(std::function<void(int sig)> on_first_signal) {
       }
     }
   }).detach();
+}
+
+bool SecondSignalCame() {
+  const sigset_t set = ShutdownSignalSet();
+  const timespec now{0, 0};
+  if (const int sig = ::sigtimedwait(&set, nullptr, &now); sig > 0) {
+    g_signals_taken.fetch_add(1);
+    LogSignal(sig);
+  }
+  return g_signals_taken.load() >= 2;
 }
 
 void LogSignal(int sig) {

@@ -86,7 +86,7 @@ std::string BashOffers(const std::string& words) {
 }
 
 TEST(CompletionTest, TheRealGracecheckCompletesInARealBash) {
-  EXPECT_EQ(BashOffers("gracecheck r"), "run\nreport\n");
+  EXPECT_EQ(BashOffers("gracecheck r"), "run\nreport\nrerun\n");
   EXPECT_EQ(BashOffers("gracecheck co"), "compare\ncompletion\n");
   EXPECT_EQ(BashOffers("gracecheck run --pg"), "--pg-url\n");
   EXPECT_EQ(BashOffers("gracecheck validate --b"), "--bin\n");
