@@ -26,6 +26,7 @@
 #include "log_watch.h"
 #include "ports.h"
 #include "probes.h"
+#include "summary.h"
 #include "target_process.h"
 
 namespace gracecheck {
@@ -479,6 +480,7 @@ class Run {
       tl_.write_keys = load_->TakeWriteKeys();
       ExcuseServerCpuWaits(&tl_.requests, tl_.generator_stalls, cpu_probe_->TakeWaits(),
                            load_->options().race_window, &tl_.server_cpu_waits);
+      if (std::string note = SaturationNote(tl_); !note.empty()) tl_.warnings.push_back(note);
     }
     tl_.proc_samples = proc_probe_->TakeSamples();
     tl_.processes = proc_probe_->TakeProcesses();

@@ -1434,6 +1434,22 @@ TEST_F(RunTest, ARunIsReplayedFromItsReport) {
   EXPECT_NE(r.err.find("--run 3: " + first.string() + " has 2 runs"), std::string::npos) << r.err;
 }
 
+// A target too slow for the open model's rate (refapi with a pool of one
+// at 1000/s: arrivals queue for a connection) is said to be saturated in
+// its report; the correct refapi at the same rate is not.
+TEST_F(RunTest, ASaturatedTargetIsSaidInItsReport) {
+  CliResult r = Run({"scenarios/sigterm-mid-load.yaml", "--target",
+                     std::string("slow=") + kRefapi + " --pool 1"});
+  ASSERT_TRUE(r.report.is_object()) << Describe(r);
+  const std::string warnings = r.report["runs"][0]["warnings"].dump();
+  EXPECT_NE(warnings.find("the target was saturated before the signal: "), std::string::npos)
+      << warnings;
+  r = Run({"scenarios/sigterm-mid-load.yaml"});
+  ASSERT_TRUE(r.report.is_object()) << Describe(r);
+  EXPECT_EQ(r.report["runs"][0]["warnings"].dump().find("saturated"), std::string::npos)
+      << r.report["runs"][0]["warnings"].dump();
+}
+
 // In GitHub Actions a failed check is an annotation on the scenario's line
 // of the expectation it judged (here db_sessions.abandoned, in a flow
 // mapping on line 15).

@@ -176,4 +176,26 @@ std::string FormatExitStatus(bool signaled, int code, int signal) {
   return signaled ? "signal " + SignalName(signal) : fmt::format("exit {}", code);
 }
 
+std::string SaturationNote(const Timeline& tl) {
+  int before = 0;
+  int queued = 0;
+  Nanos longest = 0;
+  for (const RequestRecord& r : tl.requests) {
+    if (r.has(RequestRecord::kAfterSignal) || r.intended == kNever || r.written == kNever) continue;
+    ++before;
+    const Nanos wait =
+        r.written - r.intended - OverlapWith(tl.generator_stalls, r.intended, r.written);
+    if (wait >= kSaturatedWait) {
+      ++queued;
+      longest = std::max(longest, wait);
+    }
+  }
+  if (queued < 5 || queued * 100 <= before) return "";
+  return fmt::format(
+      "the target was saturated before the signal: {} of {} requests waited {} or more between "
+      "their intended start and their write (every connection busy: arrivals queue), the longest "
+      "{}; the shutdown was judged under overload, and latency and drops reflect it",
+      queued, before, FormatMillis(kSaturatedWait), FormatMillis(longest));
+}
+
 }  // namespace gracecheck

@@ -78,6 +78,15 @@ struct Summary {
 
 Summary Summarize(const Timeline& tl);
 
+// Whether the target was saturated before the first fault: requests that
+// waited kSaturatedWait or more from their intended start to their write
+// (the open model queues an arrival while every connection is busy), less
+// the time the generator itself stalled, more than 1% of those sent before
+// the fault and at least 5. The report says so ("" when not): a shutdown
+// judged under overload is not the same verdict.
+constexpr Nanos kSaturatedWait = 100'000'000;
+std::string SaturationNote(const Timeline& tl);
+
 // Nearest-rank percentiles of `latencies` (sorted in place).
 LatencySummary Percentiles(std::vector<Nanos>* latencies);
 

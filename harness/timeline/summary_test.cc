@@ -159,5 +159,35 @@ TEST(FormatTest, ExitStatus) {
   EXPECT_EQ(FormatExitStatus(true, 0, 9), "signal SIGKILL");
 }
 
+// A target saturated before the signal: arrivals that waited 100 ms or
+// more for a connection, more than 1% of them and at least 5, are said;
+// the generator's own stalls are no wait of the target's.
+TEST(SaturationNoteTest, QueuedArrivalsBeforeTheSignalAreSaid) {
+  Timeline tl;
+  auto add = [&](Nanos intended, Nanos written, bool after) {
+    RequestRecord r;
+    r.intended = intended;
+    r.written = written;
+    if (after) r.flags = RequestRecord::kAfterSignal;
+    tl.requests.push_back(r);
+  };
+  for (int i = 0; i < 100; ++i) add(i * 1'000'000, i * 1'000'000 + 500'000, false);
+  EXPECT_EQ(SaturationNote(tl), "");
+  for (int i = 0; i < 6; ++i) add(200'000'000, 200'000'000 + 150'000'000 + i, false);
+  EXPECT_EQ(SaturationNote(tl).rfind("the target was saturated before the signal: 6 of 106 "
+                                     "requests waited 100.0ms or more between their intended "
+                                     "start and their write",
+                                     0),
+            0u)
+      << SaturationNote(tl);
+  // Waits after the signal are the shutdown's, not saturation.
+  for (auto& r : tl.requests) r.flags = RequestRecord::kAfterSignal;
+  EXPECT_EQ(SaturationNote(tl), "");
+  for (auto& r : tl.requests) r.flags = 0;
+  // The generator stalled over those writes: its own wait, not the target's.
+  tl.generator_stalls = {{200'000'000, 360'000'000}};
+  EXPECT_EQ(SaturationNote(tl), "");
+}
+
 }  // namespace
 }  // namespace gracecheck
