@@ -35,9 +35,11 @@ SourcePos WhereIs(const Expectations& e, std::string key) {
   for (;;) {
     if (auto it = e.positions.find(key); it != e.positions.end()) return it->second;
     const std::size_t dot = key.rfind('.');
-    if (dot == std::string::npos) return key == "expect" ? SourcePos{} : WhereIs(e, "expect");
+    if (dot == std::string::npos) break;
     key.resize(dot);
   }
+  const auto it = e.positions.find("expect");
+  return it != e.positions.end() ? it->second : SourcePos{};
 }
 
 }  // namespace

@@ -115,18 +115,22 @@ std::string JoinCommandLine(const std::vector<std::string>& argv) {
       out += word;
       continue;
     }
-    // Single quotes keep everything but ' itself, which is written '\''.
-    out.push_back('\'');
-    for (char c : word) {
-      if (c == '\'') {
-        out += "'\\''";
-      } else {
-        out.push_back(c);
-      }
-    }
-    out.push_back('\'');
+    out += SingleQuoted(word);
   }
   return out;
+}
+
+std::string SingleQuoted(std::string_view word) {
+  // Single quotes keep everything but ' itself, which is written '\''.
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "'";
 }
 
 }  // namespace gracecheck

@@ -33,5 +33,8 @@ std::optional<std::vector<std::string>> SplitCommandLine(std::string_view comman
 // The inverse for display and logs: quotes each word only if it needs it, so
 // that SplitCommandLine(JoinCommandLine(argv)) == argv.
 std::string JoinCommandLine(const std::vector<std::string>& argv);
+// `word` in single quotes, each ' written '\'': one word to sh, bash and
+// fish whatever it holds (no expansion inside).
+std::string SingleQuoted(std::string_view word);
 
 }  // namespace gracecheck

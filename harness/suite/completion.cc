@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "command_line.h"
+
 namespace gracecheck {
 
 namespace {
@@ -63,13 +65,6 @@ std::string Join(const std::vector<std::string>& words) {
   return out;
 }
 
-// Single-quoted for sh and fish: ' becomes '\''.
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
-}
-
 std::string Bash(const std::string& program, const std::vector<Command>& commands) {
   std::vector<std::string> names;
   for (std::size_t i = 1; i < commands.size(); ++i) names.push_back(commands[i].name);
@@ -85,7 +80,7 @@ std::string Bash(const std::string& program, const std::vector<Command>& command
     if (c.name.empty()) words.insert(words.end(), names.begin(), names.end());
     cases +=
         fmt::format("    {}) words={}; valued={}; files={} ;;\n", c.name.empty() ? "\"\"" : c.name,
-                    Quote(Join(words)), Quote(Join(valued)), c.positionals ? 1 : 0);
+                    SingleQuoted(Join(words)), SingleQuoted(Join(valued)), c.positionals ? 1 : 0);
   }
   const std::string fn = "_" + program;
   std::string alternatives;  // "run|report|…": a subcommand's name in a case pattern
@@ -127,15 +122,16 @@ std::string Fish(const std::string& program, const std::vector<Command>& command
         c.name.empty() ? "__fish_use_subcommand" : "__fish_seen_subcommand_from " + c.name;
     if (!c.name.empty()) {
       out += fmt::format("complete -c {} -n __fish_use_subcommand -a {} -d {}\n", program, c.name,
-                         Quote(c.description));
-      if (c.positionals) out += fmt::format("complete -c {} -n {} -F\n", program, Quote(when));
+                         SingleQuoted(c.description));
+      if (c.positionals)
+        out += fmt::format("complete -c {} -n {} -F\n", program, SingleQuoted(when));
     }
     for (const Flag& f : c.flags) {
-      out += fmt::format("complete -c {} -n {}", program, Quote(when));
+      out += fmt::format("complete -c {} -n {}", program, SingleQuoted(when));
       if (!f.long_name.empty()) out += " -l " + f.long_name;
       if (!f.short_name.empty()) out += " -s " + f.short_name;
       if (f.takes_value) out += " -r -F";
-      out += " -d " + Quote(f.description) + "\n";
+      out += " -d " + SingleQuoted(f.description) + "\n";
     }
   }
   return out;

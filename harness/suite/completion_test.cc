@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include "command_line.h"
+
 namespace gracecheck {
 namespace {
 
@@ -80,9 +82,7 @@ std::string BashOffers(const std::string& words) {
                              " completion bash) && COMP_WORDS=(" + words +
                              ") && COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _gracecheck && "
                              "printf \"%s\\n\" \"${COMPREPLY[@]}\"";
-  std::string quoted;
-  for (char c : script) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return Sh("cd / && bash -c '" + quoted + "'");
+  return Sh("cd / && bash -c " + SingleQuoted(script));
 }
 
 TEST(CompletionTest, TheRealGracecheckCompletesInARealBash) {
